@@ -1,0 +1,17 @@
+//! Wire formats spoken by otagw, as pure functions over bytes.
+//!
+//! Every decoder here is total: `decode(&[u8])` returns a typed error for any input it cannot
+//! accept and never panics. Every encoder is the exact inverse of its decoder for valid values.
+//! Nothing in this crate performs I/O, reads a clock or touches a database.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`bits`] | MSB-first bit reader and writer shared by the bit-packed formats |
+//! | [`identity`] | ESN, MEID (and its pseudo-ESN), MIN/MDN digits, IMSI, MCC |
+//! | [`is683`] | IS-683 (C.S0016) OTASP/OTAPA forward and reverse messages, NAM blocks |
+//! | [`prl`] | Preferred Roaming List (classic and extended), its CRC, SSPR segmentation |
+
+pub mod bits;
+pub mod identity;
+pub mod is683;
+pub mod prl;
