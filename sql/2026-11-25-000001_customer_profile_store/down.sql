@@ -1,0 +1,4 @@
+DROP TABLE audit_records;
+DROP TABLE ota_sessions;
+DROP TABLE profiles;
+DROP TABLE prl_library;

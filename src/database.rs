@@ -1,0 +1,119 @@
+//! Opening the customer-profile store: the configured URL, or the embedded private cluster;
+//! migrations applied; a connection pool ready.
+
+use std::path::Path;
+
+use thiserror::Error;
+
+use crate::config::DatabaseConfig;
+use crate::store::embedded::{EmbeddedError, EmbeddedPostgres, DATABASE_NAME};
+use crate::store::{self, Store, StoreError};
+
+/// Why the store could not be opened.
+#[derive(Debug, Error)]
+pub enum DatabaseError {
+    /// The embedded cluster could not be started.
+    #[error(transparent)]
+    Embedded(#[from] EmbeddedError),
+    /// The database could not be reached or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A blocking task failed.
+    #[error("start-up task failed: {0}")]
+    Task(String),
+}
+
+/// An open store, with the embedded cluster behind it when there is one.
+#[derive(Debug)]
+pub struct Database {
+    /// The pool.
+    pub store: Store,
+    /// The connection string in use.
+    pub url: String,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Opens the configured database, or starts the embedded cluster in `data_dir` when no URL
+    /// is configured; then applies pending migrations.
+    pub async fn open(config: &DatabaseConfig, data_dir: &Path) -> Result<Self, DatabaseError> {
+        if !config.url.is_empty() {
+            return Self::ready(config.url.clone(), config.pool_size, None).await;
+        }
+        let dir = data_dir.to_path_buf();
+        let pg = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir))
+            .await
+            .map_err(|e| DatabaseError::Task(e.to_string()))??;
+        create_database_if_missing(&pg.url("postgres"), DATABASE_NAME).await?;
+        let url = pg.url(DATABASE_NAME);
+        Self::ready(url, config.pool_size, Some(pg)).await
+    }
+
+    /// Starts a throwaway cluster in a temporary directory (for `otagw demo`), removed on drop.
+    pub async fn open_throwaway(pool_size: usize) -> Result<Self, DatabaseError> {
+        let pg = tokio::task::spawn_blocking(EmbeddedPostgres::start_throwaway)
+            .await
+            .map_err(|e| DatabaseError::Task(e.to_string()))??;
+        create_database_if_missing(&pg.url("postgres"), DATABASE_NAME).await?;
+        let url = pg.url(DATABASE_NAME);
+        Self::ready(url, pool_size, Some(pg)).await
+    }
+
+    async fn ready(
+        url: String,
+        pool_size: usize,
+        embedded: Option<EmbeddedPostgres>,
+    ) -> Result<Self, DatabaseError> {
+        let applied = store::migrate(&url).await?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "applied database migrations");
+        }
+        let store = Store::connect(&url, pool_size)?;
+        Ok(Self {
+            store,
+            url,
+            embedded,
+        })
+    }
+
+    /// Whether the store is the embedded cluster.
+    pub fn is_embedded(&self) -> bool {
+        self.embedded.is_some()
+    }
+
+    /// Closes the pool and stops the embedded cluster if this process started it.
+    pub async fn shutdown(mut self) -> Result<(), DatabaseError> {
+        drop(self.store);
+        if let Some(mut pg) = self.embedded.take() {
+            tokio::task::spawn_blocking(move || pg.stop())
+                .await
+                .map_err(|e| DatabaseError::Task(e.to_string()))??;
+        }
+        Ok(())
+    }
+}
+
+/// Creates `name` on the server behind `admin_url` (a maintenance database) unless it exists.
+pub async fn create_database_if_missing(admin_url: &str, name: &str) -> Result<(), StoreError> {
+    use diesel::prelude::*;
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+
+    diesel::table! {
+        pg_database (datname) {
+            datname -> Text,
+        }
+    }
+    let mut conn = AsyncPgConnection::establish(admin_url)
+        .await
+        .map_err(|e| StoreError::Connect(e.to_string()))?;
+    let exists: i64 = pg_database::table
+        .filter(pg_database::datname.eq(name))
+        .count()
+        .get_result(&mut conn)
+        .await?;
+    if exists == 0 {
+        conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,23 @@
+//! otagw: an over-the-air provisioning gateway for CDMA operators.
+//!
+//! The gateway of patent US 9,332,424: handsets activated and re-programmed with IS-683
+//! (OTASP/OTAPA) over SS7 or tunnelled over HTTP (IOTA), triggered and woken over SMPP, with one
+//! Postgres customer-profile store. See `docs/architecture.md` for what is built today.
+//!
+//! | module | component |
+//! |---|---|
+//! | [`config`] | the TOML file and its `OTAGW_*` overrides |
+//! | [`store`] | the customer-profile store (Postgres, diesel-async), including the embedded cluster |
+//! | [`database`] | opening the store: embedded cluster or configured URL, migrations, pool |
+//! | [`import`] | legacy profile CSV import and binary PRL import |
+//! | [`http`] | the admin HTTP server (`/healthz`, `/metrics`) |
+//! | [`telemetry`] | logging and metrics |
+//! | [`testkit`] | throwaway clusters and fresh databases for tests and demos |
+
+pub mod config;
+pub mod database;
+pub mod http;
+pub mod import;
+pub mod store;
+pub mod telemetry;
+pub mod testkit;

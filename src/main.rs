@@ -1,0 +1,252 @@
+//! `otagw`: the gateway's command line.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use otagw::config::{Config, LogFormat};
+use otagw::database::Database;
+use otagw::import;
+use otagw::store::profiles::{self, Lookup};
+
+/// Over-the-air provisioning gateway: IS-683 OTASP/OTAPA over IOTA and SS7, with a Postgres
+/// customer-profile store.
+///
+/// With no command, `otagw` serves: it opens the store (its own private PostgreSQL cluster
+/// unless database.url is set), applies migrations, and serves /healthz and /metrics until
+/// stopped with Ctrl-C or SIGTERM.
+#[derive(Debug, Parser)]
+#[command(name = "otagw", version, propagate_version = true)]
+struct Cli {
+    /// Configuration file (TOML). Every setting can also be set with OTAGW_<SECTION>_<KEY>.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory of the embedded PostgreSQL cluster (overrides database.data_dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Log as JSON lines instead of text (overrides log.format).
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the gateway and serve until stopped (the default).
+    Serve,
+    /// Print the effective configuration, secrets redacted.
+    Config,
+    /// Database maintenance.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Customer profiles.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// The PRL (SSPR) library.
+    #[command(subcommand)]
+    Prl(PrlCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Apply pending migrations (start-up does this too).
+    Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+enum ProfileCommand {
+    /// Import legacy profiles from CSV: every row is validated first, then all are written or
+    /// none. Columns: see docs/profiles.md.
+    Import {
+        /// The CSV file (with a header line).
+        file: PathBuf,
+    },
+    /// Show one profile, by ESN (8 hex digits), MEID (14 hex digits) or MDN.
+    Show {
+        /// ESN, MEID or MDN.
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PrlCommand {
+    /// Import a binary PRL: its size field, CRC and records are checked; a bad file is refused
+    /// and nothing is written.
+    Import {
+        /// The PRL file.
+        file: PathBuf,
+        /// Library id profiles and campaigns will refer to.
+        #[arg(long)]
+        id: i64,
+        /// Description kept with it.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Decode as this SSPR_P_REV (1 classic, 3 extended) instead of detecting it.
+        #[arg(long, value_name = "N")]
+        sspr_p_rev: Option<u8>,
+        /// Overwrite an existing PRL with the same id.
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("otagw: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let mut config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    if let Some(dir) = &cli.data_dir {
+        config.database.data_dir = dir.display().to_string();
+    }
+    if cli.log_json {
+        config.log.format = LogFormat::Json;
+    }
+    if let Some(Command::Config) = cli.command {
+        print!("{}", config.to_redacted_toml());
+        return Ok(());
+    }
+    otagw::telemetry::init_logging(&config.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let db = Database::open(&config.database, &config.data_dir()).await?;
+        let result = dispatch(cli.command.unwrap_or(Command::Serve), &config, &db).await;
+        db.shutdown().await?;
+        result
+    })
+}
+
+async fn dispatch(command: Command, config: &Config, db: &Database) -> Result<()> {
+    match command {
+        Command::Serve => serve(config, db).await,
+        Command::Config => Ok(()),
+        Command::Db(DbCommand::Migrate) => {
+            // Database::open has applied them; say where things stand.
+            println!(
+                "database is migrated ({})",
+                otagw::config::redact_url(&db.url)
+            );
+            Ok(())
+        }
+        Command::Profile(ProfileCommand::Import { file }) => {
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            let show = std::io::stderr().is_terminal();
+            let progress = move |done: usize, total: usize| {
+                if show || done == total {
+                    eprint!(
+                        "\rwritten {done}/{total} profiles ({}%)",
+                        (done * 100).checked_div(total).unwrap_or(100)
+                    );
+                    if done == total {
+                        eprintln!();
+                    }
+                }
+            };
+            let mut conn = db.store.conn().await?;
+            let written = import::profiles::import(&mut conn, input, &progress)
+                .await
+                .with_context(|| format!("importing {}", file.display()))?;
+            println!("imported {written} profiles from {}", file.display());
+            Ok(())
+        }
+        Command::Profile(ProfileCommand::Show { id, json }) => {
+            let lookup = Lookup::parse(&id).map_err(anyhow::Error::msg)?;
+            let mut conn = db.store.conn().await?;
+            let profile = profiles::find(&mut conn, &lookup).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&profile)?);
+            } else {
+                print!("{}", otagw::store::models::render_profile(&profile));
+            }
+            Ok(())
+        }
+        Command::Prl(PrlCommand::Import {
+            file,
+            id,
+            description,
+            sspr_p_rev,
+            replace,
+        }) => {
+            let data =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let mut conn = db.store.conn().await?;
+            let summary =
+                import::prl::import(&mut conn, id, &data, sspr_p_rev, &description, replace)
+                    .await
+                    .with_context(|| format!("importing {}", file.display()))?;
+            println!(
+                "imported PRL {id}: {}, PR_LIST_ID {}, {} octets, CRC {:04X}, {} acquisition and {} system records",
+                summary.format,
+                summary.pr_list_id,
+                summary.pr_list_size,
+                summary.pr_list_crc,
+                summary.num_acq_recs,
+                summary.num_sys_recs
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: &Config, db: &Database) -> Result<()> {
+    let metrics = otagw::telemetry::init_metrics();
+    let addr = config.http_listen()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the admin HTTP server to {addr} (http.listen)"))?;
+    let state = otagw::http::AdminState {
+        store: db.store.clone(),
+        metrics,
+    };
+    tracing::info!(
+        %addr,
+        embedded_database = db.is_embedded(),
+        "otagw serving /healthz and /metrics; Ctrl-C or SIGTERM stops it"
+    );
+    axum::serve(listener, otagw::http::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("admin HTTP server")?;
+    tracing::info!("otagw stopping");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,144 @@
+//! Diesel table definitions, kept in step with the migrations in `sql/`.
+
+diesel::table! {
+    /// The PRL (SSPR) library.
+    prl_library (prl_id) {
+        /// Operator's handle for the roaming list.
+        prl_id -> Int4,
+        /// PR_LIST_ID inside the PRL.
+        pr_list_id -> Int4,
+        /// SSPR_P_REV of the PRL format (1 classic, 3 extended).
+        sspr_p_rev -> Int2,
+        /// PR_LIST_CRC.
+        pr_list_crc -> Int4,
+        /// PR_LIST_SIZE in octets.
+        pr_list_size -> Int4,
+        /// Free text.
+        description -> Text,
+        /// The PRL octets.
+        data -> Bytea,
+        /// When imported.
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Customer profiles.
+    profiles (id) {
+        /// Row id.
+        id -> Int8,
+        /// ESN, 8 upper-case hex digits.
+        esn -> Nullable<Text>,
+        /// MEID, 14 upper-case hex digits.
+        meid -> Nullable<Text>,
+        /// Pseudo-ESN derived from the MEID.
+        pesn -> Nullable<Text>,
+        /// MIN, 10 digits.
+        min -> Nullable<Text>,
+        /// MDN.
+        mdn -> Nullable<Text>,
+        /// IMSI_M.
+        imsi_m -> Nullable<Text>,
+        /// IMSI_T.
+        imsi_t -> Nullable<Text>,
+        /// Handset make.
+        make -> Text,
+        /// Handset model.
+        model -> Text,
+        /// Firmware version.
+        firmware_version -> Text,
+        /// Device capabilities (JSON).
+        capabilities -> Jsonb,
+        /// NAM settings (JSON).
+        nam -> Jsonb,
+        /// PRL in use.
+        prl_id -> Nullable<Int4>,
+        /// SSPR table number.
+        sspr_table_number -> Nullable<Int2>,
+        /// PRL waiting to be pushed.
+        pending_prl_id -> Nullable<Int4>,
+        /// OTAPA call-back URL of a pending push.
+        otapa_callback_url -> Nullable<Text>,
+        /// 3GPD settings (JSON).
+        settings_3gpd -> Nullable<Jsonb>,
+        /// PUZL settings (JSON).
+        settings_puzl -> Nullable<Jsonb>,
+        /// Service programming code.
+        spc -> Nullable<Text>,
+        /// pending_activation, activated or deactivated.
+        activation_state -> Text,
+        /// ESN-change flow: the new ESN.
+        new_esn -> Nullable<Text>,
+        /// ESN-change flow: the ESN last activated.
+        activated_esn -> Nullable<Text>,
+        /// When activated.
+        activated_at -> Nullable<Timestamptz>,
+        /// When created.
+        created_at -> Timestamptz,
+        /// When last changed.
+        updated_at -> Timestamptz,
+        /// Optimistic-concurrency version.
+        version -> Int8,
+    }
+}
+
+diesel::table! {
+    /// OTA sessions.
+    ota_sessions (id) {
+        /// Row id.
+        id -> Int8,
+        /// Unguessable token for bearer URLs.
+        token -> Text,
+        /// The profile being programmed.
+        profile_id -> Int8,
+        /// Flow name.
+        flow -> Text,
+        /// iota or ss7.
+        bearer -> Text,
+        /// active, completed or failed.
+        status -> Text,
+        /// Final cause.
+        cause -> Nullable<Text>,
+        /// Flow state (JSON).
+        state -> Jsonb,
+        /// Optimistic-concurrency version.
+        version -> Int8,
+        /// When the session times out.
+        deadline -> Nullable<Timestamptz>,
+        /// When created.
+        created_at -> Timestamptz,
+        /// When last changed.
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Audit detail records.
+    audit_records (id) {
+        /// Row id.
+        id -> Int8,
+        /// Session audited.
+        session_id -> Nullable<Int8>,
+        /// Profile concerned.
+        profile_id -> Nullable<Int8>,
+        /// Flow name.
+        flow -> Text,
+        /// Bearer.
+        bearer -> Text,
+        /// Session start.
+        started_at -> Timestamptz,
+        /// Session end.
+        ended_at -> Timestamptz,
+        /// IS-683 messages exchanged.
+        messages_exchanged -> Int4,
+        /// Outcome.
+        outcome -> Text,
+        /// Cause of a failure.
+        cause -> Nullable<Text>,
+        /// Extra detail (JSON).
+        detail -> Jsonb,
+    }
+}
+
+diesel::joinable!(ota_sessions -> profiles (profile_id));
+diesel::allow_tables_to_appear_in_same_query!(prl_library, profiles, ota_sessions, audit_records);

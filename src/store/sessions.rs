@@ -1,0 +1,128 @@
+//! Repository of OTA sessions. A session is a row, so any gateway instance can continue it; every
+//! change goes through [`advance`], which checks the version the caller read.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::models::Session;
+use super::schema::ota_sessions;
+use super::StoreError;
+
+/// Status of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStatus {
+    /// Running.
+    Active,
+    /// Ended well.
+    Completed,
+    /// Ended with a cause.
+    Failed,
+}
+
+impl SessionStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// A session to open.
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = ota_sessions)]
+pub struct NewSession {
+    /// Unguessable token.
+    pub token: String,
+    /// Profile to program.
+    pub profile_id: i64,
+    /// Flow name.
+    pub flow: String,
+    /// Bearer: "iota" or "ss7".
+    pub bearer: String,
+    /// Initial flow state.
+    pub state: serde_json::Value,
+    /// When it times out.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+/// Opens a session.
+pub async fn create(conn: &mut AsyncPgConnection, new: &NewSession) -> Result<Session, StoreError> {
+    Ok(diesel::insert_into(ota_sessions::table)
+        .values(new)
+        .returning(Session::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// Reads a session by its token.
+pub async fn by_token(conn: &mut AsyncPgConnection, token: &str) -> Result<Session, StoreError> {
+    ota_sessions::table
+        .filter(ota_sessions::token.eq(token))
+        .select(Session::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| StoreError::SessionNotFound(token.to_string()))
+}
+
+/// A session transition: new state, status, cause and deadline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// New flow state.
+    pub state: serde_json::Value,
+    /// New status.
+    pub status: SessionStatus,
+    /// Cause (for a failure).
+    pub cause: Option<String>,
+    /// New deadline.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+/// Applies a transition if the session is still at `expected_version`; returns the new row.
+pub async fn advance(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    expected_version: i64,
+    transition: &Transition,
+) -> Result<Session, StoreError> {
+    let updated = diesel::update(
+        ota_sessions::table
+            .filter(ota_sessions::id.eq(id))
+            .filter(ota_sessions::version.eq(expected_version)),
+    )
+    .set((
+        ota_sessions::state.eq(&transition.state),
+        ota_sessions::status.eq(transition.status.as_str()),
+        ota_sessions::cause.eq(&transition.cause),
+        ota_sessions::deadline.eq(transition.deadline),
+        ota_sessions::updated_at.eq(Utc::now()),
+        ota_sessions::version.eq(ota_sessions::version + 1),
+    ))
+    .returning(Session::as_returning())
+    .get_result(conn)
+    .await
+    .optional()?;
+    match updated {
+        Some(session) => Ok(session),
+        None => {
+            let exists: i64 = ota_sessions::table
+                .filter(ota_sessions::id.eq(id))
+                .count()
+                .get_result(conn)
+                .await?;
+            if exists == 0 {
+                Err(StoreError::SessionNotFound(id.to_string()))
+            } else {
+                Err(StoreError::StaleVersion {
+                    what: "session",
+                    id,
+                    expected: expected_version,
+                })
+            }
+        }
+    }
+}

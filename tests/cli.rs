@@ -1,0 +1,255 @@
+//! The `otagw` binary as an operator runs it: configuration, imports into the embedded cluster
+//! that persist from one command to the next, and the server's /healthz and /metrics.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use otagw_codecs::prl::classic::{AcqRecord, ClassicPrl, Nid, PrefNeg, SysRecord};
+
+fn otagw(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_otagw"));
+    cmd.arg("--data-dir").arg(data_dir);
+    // The test's own environment must not leak settings in.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OTAGW_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env_remove("RUST_LOG");
+    cmd
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A temporary directory the `postgres` user can traverse (the tests may run as root).
+fn workdir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("otagw-cli-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+#[test]
+fn config_prints_redacted_and_refuses_bad_values() {
+    let dir = workdir();
+    let out = otagw(&dir.path().join("pg"))
+        .arg("config")
+        .env(
+            "OTAGW_DATABASE_URL",
+            "postgres://otagw:hunter2@db.example/otagw",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("otagw:***@db.example"), "{stdout}");
+    assert!(!stdout.contains("hunter2"));
+    assert!(stdout.contains("pool_size = 8"), "{stdout}");
+
+    let out = otagw(&dir.path().join("pg"))
+        .arg("config")
+        .env("OTAGW_DATABASE_POOL_SIZE", "many")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pool_size"),
+        "{}",
+        text(&out)
+    );
+
+    let file = dir.path().join("otagw.toml");
+    std::fs::write(&file, "[http]\nlisten = \"nowhere\"\n").unwrap();
+    let out = otagw(&dir.path().join("pg"))
+        .arg("--config")
+        .arg(&file)
+        .arg("config")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("http.listen"),
+        "{}",
+        text(&out)
+    );
+}
+
+fn sample_prl() -> Vec<u8> {
+    ClassicPrl {
+        pr_list_id: 77,
+        pref_only: true,
+        def_roam_ind: 1,
+        acq_records: vec![AcqRecord::PcsCdmaBlocks { blocks: vec![7] }],
+        sys_records: vec![SysRecord {
+            sid: 4139,
+            nid: Nid::Wildcard,
+            pref_neg: PrefNeg::Preferred {
+                pri: true,
+                roam_ind: 0,
+            },
+            geo: false,
+            acq_index: 0,
+        }],
+    }
+    .encode()
+    .unwrap()
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    body
+}
+
+#[test]
+fn imports_persist_across_commands_and_the_server_serves() {
+    let dir = workdir();
+    let pg = dir.path().join("pg");
+
+    // A PRL with a broken CRC is refused and nothing is written.
+    let mut prl = sample_prl();
+    let bad = dir.path().join("bad.prl");
+    let n = prl.len();
+    prl[n - 1] ^= 0xFF;
+    std::fs::write(&bad, &prl).unwrap();
+    let out = otagw(&pg)
+        .args(["prl", "import"])
+        .arg(&bad)
+        .args(["--id", "3"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("CRC"),
+        "{}",
+        text(&out)
+    );
+
+    let good = dir.path().join("good.prl");
+    std::fs::write(&good, sample_prl()).unwrap();
+    let out = otagw(&pg)
+        .args(["prl", "import"])
+        .arg(&good)
+        .args(["--id", "3", "--description", "lab list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("PR_LIST_ID 77"),
+        "{}",
+        text(&out)
+    );
+
+    // A CSV with one bad row is refused whole, with the line number.
+    let csv = dir.path().join("profiles.csv");
+    std::fs::write(
+        &csv,
+        "esn,mdn,prl_id,spc\n1A2B3C4D,6195550001,3,123456\n1A2B3C4,6195550002,3,123456\n",
+    )
+    .unwrap();
+    let out = otagw(&pg)
+        .args(["profile", "import"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 3"),
+        "{}",
+        text(&out)
+    );
+    let out = otagw(&pg)
+        .args(["profile", "show", "1A2B3C4D"])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "nothing was imported: {}",
+        text(&out)
+    );
+
+    std::fs::write(
+        &csv,
+        "esn,mdn,prl_id,spc\n1A2B3C4D,6195550001,3,123456\n1A2B3C4E,6195550002,3,123456\n",
+    )
+    .unwrap();
+    let out = otagw(&pg)
+        .args(["profile", "import"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 2 profiles"));
+
+    // The next command sees what the last one wrote.
+    let out = otagw(&pg)
+        .args(["profile", "show", "6195550002", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["esn"], "1A2B3C4E");
+    assert_eq!(json["prl_id"], 3);
+    assert!(json.get("spc").is_none());
+
+    // Serve: /healthz and /metrics, until SIGTERM.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut server = otagw(&pg)
+        .env("OTAGW_HTTP_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        assert!(server.try_wait().unwrap().is_none(), "server exited early");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let health = http_get(port, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.contains(r#""database":"ok""#), "{health}");
+    let metrics = http_get(port, "/metrics");
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(metrics.contains("otagw_http_requests_total"), "{metrics}");
+    assert!(
+        metrics.contains("otagw_store_pool_connections_max 8"),
+        "{metrics}"
+    );
+
+    let pid = server.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = server.wait().unwrap();
+    assert!(status.success(), "server exit: {status}");
+    // It stopped the cluster it started.
+    assert!(!pg.join("postmaster.pid").exists());
+}
