@@ -204,6 +204,7 @@ impl BitWriter {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
 
@@ -211,7 +212,7 @@ mod tests {
     fn reads_across_octet_boundaries() {
         let mut r = BitReader::new(&[0b1010_1100, 0b0101_0000]);
         assert_eq!(r.read("a", 3).unwrap(), 0b101);
-        assert_eq!(r.read("b", 7).unwrap(), 0b01100_01);
+        assert_eq!(r.read("b", 7).unwrap(), 0b011_0001);
         assert_eq!(r.remaining(), 6);
         assert!(matches!(
             r.read("c", 7),
