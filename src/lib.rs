@@ -18,6 +18,7 @@ pub mod config;
 pub mod database;
 pub mod http;
 pub mod import;
+pub mod ospp_driver;
 pub mod store;
 pub mod telemetry;
 pub mod testkit;

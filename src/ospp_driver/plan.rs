@@ -1,0 +1,609 @@
+//! The programming plan engine: the IS-683 exchange of an OTASP session as a pure state machine.
+//!
+//! `step(state, event) -> (state, commands)`: no I/O, no clock. The call manager computes a
+//! [`Programme`] (what to write: NAM blocks, PRL in one or both formats, the SPC) from the
+//! profile; [`PlanState::new`] starts the plan; each [`Event`] (a reverse message, a timeout)
+//! moves it on and yields [`Command`]s (send this forward message, finish with this outcome).
+//! The engine does not know the bearer: IOTA and SS7 walk the same plan.
+//!
+//! The plan: Protocol Capability -> [Validation, when the handset answers "locked"] -> NAM
+//! Download -> SSPR Download of the PRL in segments (the format chosen by the handset's
+//! SSPR_P_REV; result 35 switches to the other format once) -> Commit. Every result code the
+//! handset can return maps to retry, re-validate, switch format, or a failure [`Cause`]; every
+//! path ends in [`Phase::Finished`].
+
+use otagw_codecs::is683::ReverseMessage;
+use otagw_codecs::is683::{
+    Feature, ForwardMessage, ProtocolCapabilityRequest, ResultCode, Spc, SsprDownloadRequest,
+    ValidationBlock, ValidationRequest,
+};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// How many times a step answered "rejected, reason unknown" is sent again before giving up.
+pub const MAX_RETRIES: u8 = 2;
+
+/// BLOCK_ID of an SSPR Download Request carrying a classic PRL.
+pub const SSPR_BLOCK_PRL: u8 = 0;
+/// BLOCK_ID of an SSPR Download Request carrying an extended PRL.
+pub const SSPR_BLOCK_EXTENDED_PRL: u8 = 1;
+
+/// PRL layout, as far as the plan is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrlKind {
+    /// SSPR_P_REV 1 (SSPR Download BLOCK_ID 0).
+    Classic,
+    /// SSPR_P_REV 3 (SSPR Download BLOCK_ID 1).
+    Extended,
+}
+
+impl PrlKind {
+    fn other(self) -> Self {
+        match self {
+            Self::Classic => Self::Extended,
+            Self::Extended => Self::Classic,
+        }
+    }
+
+    fn block_id(self) -> u8 {
+        match self {
+            Self::Classic => SSPR_BLOCK_PRL,
+            Self::Extended => SSPR_BLOCK_EXTENDED_PRL,
+        }
+    }
+}
+
+/// What a session writes into the handset. Computed by the call manager from the profile and
+/// the PRL library; kept in the session row so any instance can continue the session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Programme {
+    /// The encoded IS-683 Download Request carrying the profile's NAM blocks; `None` when the
+    /// profile defines none.
+    pub nam_download: Option<Vec<u8>>,
+    /// The profile's PRL as a classic PRL, if the library has it in that format.
+    pub prl_classic: Option<Vec<u8>>,
+    /// The profile's PRL as an extended PRL, if the library has it in that format.
+    pub prl_extended: Option<Vec<u8>>,
+    /// The service programming code, to unlock a locked handset.
+    pub spc: Option<String>,
+    /// Largest SSPR Download segment, in octets (1-251; the bearer decides).
+    pub segment_size: u8,
+}
+
+impl Programme {
+    fn prl(&self, kind: PrlKind) -> Option<&[u8]> {
+        match kind {
+            PrlKind::Classic => self.prl_classic.as_deref(),
+            PrlKind::Extended => self.prl_extended.as_deref(),
+        }
+    }
+
+    fn has_prl(&self) -> bool {
+        self.prl_classic.is_some() || self.prl_extended.is_some()
+    }
+}
+
+/// Why a session failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "cause")]
+pub enum Cause {
+    /// No answer before the deadline.
+    Timeout,
+    /// The handset lacks a capability the programme needs (NAM download or SSPR).
+    Unsupported {
+        /// FEATURE_ID missing.
+        feature_id: u8,
+    },
+    /// The handset rejected a NAM block.
+    NamRejected {
+        /// BLOCK_ID.
+        block_id: u8,
+        /// RESULT_CODE.
+        result: u8,
+    },
+    /// The handset found the PRL's CRC wrong (result 9).
+    PrlCrcError,
+    /// The handset found the PRL's size wrong (result 8).
+    PrlSizeMismatch,
+    /// The handset takes neither PRL format the library has (result 35).
+    PrlFormatUnavailable,
+    /// The handset rejected a PRL segment for another reason.
+    PrlRejected {
+        /// RESULT_CODE.
+        result: u8,
+    },
+    /// The handset rejected the Commit.
+    CommitRejected {
+        /// RESULT_CODE.
+        result: u8,
+    },
+    /// The handset is locked and the profile has no SPC, or it stays locked after validation.
+    MsLocked,
+    /// The handset refused the SPC.
+    SpcRejected {
+        /// RESULT_CODE.
+        result: u8,
+    },
+    /// The programme itself could not be used (our own data is bad).
+    BadProgramme {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Cause {
+    /// Short label for metrics and audit records.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Timeout => "timeout",
+            Self::Unsupported { .. } => "unsupported",
+            Self::NamRejected { .. } => "nam-rejected",
+            Self::PrlCrcError => "prl-crc-error",
+            Self::PrlSizeMismatch => "prl-size-mismatch",
+            Self::PrlFormatUnavailable => "prl-format-unavailable",
+            Self::PrlRejected { .. } => "prl-rejected",
+            Self::CommitRejected { .. } => "commit-rejected",
+            Self::MsLocked => "ms-locked",
+            Self::SpcRejected { .. } => "spc-rejected",
+            Self::BadProgramme { .. } => "bad-programme",
+        }
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Timeout => f.write_str("no answer before the deadline"),
+            Self::Unsupported { feature_id } => {
+                write!(f, "the handset does not support FEATURE_ID {feature_id}")
+            }
+            Self::NamRejected { block_id, result } => write!(
+                f,
+                "NAM block {block_id} rejected: {}",
+                ResultCode::from(*result).description()
+            ),
+            Self::PrlCrcError => f.write_str("the handset found a PRL CRC error"),
+            Self::PrlSizeMismatch => f.write_str("the handset found a PRL length mismatch"),
+            Self::PrlFormatUnavailable => {
+                f.write_str("the handset takes no PRL format the library has")
+            }
+            Self::PrlRejected { result } => write!(
+                f,
+                "PRL rejected: {}",
+                ResultCode::from(*result).description()
+            ),
+            Self::CommitRejected { result } => write!(
+                f,
+                "commit rejected: {}",
+                ResultCode::from(*result).description()
+            ),
+            Self::MsLocked => f.write_str("the handset is locked and no SPC unlocks it"),
+            Self::SpcRejected { result } => write!(
+                f,
+                "SPC rejected: {}",
+                ResultCode::from(*result).description()
+            ),
+            Self::BadProgramme { reason } => write!(f, "bad programme: {reason}"),
+        }
+    }
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Outcome {
+    /// Everything programmed and committed.
+    Success,
+    /// Stopped with a cause; nothing was committed unless the cause says so.
+    Failure(Cause),
+}
+
+/// Where the plan stands: the request outstanding with the handset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "phase")]
+pub enum Phase {
+    /// Nothing sent yet.
+    Idle,
+    /// Protocol Capability Request outstanding.
+    Capability,
+    /// Validation Request (Verify SPC) outstanding; `resume` is retried after it.
+    Validation {
+        /// The step to go back to.
+        resume: Box<Phase>,
+    },
+    /// Download Request (NAM blocks) outstanding.
+    NamDownload,
+    /// SSPR Download Request outstanding for the segment at `offset`.
+    SsprDownload {
+        /// PRL format being sent.
+        kind: PrlKind,
+        /// Octet offset of the outstanding segment.
+        offset: u16,
+    },
+    /// Commit Request outstanding.
+    Commit,
+    /// Ended.
+    Finished(Outcome),
+}
+
+/// The state of one session's plan. Serialized into the session row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanState {
+    /// What to write.
+    pub programme: Programme,
+    /// Where the plan stands.
+    pub phase: Phase,
+    /// PRL format the handset's SSPR_P_REV calls for (set from the capability response).
+    pub prl_kind: Option<PrlKind>,
+    /// Whether the PRL format was already switched once after result 35.
+    pub switched_format: bool,
+    /// Whether the SPC was already verified in this session.
+    pub validated: bool,
+    /// Retries of the outstanding step so far.
+    pub attempts: u8,
+    /// IS-683 messages exchanged, both directions.
+    pub messages: u32,
+}
+
+/// Something that happened to a session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Begin: send the first request.
+    Start,
+    /// The handset answered.
+    Response(ReverseMessage),
+    /// The deadline passed.
+    Timeout,
+}
+
+/// What the engine asks its shell to do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Send this IS-683 message to the handset.
+    Send(ForwardMessage),
+    /// The session is over.
+    Finish(Outcome),
+}
+
+/// An event the plan cannot accept. The state is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StepError {
+    /// The session has already ended.
+    #[error("the session has already ended")]
+    Ended,
+    /// `Start` on a session that has started.
+    #[error("the session has already started")]
+    AlreadyStarted,
+    /// The reverse message does not answer the outstanding request.
+    #[error("{got} does not answer the outstanding {expected}")]
+    Unexpected {
+        /// What was outstanding.
+        expected: String,
+        /// What came.
+        got: String,
+    },
+}
+
+type Step = Result<(PlanState, Vec<Command>), StepError>;
+
+impl PlanState {
+    /// A plan for `programme`, not yet started.
+    pub fn new(programme: Programme) -> Self {
+        Self {
+            programme,
+            phase: Phase::Idle,
+            prl_kind: None,
+            switched_format: false,
+            validated: false,
+            attempts: 0,
+            messages: 0,
+        }
+    }
+
+    /// Whether the plan has ended.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.phase, Phase::Finished(_))
+    }
+
+    /// A short name of the outstanding request, for errors and logs.
+    pub fn outstanding(&self) -> &'static str {
+        match &self.phase {
+            Phase::Idle => "nothing",
+            Phase::Capability => "Protocol Capability Request",
+            Phase::Validation { .. } => "Validation Request",
+            Phase::NamDownload => "Download Request",
+            Phase::SsprDownload { .. } => "SSPR Download Request",
+            Phase::Commit => "Commit Request",
+            Phase::Finished(_) => "nothing (ended)",
+        }
+    }
+}
+
+/// Advances the plan by one event.
+pub fn step(state: &PlanState, event: Event) -> Step {
+    if state.is_finished() {
+        return Err(StepError::Ended);
+    }
+    let mut next = state.clone();
+    match event {
+        Event::Start => {
+            if next.phase != Phase::Idle {
+                return Err(StepError::AlreadyStarted);
+            }
+            Ok(next.enter(Phase::Capability))
+        }
+        Event::Timeout => Ok(next.fail(Cause::Timeout)),
+        Event::Response(message) => {
+            let got = message.message_type().name().to_string();
+            let unexpected = || StepError::Unexpected {
+                expected: state.outstanding().to_string(),
+                got: format!("{got} Response"),
+            };
+            next.messages += 1;
+            match (&state.phase, message) {
+                (Phase::Capability, ReverseMessage::ProtocolCapability(cap)) => {
+                    Ok(next.on_capability(&cap.features))
+                }
+                (Phase::Validation { resume }, ReverseMessage::Validation(results)) => {
+                    let result = results
+                        .results
+                        .iter()
+                        .map(|r| u8::from(r.result))
+                        .find(|r| *r != 0);
+                    match result {
+                        None if !results.results.is_empty() => {
+                            next.validated = true;
+                            next.attempts = 0;
+                            Ok(next.enter((**resume).clone()))
+                        }
+                        None => Ok(next.fail(Cause::SpcRejected { result: 1 })),
+                        Some(result) => Ok(next.fail(Cause::SpcRejected { result })),
+                    }
+                }
+                (Phase::NamDownload, ReverseMessage::Download(results)) => {
+                    let rejected = results
+                        .results
+                        .iter()
+                        .find(|r| r.result != ResultCode::Accepted)
+                        .map(|r| (r.block_id, r.result));
+                    match rejected {
+                        None => {
+                            next.attempts = 0;
+                            Ok(next.after_nam())
+                        }
+                        Some((block_id, result)) => Ok(next.on_rejection(
+                            Phase::NamDownload,
+                            result,
+                            Cause::NamRejected {
+                                block_id,
+                                result: u8::from(result),
+                            },
+                        )),
+                    }
+                }
+                (Phase::SsprDownload { kind, offset }, ReverseMessage::SsprDownload(resp)) => {
+                    let (kind, offset) = (*kind, *offset);
+                    let Some(prl) = state.programme.prl(kind) else {
+                        return Ok(next.fail(Cause::BadProgramme {
+                            reason: "the PRL being sent vanished from the programme".into(),
+                        }));
+                    };
+                    let size = segment_len(prl, offset, state.programme.segment_size);
+                    let echoes = resp.block_id == kind.block_id()
+                        && resp.segment_offset == offset
+                        && usize::from(resp.segment_size) == size;
+                    if resp.result == ResultCode::Accepted {
+                        if !echoes {
+                            return Err(StepError::Unexpected {
+                                expected: format!(
+                                    "SSPR Download Response for BLOCK_ID {} offset {offset} size {size}",
+                                    kind.block_id()
+                                ),
+                                got: format!(
+                                    "one for BLOCK_ID {} offset {} size {}",
+                                    resp.block_id, resp.segment_offset, resp.segment_size
+                                ),
+                            });
+                        }
+                        next.attempts = 0;
+                        let end = usize::from(offset) + size;
+                        if end >= prl.len() {
+                            Ok(next.enter(Phase::Commit))
+                        } else {
+                            // end < prl.len() <= 65535, so it fits.
+                            let end = u16::try_from(end).unwrap_or(u16::MAX);
+                            Ok(next.enter(Phase::SsprDownload { kind, offset: end }))
+                        }
+                    } else {
+                        let result = resp.result;
+                        let cause = match result {
+                            ResultCode::CrcError => Cause::PrlCrcError,
+                            ResultCode::PrlLengthMismatch => Cause::PrlSizeMismatch,
+                            other => Cause::PrlRejected {
+                                result: u8::from(other),
+                            },
+                        };
+                        if result == ResultCode::PrlFormatMismatch {
+                            return Ok(next.switch_format(kind));
+                        }
+                        Ok(next.on_rejection(state.phase.clone(), result, cause))
+                    }
+                }
+                (Phase::Commit, ReverseMessage::Commit(result)) => {
+                    if result == ResultCode::Accepted {
+                        Ok(next.finish(Outcome::Success))
+                    } else {
+                        Ok(next.on_rejection(
+                            Phase::Commit,
+                            result,
+                            Cause::CommitRejected {
+                                result: u8::from(result),
+                            },
+                        ))
+                    }
+                }
+                _ => Err(unexpected()),
+            }
+        }
+    }
+}
+
+/// Octets of the segment at `offset`.
+fn segment_len(prl: &[u8], offset: u16, segment_size: u8) -> usize {
+    let left = prl.len().saturating_sub(usize::from(offset));
+    left.min(usize::from(segment_size.max(1)))
+}
+
+impl PlanState {
+    fn finish(mut self, outcome: Outcome) -> (Self, Vec<Command>) {
+        self.phase = Phase::Finished(outcome.clone());
+        (self, vec![Command::Finish(outcome)])
+    }
+
+    fn fail(self, cause: Cause) -> (Self, Vec<Command>) {
+        self.finish(Outcome::Failure(cause))
+    }
+
+    /// Makes `phase` outstanding and emits its request.
+    fn enter(mut self, phase: Phase) -> (Self, Vec<Command>) {
+        let message = match &phase {
+            Phase::Idle | Phase::Finished(_) => return (self, Vec::new()),
+            Phase::Capability => {
+                ForwardMessage::ProtocolCapability(ProtocolCapabilityRequest { query: None })
+            }
+            Phase::Validation { .. } => {
+                let Some(spc) = self.programme.spc.as_deref() else {
+                    return self.fail(Cause::MsLocked);
+                };
+                match Spc::new(spc) {
+                    Ok(spc) => ForwardMessage::Validation(ValidationRequest {
+                        blocks: vec![ValidationBlock::VerifySpc(spc)],
+                    }),
+                    Err(e) => {
+                        return self.fail(Cause::BadProgramme {
+                            reason: format!("SPC: {e}"),
+                        })
+                    }
+                }
+            }
+            Phase::NamDownload => {
+                let decoded = self
+                    .programme
+                    .nam_download
+                    .as_deref()
+                    .map(ForwardMessage::decode);
+                match decoded {
+                    Some(Ok(m @ ForwardMessage::Download(_))) => m,
+                    Some(Ok(_)) | None => {
+                        return self.fail(Cause::BadProgramme {
+                            reason: "no NAM Download Request in the programme".into(),
+                        })
+                    }
+                    Some(Err(e)) => {
+                        return self.fail(Cause::BadProgramme {
+                            reason: format!("NAM Download Request: {e}"),
+                        })
+                    }
+                }
+            }
+            Phase::SsprDownload { kind, offset } => {
+                let Some(prl) = self.programme.prl(*kind) else {
+                    return self.fail(Cause::PrlFormatUnavailable);
+                };
+                let start = usize::from(*offset);
+                let len = segment_len(prl, *offset, self.programme.segment_size);
+                let data = prl.get(start..start + len).unwrap_or_default().to_vec();
+                ForwardMessage::SsprDownload(SsprDownloadRequest {
+                    block_id: kind.block_id(),
+                    last_segment: start + len >= prl.len(),
+                    segment_offset: *offset,
+                    segment_data: data,
+                    fresh: None,
+                })
+            }
+            Phase::Commit => ForwardMessage::Commit,
+        };
+        self.phase = phase;
+        self.messages += 1;
+        (self, vec![Command::Send(message)])
+    }
+
+    fn on_capability(mut self, features: &[Feature]) -> (Self, Vec<Command>) {
+        let feature = |id: u8| features.iter().find(|f| f.feature_id == id);
+        if self.programme.nam_download.is_some() && feature(Feature::NAM_DOWNLOAD).is_none() {
+            return self.fail(Cause::Unsupported {
+                feature_id: Feature::NAM_DOWNLOAD,
+            });
+        }
+        if self.programme.has_prl() {
+            let Some(sspr) = feature(Feature::SSPR) else {
+                return self.fail(Cause::Unsupported {
+                    feature_id: Feature::SSPR,
+                });
+            };
+            let wanted = if sspr.feature_p_rev >= 3 {
+                PrlKind::Extended
+            } else {
+                PrlKind::Classic
+            };
+            // Send the format the handset asks for if we have it, else try the other one (the
+            // handset answers 35 if it cannot take it).
+            self.prl_kind = Some(if self.programme.prl(wanted).is_some() {
+                wanted
+            } else {
+                wanted.other()
+            });
+        }
+        self.after_capability()
+    }
+
+    fn after_capability(self) -> (Self, Vec<Command>) {
+        if self.programme.nam_download.is_some() {
+            self.enter(Phase::NamDownload)
+        } else {
+            self.after_nam()
+        }
+    }
+
+    fn after_nam(self) -> (Self, Vec<Command>) {
+        match self.prl_kind {
+            Some(kind) => self.enter(Phase::SsprDownload { kind, offset: 0 }),
+            None => self.enter(Phase::Commit),
+        }
+    }
+
+    fn switch_format(mut self, from: PrlKind) -> (Self, Vec<Command>) {
+        let to = from.other();
+        if self.switched_format || self.programme.prl(to).is_none() {
+            return self.fail(Cause::PrlFormatUnavailable);
+        }
+        self.switched_format = true;
+        self.prl_kind = Some(to);
+        self.attempts = 0;
+        self.enter(Phase::SsprDownload {
+            kind: to,
+            offset: 0,
+        })
+    }
+
+    /// A request was answered with a result other than "accepted".
+    fn on_rejection(
+        mut self,
+        phase: Phase,
+        result: ResultCode,
+        cause: Cause,
+    ) -> (Self, Vec<Command>) {
+        match result {
+            ResultCode::MobileLocked if !self.validated => self.enter(Phase::Validation {
+                resume: Box::new(phase),
+            }),
+            ResultCode::MobileLocked => self.fail(Cause::MsLocked),
+            ResultCode::RejectedUnknown if self.attempts < MAX_RETRIES => {
+                self.attempts += 1;
+                self.enter(phase)
+            }
+            _ => self.fail(cause),
+        }
+    }
+}

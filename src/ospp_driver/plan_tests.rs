@@ -1,0 +1,353 @@
+//! Every transition of the plan engine, failures included.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use otagw_codecs::is683::{
+    BlockResult, BlockResults, DownloadRequest, Feature, ForwardMessage, Mdn, NamDownloadBlock,
+    ProtocolCapabilityResponse, ResultCode, ReverseMessage, SsprDownloadResponse,
+};
+
+use super::plan::*;
+
+fn programme(classic: Option<usize>, extended: Option<usize>) -> Programme {
+    let nam = ForwardMessage::Download(DownloadRequest {
+        blocks: vec![NamDownloadBlock::Mdn(Mdn::new("6195551234").unwrap())],
+        fresh: None,
+    })
+    .encode()
+    .unwrap();
+    Programme {
+        nam_download: Some(nam),
+        prl_classic: classic.map(|n| (0..n).map(|i| i as u8).collect()),
+        prl_extended: extended.map(|n| (0..n).map(|i| (i * 7) as u8).collect()),
+        spc: Some("123456".into()),
+        segment_size: 100,
+    }
+}
+
+fn capability(sspr_p_rev: u8) -> Event {
+    Event::Response(ReverseMessage::ProtocolCapability(
+        ProtocolCapabilityResponse {
+            mob_firm_rev: 1,
+            mob_model: 2,
+            features: vec![
+                Feature {
+                    feature_id: Feature::NAM_DOWNLOAD,
+                    feature_p_rev: 2,
+                },
+                Feature {
+                    feature_id: Feature::SSPR,
+                    feature_p_rev: sspr_p_rev,
+                },
+            ],
+            additional_fields: vec![],
+        },
+    ))
+}
+
+fn block_results(block_id: u8, code: u8) -> BlockResults {
+    BlockResults {
+        results: vec![BlockResult {
+            block_id,
+            result: ResultCode::from(code),
+        }],
+    }
+}
+
+fn nam_result(code: u8) -> Event {
+    Event::Response(ReverseMessage::Download(block_results(1, code)))
+}
+
+fn validation_result(code: u8) -> Event {
+    Event::Response(ReverseMessage::Validation(block_results(0, code)))
+}
+
+fn commit_result(code: u8) -> Event {
+    Event::Response(ReverseMessage::Commit(ResultCode::from(code)))
+}
+
+/// The answer a well-behaved handset gives to the SSPR Download Request just sent.
+fn sspr_answer(sent: &[Command], code: u8) -> Event {
+    let Some(Command::Send(ForwardMessage::SsprDownload(req))) = sent.last() else {
+        panic!("expected an SSPR Download Request, got {sent:?}");
+    };
+    Event::Response(ReverseMessage::SsprDownload(SsprDownloadResponse {
+        block_id: req.block_id,
+        result: ResultCode::from(code),
+        segment_offset: req.segment_offset,
+        segment_size: req.segment_data.len() as u8,
+    }))
+}
+
+fn run(state: &PlanState, event: Event) -> (PlanState, Vec<Command>) {
+    step(state, event).unwrap()
+}
+
+fn sent_type(cmds: &[Command]) -> &'static str {
+    match cmds {
+        [Command::Send(m)] => m.message_type().name(),
+        [Command::Finish(_)] => "finish",
+        other => panic!("unexpected commands {other:?}"),
+    }
+}
+
+/// Start -> capability -> NAM accepted: returns the state with the first SSPR segment sent.
+fn to_sspr(p: Programme, sspr_p_rev: u8) -> (PlanState, Vec<Command>) {
+    let s = PlanState::new(p);
+    let (s, c) = run(&s, Event::Start);
+    assert_eq!(sent_type(&c), "Protocol Capability");
+    let (s, c) = run(&s, capability(sspr_p_rev));
+    assert_eq!(sent_type(&c), "Download");
+    run(&s, nam_result(0))
+}
+
+fn outcome(cmds: &[Command]) -> Outcome {
+    match cmds {
+        [Command::Finish(o)] => o.clone(),
+        other => panic!("expected Finish, got {other:?}"),
+    }
+}
+
+#[test]
+fn full_success_sends_every_segment_then_commits() {
+    let (mut s, mut c) = to_sspr(programme(Some(250), None), 1);
+    let mut offsets = Vec::new();
+    while let [Command::Send(ForwardMessage::SsprDownload(req))] = c.as_slice() {
+        offsets.push((req.segment_offset, req.segment_data.len(), req.last_segment));
+        let ev = sspr_answer(&c, 0);
+        (s, c) = run(&s, ev);
+    }
+    assert_eq!(
+        offsets,
+        vec![(0, 100, false), (100, 100, false), (200, 50, true)]
+    );
+    assert_eq!(sent_type(&c), "Commit");
+    let (s, c) = run(&s, commit_result(0));
+    assert_eq!(outcome(&c), Outcome::Success);
+    assert!(s.is_finished());
+    // capability, NAM, 3 segments, commit: 6 requests and 6 responses.
+    assert_eq!(s.messages, 12);
+    assert_eq!(step(&s, commit_result(0)), Err(StepError::Ended));
+}
+
+#[test]
+fn sspr_p_rev_picks_the_format_and_35_switches_once() {
+    let (_, c) = to_sspr(programme(Some(10), Some(20)), 3);
+    let Command::Send(ForwardMessage::SsprDownload(req)) = &c[0] else {
+        panic!()
+    };
+    assert_eq!(req.block_id, SSPR_BLOCK_EXTENDED_PRL);
+
+    let (s, c) = to_sspr(programme(Some(10), Some(20)), 1);
+    let Command::Send(ForwardMessage::SsprDownload(req)) = &c[0] else {
+        panic!()
+    };
+    assert_eq!(req.block_id, SSPR_BLOCK_PRL);
+    // The handset says "format mismatch": the extended PRL is sent from offset 0.
+    let ev = sspr_answer(&c, 35);
+    let (s, c) = run(&s, ev);
+    let Command::Send(ForwardMessage::SsprDownload(req)) = &c[0] else {
+        panic!()
+    };
+    assert_eq!(
+        (req.block_id, req.segment_offset),
+        (SSPR_BLOCK_EXTENDED_PRL, 0)
+    );
+    // Again: no third format.
+    let ev = sspr_answer(&c, 35);
+    let (_, c) = run(&s, ev);
+    assert_eq!(outcome(&c), Outcome::Failure(Cause::PrlFormatUnavailable));
+}
+
+#[test]
+fn only_one_format_and_a_mismatch_fails() {
+    let (s, c) = to_sspr(programme(Some(10), None), 3);
+    let Command::Send(ForwardMessage::SsprDownload(req)) = &c[0] else {
+        panic!()
+    };
+    assert_eq!(
+        req.block_id, SSPR_BLOCK_PRL,
+        "falls back to the format we have"
+    );
+    let ev = sspr_answer(&c, 35);
+    let (_, c) = run(&s, ev);
+    assert_eq!(outcome(&c), Outcome::Failure(Cause::PrlFormatUnavailable));
+}
+
+#[test]
+fn prl_crc_and_size_errors_fail_with_their_cause() {
+    for (code, cause) in [
+        (9, Cause::PrlCrcError),
+        (8, Cause::PrlSizeMismatch),
+        (4, Cause::PrlRejected { result: 4 }),
+    ] {
+        let (s, c) = to_sspr(programme(Some(10), None), 1);
+        let ev = sspr_answer(&c, code);
+        let (s, c) = run(&s, ev);
+        assert_eq!(outcome(&c), Outcome::Failure(cause));
+        assert!(s.is_finished());
+    }
+}
+
+#[test]
+fn nam_block_rejection_fails_and_unknown_rejection_is_retried() {
+    let s = PlanState::new(programme(Some(10), None));
+    let (s, _) = run(&s, Event::Start);
+    let (s, _) = run(&s, capability(1));
+    let (s, c) = run(&s, nam_result(4));
+    assert_eq!(
+        outcome(&c),
+        Outcome::Failure(Cause::NamRejected {
+            block_id: 1,
+            result: 4
+        })
+    );
+    assert!(s.is_finished());
+
+    let s = PlanState::new(programme(Some(10), None));
+    let (s, _) = run(&s, Event::Start);
+    let (mut s, _) = run(&s, capability(1));
+    for _ in 0..MAX_RETRIES {
+        let (n, c) = run(&s, nam_result(1));
+        assert_eq!(sent_type(&c), "Download", "retried");
+        s = n;
+    }
+    let (_, c) = run(&s, nam_result(1));
+    assert_eq!(
+        outcome(&c),
+        Outcome::Failure(Cause::NamRejected {
+            block_id: 1,
+            result: 1
+        })
+    );
+}
+
+#[test]
+fn a_locked_handset_is_validated_then_the_step_resumes() {
+    let s = PlanState::new(programme(Some(10), None));
+    let (s, _) = run(&s, Event::Start);
+    let (s, _) = run(&s, capability(1));
+    let (s, c) = run(&s, nam_result(10));
+    let [Command::Send(ForwardMessage::Validation(v))] = c.as_slice() else {
+        panic!("{c:?}")
+    };
+    assert_eq!(v.blocks.len(), 1);
+    let (s, c) = run(&s, validation_result(0));
+    assert_eq!(sent_type(&c), "Download", "NAM download resumes");
+    assert!(s.validated);
+    // Still locked after a good validation: give up.
+    let (_, c) = run(&s, nam_result(10));
+    assert_eq!(outcome(&c), Outcome::Failure(Cause::MsLocked));
+}
+
+#[test]
+fn a_wrong_spc_or_no_spc_fails() {
+    let s = PlanState::new(programme(Some(10), None));
+    let (s, _) = run(&s, Event::Start);
+    let (s, _) = run(&s, capability(1));
+    let (s, _) = run(&s, nam_result(10));
+    let (_, c) = run(&s, validation_result(11));
+    assert_eq!(
+        outcome(&c),
+        Outcome::Failure(Cause::SpcRejected { result: 11 })
+    );
+
+    let mut p = programme(Some(10), None);
+    p.spc = None;
+    let s = PlanState::new(p);
+    let (s, _) = run(&s, Event::Start);
+    let (s, _) = run(&s, capability(1));
+    let (_, c) = run(&s, nam_result(10));
+    assert_eq!(outcome(&c), Outcome::Failure(Cause::MsLocked));
+}
+
+#[test]
+fn commit_rejection_and_locked_commit() {
+    let (mut s, mut c) = to_sspr(programme(Some(10), None), 1);
+    let ev = sspr_answer(&c, 0);
+    (s, c) = run(&s, ev);
+    assert_eq!(sent_type(&c), "Commit");
+    let (_, c2) = run(&s, commit_result(1));
+    assert_eq!(sent_type(&c2), "Commit", "unknown rejection retried");
+    let (_, c2) = run(&s, commit_result(6));
+    assert_eq!(
+        outcome(&c2),
+        Outcome::Failure(Cause::CommitRejected { result: 6 })
+    );
+    let (s2, c2) = run(&s, commit_result(10));
+    assert_eq!(sent_type(&c2), "Validation");
+    let (_, c2) = run(&s2, validation_result(0));
+    assert_eq!(sent_type(&c2), "Commit", "commit resumes after validation");
+}
+
+#[test]
+fn timeout_ends_any_open_phase() {
+    let s = PlanState::new(programme(Some(10), None));
+    let (_, c) = run(&s, Event::Timeout);
+    assert_eq!(outcome(&c), Outcome::Failure(Cause::Timeout));
+    let (s, _) = to_sspr(programme(Some(10), None), 1);
+    let (s, c) = run(&s, Event::Timeout);
+    assert_eq!(outcome(&c), Outcome::Failure(Cause::Timeout));
+    assert_eq!(step(&s, Event::Timeout), Err(StepError::Ended));
+}
+
+#[test]
+fn out_of_order_and_duplicate_responses_change_nothing() {
+    let s = PlanState::new(programme(Some(250), None));
+    assert!(matches!(
+        step(&s, nam_result(0)),
+        Err(StepError::Unexpected { .. })
+    ));
+    let (s, _) = run(&s, Event::Start);
+    assert_eq!(step(&s, Event::Start), Err(StepError::AlreadyStarted));
+    // A Download Response while the capability request is outstanding.
+    assert!(matches!(
+        step(&s, nam_result(0)),
+        Err(StepError::Unexpected { .. })
+    ));
+    let (s, c) = to_sspr(programme(Some(250), None), 1);
+    let first = sspr_answer(&c, 0);
+    let (s2, _) = run(&s, first.clone());
+    // The same segment's response again (a duplicate) does not answer the new request.
+    assert!(matches!(
+        step(&s2, first),
+        Err(StepError::Unexpected { .. })
+    ));
+    // A commit response in the middle of the PRL.
+    assert!(matches!(
+        step(&s2, commit_result(0)),
+        Err(StepError::Unexpected { .. })
+    ));
+}
+
+#[test]
+fn missing_features_fail_before_anything_is_written() {
+    let s = PlanState::new(programme(Some(10), None));
+    let (s, _) = run(&s, Event::Start);
+    let no_sspr = Event::Response(ReverseMessage::ProtocolCapability(
+        ProtocolCapabilityResponse {
+            mob_firm_rev: 1,
+            mob_model: 1,
+            features: vec![Feature {
+                feature_id: Feature::NAM_DOWNLOAD,
+                feature_p_rev: 2,
+            }],
+            additional_fields: vec![],
+        },
+    ));
+    let (_, c) = run(&s, no_sspr);
+    assert_eq!(
+        outcome(&c),
+        Outcome::Failure(Cause::Unsupported {
+            feature_id: Feature::SSPR
+        })
+    );
+}
+
+#[test]
+fn state_survives_serialization() {
+    let (s, _) = to_sspr(programme(Some(250), Some(300)), 3);
+    let json = serde_json::to_value(&s).unwrap();
+    let back: PlanState = serde_json::from_value(json).unwrap();
+    assert_eq!(back, s);
+}
