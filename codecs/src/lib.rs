@@ -9,11 +9,13 @@
 //! | [`bits`] | MSB-first bit reader and writer shared by the bit-packed formats |
 //! | [`identity`] | ESN, MEID (and its pseudo-ESN), MIN/MDN digits, IMSI, MCC |
 //! | [`is683`] | IS-683 (C.S0016) OTASP/OTAPA forward and reverse messages, NAM blocks |
+//! | [`mmc`] | MMC documents: IS-683 messages in XML for IOTA over HTTP (docs/iota.md) |
 //! | [`pcap`] | classic pcap files and raw IPv4/UDP frames, built in memory (for traces and tests) |
 //! | [`prl`] | Preferred Roaming List (classic and extended), its CRC, SSPR segmentation |
 
 pub mod bits;
 pub mod identity;
 pub mod is683;
+pub mod mmc;
 pub mod pcap;
 pub mod prl;

@@ -1,8 +1,16 @@
 //! Simulated network elements for otagw's end-to-end tests and demos.
 //!
 //! Each element speaks the real protocol over real sockets so that the gateway under test cannot
-//! tell it from the real thing. Today this crate holds the shared scaffolding only; the handset,
-//! MSC/HLR/STP, SMSC and IVR simulators arrive with the flows that need them.
+//! tell it from the real thing. Each has a pure model (no I/O, unit-tested on its own) and a thin
+//! network shell around it.
+//!
+//! | module | element |
+//! |---|---|
+//! | [`handset`] | a CDMA handset provisioned over IOTA (IS-683 OTASP/OTAPA over HTTP) |
+//!
+//! The MSC/HLR/STP, SMSC and IVR simulators arrive with the flows that need them.
+
+pub mod handset;
 
 /// The network elements this crate simulates, as named on the `otagw-sim` command line.
-pub const ELEMENTS: &[&str] = &[];
+pub const ELEMENTS: &[&str] = &["handset"];
