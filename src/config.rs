@@ -59,6 +59,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// The admin HTTP server (/healthz, /metrics).
     pub http: HttpConfig,
+    /// The IOTA HTTP server (IS-683 over HTTP).
+    pub iota: IotaConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -97,6 +99,32 @@ impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".to_string(),
+        }
+    }
+}
+
+/// IOTA HTTP server settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IotaConfig {
+    /// Address the IOTA HTTP server listens on.
+    pub listen: String,
+    /// Seconds a session may wait for the handset's next request before it is closed with
+    /// cause "timeout".
+    pub session_timeout_secs: u64,
+    /// Largest SSPR Download segment in octets (1-251).
+    pub segment_size: u8,
+    /// How often the deadline scheduler looks for expired sessions, in milliseconds.
+    pub scheduler_interval_ms: u64,
+}
+
+impl Default for IotaConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8181".to_string(),
+            session_timeout_secs: 120,
+            segment_size: 251,
+            scheduler_interval_ms: 1000,
         }
     }
 }
@@ -271,6 +299,31 @@ impl Config {
             });
         }
         self.http_listen()?;
+        self.iota_listen()?;
+        if self.iota.session_timeout_secs == 0 || self.iota.session_timeout_secs > 86_400 {
+            return Err(ConfigError::Value {
+                key: "iota.session_timeout_secs",
+                message: format!(
+                    "expected 1 to 86400 seconds, got {}",
+                    self.iota.session_timeout_secs
+                ),
+            });
+        }
+        if self.iota.segment_size == 0 || self.iota.segment_size > 251 {
+            return Err(ConfigError::Value {
+                key: "iota.segment_size",
+                message: format!("expected 1 to 251 octets, got {}", self.iota.segment_size),
+            });
+        }
+        if self.iota.scheduler_interval_ms < 10 || self.iota.scheduler_interval_ms > 60_000 {
+            return Err(ConfigError::Value {
+                key: "iota.scheduler_interval_ms",
+                message: format!(
+                    "expected 10 to 60000 milliseconds, got {}",
+                    self.iota.scheduler_interval_ms
+                ),
+            });
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| ConfigError::Value {
             key: "log.level",
             message: format!(
@@ -297,6 +350,17 @@ impl Config {
             message: format!(
                 "expected an address like 127.0.0.1:8080, got {:?}",
                 self.http.listen
+            ),
+        })
+    }
+
+    /// The IOTA HTTP listen address.
+    pub fn iota_listen(&self) -> Result<SocketAddr, ConfigError> {
+        self.iota.listen.parse().map_err(|_| ConfigError::Value {
+            key: "iota.listen",
+            message: format!(
+                "expected an address like 127.0.0.1:8181, got {:?}",
+                self.iota.listen
             ),
         })
     }

@@ -14,10 +14,14 @@
 //! | [`telemetry`] | logging and metrics |
 //! | [`testkit`] | throwaway clusters and fresh databases for tests and demos |
 
+pub mod call_manager;
 pub mod config;
 pub mod database;
+pub mod demo;
+pub mod gateway;
 pub mod http;
 pub mod import;
+pub mod iota;
 pub mod ospp_driver;
 pub mod store;
 pub mod telemetry;

@@ -48,6 +48,25 @@ enum Command {
     /// The PRL (SSPR) library.
     #[command(subcommand)]
     Prl(PrlCommand),
+    /// Run the gateway with simulated handsets end to end and print a summary. Uses a throwaway
+    /// database unless database.url is set.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct DemoArgs {
+    /// The flow to run.
+    #[arg(long, value_enum, default_value = "one-button")]
+    scenario: otagw::demo::Scenario,
+    /// Number of simulated handsets.
+    #[arg(long, default_value_t = 50)]
+    handsets: usize,
+    /// Handsets in flight at once.
+    #[arg(long, default_value_t = 50)]
+    concurrency: usize,
+    /// Keep the gateway (and /metrics) up after the run until Ctrl-C or SIGTERM.
+    #[arg(long)]
+    serve: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,6 +144,9 @@ fn run(cli: Cli) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
+        if let Some(Command::Demo(args)) = &cli.command {
+            return demo(&config, args).await;
+        }
         let db = Database::open(&config.database, &config.data_dir()).await?;
         let result = dispatch(cli.command.unwrap_or(Command::Serve), &config, &db).await;
         db.shutdown().await?;
@@ -135,7 +157,7 @@ fn run(cli: Cli) -> Result<()> {
 async fn dispatch(command: Command, config: &Config, db: &Database) -> Result<()> {
     match command {
         Command::Serve => serve(config, db).await,
-        Command::Config => Ok(()),
+        Command::Config | Command::Demo(_) => Ok(()),
         Command::Db(DbCommand::Migrate) => {
             // Database::open has applied them; say where things stand.
             println!(
@@ -205,26 +227,70 @@ async fn dispatch(command: Command, config: &Config, db: &Database) -> Result<()
     }
 }
 
-async fn serve(config: &Config, db: &Database) -> Result<()> {
-    let metrics = otagw::telemetry::init_metrics();
-    let addr = config.http_listen()?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding the admin HTTP server to {addr} (http.listen)"))?;
-    let state = otagw::http::AdminState {
-        store: db.store.clone(),
-        metrics,
+async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
+    let db = if config.database.url.is_empty() {
+        Database::open_throwaway(config.database.pool_size).await?
+    } else {
+        Database::open(&config.database, &config.data_dir()).await?
     };
-    tracing::info!(
-        %addr,
-        embedded_database = db.is_embedded(),
-        "otagw serving /healthz and /metrics; Ctrl-C or SIGTERM stops it"
+    let options = otagw::demo::DemoOptions {
+        scenario: args.scenario,
+        handsets: args.handsets,
+        concurrency: args.concurrency,
+    };
+    eprintln!(
+        "otagw demo: {} handsets, scenario {:?}, {} database",
+        args.handsets,
+        args.scenario,
+        if db.is_embedded() {
+            "throwaway"
+        } else {
+            "configured"
+        }
     );
-    axum::serve(listener, otagw::http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("admin HTTP server")?;
+    let on_terminal = std::io::stderr().is_terminal();
+    let progress = move |done: usize, total: usize| {
+        if !on_terminal && done != total {
+            return;
+        }
+        let width = 40;
+        let filled = (done * width).checked_div(total).unwrap_or(width);
+        eprint!(
+            "\r[{}{}] {done}/{total}",
+            "#".repeat(filled),
+            "-".repeat(width - filled)
+        );
+        if done == total {
+            eprintln!();
+        }
+    };
+    let (gateway, report) = otagw::demo::run(config, db.store.clone(), &options, &progress).await?;
+    print!("{}", report.summary());
+    if args.serve {
+        eprintln!(
+            "serving: bootstrap {}  metrics http://{}/metrics  (Ctrl-C stops)",
+            gateway.bootstrap_url(),
+            gateway.admin_addr
+        );
+        shutdown_signal().await;
+    }
+    gateway.stop().await;
+    db.shutdown().await?;
+    Ok(())
+}
+
+async fn serve(config: &Config, db: &Database) -> Result<()> {
+    let gateway = otagw::gateway::Gateway::start(config, db.store.clone()).await?;
+    tracing::info!(
+        iota = %gateway.iota_addr,
+        admin = %gateway.admin_addr,
+        bootstrap_url = %gateway.bootstrap_url(),
+        embedded_database = db.is_embedded(),
+        "otagw serving IOTA and /healthz, /metrics; Ctrl-C or SIGTERM stops it"
+    );
+    shutdown_signal().await;
     tracing::info!("otagw stopping");
+    gateway.stop().await;
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! Logging (tracing) and metrics (Prometheus exposition).
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogConfig, LogFormat};
@@ -21,17 +23,28 @@ pub fn init_logging(log: &LogConfig) {
     };
 }
 
-/// Installs the global metrics recorder and returns the handle that renders `/metrics`.
-/// Installing twice in one process returns a fresh, unregistered handle the second time.
+/// Installs the global metrics recorder (once per process) and returns the handle that
+/// renders `/metrics`. Later calls return the same handle, so several gateways in one process
+/// (tests, the demo) share one registry.
 pub fn init_metrics() -> PrometheusHandle {
-    let builder = PrometheusBuilder::new();
-    let recorder = builder.build_recorder();
-    let handle = recorder.handle();
-    if metrics::set_global_recorder(recorder).is_err() {
-        tracing::debug!("a metrics recorder was already installed");
-    }
-    describe();
-    handle
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full(names::SESSION_DURATION.to_string()),
+                    SESSION_DURATION_BUCKETS,
+                )
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("another metrics recorder is installed; /metrics will be empty");
+            }
+            describe();
+            handle
+        })
+        .clone()
 }
 
 /// Metric names. Keep docs/operations.md in step.
@@ -46,7 +59,26 @@ pub mod names {
     pub const STORE_POOL_MAX: &str = "otagw_store_pool_connections_max";
     /// Always 1, labelled with the version.
     pub const BUILD_INFO: &str = "otagw_build_info";
+    /// OTA sessions started, by flow and bearer.
+    pub const SESSIONS_STARTED: &str = "otagw_sessions_started_total";
+    /// OTA sessions ended, by flow, bearer, outcome and cause.
+    pub const SESSIONS_COMPLETED: &str = "otagw_sessions_completed_total";
+    /// OTA session duration, by flow, bearer and outcome.
+    pub const SESSION_DURATION: &str = "otagw_session_duration_seconds";
+    /// IS-683 messages, by message, direction and result code.
+    pub const IS683_MESSAGES: &str = "otagw_is683_messages_total";
+    /// IOTA HTTP requests, by route and status.
+    pub const IOTA_HTTP_REQUESTS: &str = "otagw_iota_http_requests_total";
+    /// IOTA requests refused, by MMC error code.
+    pub const IOTA_REJECTED: &str = "otagw_iota_rejected_total";
+    /// Sessions closed by the deadline scheduler.
+    pub const SCHEDULER_TIMEOUTS: &str = "otagw_scheduler_timeouts_total";
 }
+
+/// Buckets of the session duration histogram, in seconds.
+pub const SESSION_DURATION_BUCKETS: &[f64] = &[
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
 
 fn describe() {
     metrics::describe_counter!(
@@ -57,5 +89,28 @@ fn describe() {
     metrics::describe_gauge!(names::STORE_POOL_OPEN, "Database connections open");
     metrics::describe_gauge!(names::STORE_POOL_MAX, "Database pool maximum size");
     metrics::describe_gauge!(names::BUILD_INFO, "Build information (always 1)");
+    metrics::describe_counter!(names::SESSIONS_STARTED, "OTA sessions started");
+    metrics::describe_counter!(
+        names::SESSIONS_COMPLETED,
+        "OTA sessions ended, by outcome and cause"
+    );
+    metrics::describe_histogram!(
+        names::SESSION_DURATION,
+        metrics::Unit::Seconds,
+        "OTA session duration"
+    );
+    metrics::describe_counter!(names::IS683_MESSAGES, "IS-683 messages exchanged");
+    metrics::describe_counter!(
+        names::IOTA_HTTP_REQUESTS,
+        "IOTA HTTP requests by route and status"
+    );
+    metrics::describe_counter!(
+        names::IOTA_REJECTED,
+        "IOTA requests refused, by MMC error code"
+    );
+    metrics::describe_counter!(
+        names::SCHEDULER_TIMEOUTS,
+        "Sessions closed by the deadline scheduler"
+    );
     metrics::gauge!(names::BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }

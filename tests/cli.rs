@@ -221,6 +221,7 @@ fn imports_persist_across_commands_and_the_server_serves() {
     };
     let mut server = otagw(&pg)
         .env("OTAGW_HTTP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("OTAGW_IOTA_LISTEN", "127.0.0.1:0")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

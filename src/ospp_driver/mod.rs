@@ -5,3 +5,4 @@
 pub mod plan;
 #[cfg(test)]
 mod plan_tests;
+pub mod session;

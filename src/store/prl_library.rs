@@ -56,3 +56,23 @@ pub async fn ids(conn: &mut AsyncPgConnection) -> Result<Vec<i32>, StoreError> {
         .load(conn)
         .await?)
 }
+
+/// The PRL `prl_id` and, if the library holds it, the same list (same PR_LIST_ID) in the other
+/// format, so a handset that refuses one format (result 35) can be sent the other.
+pub async fn formats_of(
+    conn: &mut AsyncPgConnection,
+    prl_id: i32,
+) -> Result<Vec<PrlEntry>, StoreError> {
+    let first = get(conn, prl_id).await?;
+    let classic = first.sspr_p_rev < 3;
+    let other: Option<PrlEntry> = prl_library::table
+        .filter(prl_library::pr_list_id.eq(first.pr_list_id))
+        .filter(prl_library::prl_id.ne(prl_id))
+        .filter(prl_library::sspr_p_rev.ge(3).eq(classic))
+        .order(prl_library::prl_id)
+        .select(PrlEntry::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(std::iter::once(first).chain(other).collect())
+}

@@ -212,3 +212,24 @@ pub async fn set_activation_state(
 pub async fn count(conn: &mut AsyncPgConnection) -> Result<i64, StoreError> {
     Ok(profiles::table.count().get_result(conn).await?)
 }
+
+/// Marks a profile activated with `esn` as its activated ESN, if it is still at
+/// `expected_version`.
+pub async fn activate(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    expected_version: i64,
+    esn: &str,
+) -> Result<Profile, StoreError> {
+    let profile =
+        set_activation_state(conn, id, expected_version, ActivationState::Activated).await?;
+    Ok(diesel::update(profiles::table.find(id))
+        .set(profiles::activated_esn.eq(esn))
+        .returning(Profile::as_returning())
+        .get_result(conn)
+        .await
+        .map(|p: Profile| Profile {
+            version: profile.version,
+            ..p
+        })?)
+}

@@ -126,3 +126,58 @@ pub async fn advance(
         }
     }
 }
+
+/// Reads a session by its token and locks its row until the transaction ends, so that two
+/// instances answering the same handset take turns.
+pub async fn by_token_for_update(
+    conn: &mut AsyncPgConnection,
+    token: &str,
+) -> Result<Session, StoreError> {
+    ota_sessions::table
+        .filter(ota_sessions::token.eq(token))
+        .select(Session::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| StoreError::SessionNotFound(token.to_string()))
+}
+
+/// Claims up to `limit` active sessions whose deadline has passed, locking them and skipping
+/// rows another instance has locked (`FOR UPDATE SKIP LOCKED`). Call inside a transaction.
+pub async fn claim_expired(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Session>, StoreError> {
+    Ok(ota_sessions::table
+        .filter(ota_sessions::status.eq(SessionStatus::Active.as_str()))
+        .filter(ota_sessions::deadline.lt(now))
+        .order(ota_sessions::deadline)
+        .limit(limit)
+        .select(Session::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await?)
+}
+
+/// Ends every active session of a profile (a handset that starts over supersedes them).
+pub async fn supersede_active(
+    conn: &mut AsyncPgConnection,
+    profile_id: i64,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        ota_sessions::table
+            .filter(ota_sessions::profile_id.eq(profile_id))
+            .filter(ota_sessions::status.eq(SessionStatus::Active.as_str())),
+    )
+    .set((
+        ota_sessions::status.eq(SessionStatus::Failed.as_str()),
+        ota_sessions::cause.eq("superseded"),
+        ota_sessions::updated_at.eq(Utc::now()),
+        ota_sessions::version.eq(ota_sessions::version + 1),
+    ))
+    .execute(conn)
+    .await?)
+}

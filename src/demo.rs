@@ -1,0 +1,240 @@
+//! `otagw demo`: the gateway and N simulated handsets, end to end, with a summary.
+//!
+//! Scenario `one-button` (the patent's "One Button Automated IOTA provisioning"): N profiles
+//! and the lab PRL are loaded, the gateway starts, and N simulated IOTA handsets GET their
+//! bootstrap URL and are programmed, committed and activated concurrently.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use otagw_codecs::identity::{DeviceId, Esn};
+use otagw_sim::handset::iota::{run_session, NetFaults, SessionOutcome};
+use otagw_sim::handset::model::{Handset, HandsetConfig};
+use thiserror::Error;
+use tokio::sync::Semaphore;
+
+use crate::config::Config;
+use crate::gateway::{Gateway, GatewayError};
+use crate::import::prl::PrlImportError;
+use crate::store::models::NewProfile;
+use crate::store::{profiles, Store, StoreError};
+
+/// The lab PRL the demo loads (also `docs/examples/lab.prl`).
+pub const LAB_PRL: &[u8] = include_bytes!("../docs/examples/lab.prl");
+
+/// Scenarios the demo can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// One-button IOTA activation.
+    OneButton,
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Scenario.
+    pub scenario: Scenario,
+    /// Number of handsets.
+    pub handsets: usize,
+    /// Handsets in flight at once.
+    pub concurrency: usize,
+}
+
+/// Why the demo could not run.
+#[derive(Debug, Error)]
+pub enum DemoError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The lab PRL could not be loaded.
+    #[error(transparent)]
+    Prl(#[from] PrlImportError),
+    /// The gateway did not start.
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    /// Too many handsets for the identity range.
+    #[error("at most {0} handsets")]
+    TooMany(usize),
+}
+
+/// What happened.
+#[derive(Debug, Clone, Default)]
+pub struct DemoReport {
+    /// Handsets activated.
+    pub activated: usize,
+    /// Failures by cause (the MMC error code or the session's cause).
+    pub failed: BTreeMap<String, usize>,
+    /// Wall time of the activations (after set-up).
+    pub wall: Duration,
+    /// Per-session times, sorted.
+    pub session_times: Vec<Duration>,
+}
+
+impl DemoReport {
+    /// Activations per second over the wall time.
+    pub fn rate(&self) -> f64 {
+        self.activated as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// The `q` quantile (0..=1) of session times.
+    pub fn quantile(&self, q: f64) -> Duration {
+        if self.session_times.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((self.session_times.len() - 1) as f64 * q).round() as usize;
+        self.session_times[rank.min(self.session_times.len() - 1)]
+    }
+
+    /// The summary an operator reads.
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "activated: {}\nfailed:    {}\n",
+            self.activated,
+            self.failed.values().sum::<usize>()
+        );
+        for (cause, n) in &self.failed {
+            out.push_str(&format!("  {cause}: {n}\n"));
+        }
+        out.push_str(&format!(
+            "wall time: {:.2} s\nrate:      {:.1} activations/s\nsession:   p50 {:.1} ms, p99 {:.1} ms\n",
+            self.wall.as_secs_f64(),
+            self.rate(),
+            self.quantile(0.5).as_secs_f64() * 1e3,
+            self.quantile(0.99).as_secs_f64() * 1e3,
+        ));
+        out
+    }
+}
+
+/// First ESN of the demo's range (manufacturer code 0xD3, not a pseudo-ESN).
+const ESN_BASE: u32 = 0xD300_0000;
+const MAX_HANDSETS: usize = 0x00FF_FFFF;
+
+/// Loads the lab PRL (as library PRL 1 unless present) and `n` pending profiles with ESNs
+/// from the demo range; returns their ESNs.
+pub async fn load(store: &Store, n: usize) -> Result<Vec<Esn>, DemoError> {
+    if n > MAX_HANDSETS {
+        return Err(DemoError::TooMany(MAX_HANDSETS));
+    }
+    let mut conn = store.conn().await?;
+    match crate::import::prl::import(&mut conn, 1, LAB_PRL, None, "otagw demo lab PRL", false).await
+    {
+        Ok(_) | Err(PrlImportError::Store(StoreError::DuplicatePrl(_))) => {}
+        Err(e) => return Err(e.into()),
+    }
+    // Start after the demo ESNs already in the store, so a demo on a kept database can run again.
+    let taken = profiles::count(&mut conn).await?;
+    let first = ESN_BASE + u32::try_from(taken).unwrap_or(0) % MAX_HANDSETS as u32;
+    let esns: Vec<Esn> = (0..n as u32)
+        .map(|i| Esn::new(first.wrapping_add(i)))
+        .collect();
+    let rows: Vec<NewProfile> = esns
+        .iter()
+        .enumerate()
+        .map(|(i, esn)| {
+            let min = format!("31055{:05}", (taken as usize + i) % 100_000);
+            NewProfile {
+                esn: Some(esn.to_string()),
+                meid: None,
+                pesn: None,
+                min: Some(min.clone()),
+                mdn: Some(min),
+                imsi_m: None,
+                imsi_t: None,
+                make: "otagw".into(),
+                model: "sim-handset".into(),
+                firmware_version: "1.0".into(),
+                capabilities: serde_json::json!({"iota": true, "sspr_p_rev": 1}),
+                nam: serde_json::json!({
+                    "mcc": "310", "imsi_11_12": "00",
+                    "home_sid_nid": [{"sid": 4139, "nid": 65535}], "accolc": (i % 10)
+                }),
+                prl_id: Some(1),
+                sspr_table_number: Some(1),
+                spc: Some("000000".into()),
+                activation_state: "pending_activation".into(),
+            }
+        })
+        .collect();
+    profiles::insert_all(&mut conn, &rows, &|_| {}).await?;
+    Ok(esns)
+}
+
+/// Runs one simulated handset per ESN against `bootstrap_url`, `concurrency` at a time;
+/// `progress(done, total)` after each.
+pub async fn activate_all(
+    bootstrap_url: &str,
+    esns: &[Esn],
+    concurrency: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> DemoReport {
+    let semaphore = std::sync::Arc::new(Semaphore::new(concurrency.max(1)));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for esn in esns {
+        let url = bootstrap_url.to_string();
+        let device = DeviceId::Esn(*esn);
+        let semaphore = semaphore.clone();
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            let mut cfg = HandsetConfig::new(device);
+            cfg.sspr_p_rev = 1;
+            let t0 = Instant::now();
+            let outcome = match Handset::new(cfg) {
+                Ok(mut h) => run_session(&url, &mut h, NetFaults::default())
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            (t0.elapsed(), outcome)
+        });
+    }
+    let mut report = DemoReport::default();
+    let total = esns.len();
+    let mut done = 0;
+    while let Some(joined) = tasks.join_next().await {
+        done += 1;
+        match joined {
+            Ok((elapsed, Ok(outcome))) if outcome.is_rebooted() => {
+                report.activated += 1;
+                report.session_times.push(elapsed);
+            }
+            Ok((_, Ok(SessionOutcome::Refused { code, .. }))) => {
+                *report.failed.entry(code).or_default() += 1
+            }
+            Ok((_, Ok(_))) => *report.failed.entry("not-committed".into()).or_default() += 1,
+            Ok((_, Err(e))) => {
+                tracing::warn!(error = %e, "simulated handset failed");
+                *report.failed.entry("handset-error".into()).or_default() += 1
+            }
+            Err(_) => *report.failed.entry("handset-panicked".into()).or_default() += 1,
+        }
+        progress(done, total);
+    }
+    report.wall = started.elapsed();
+    report.session_times.sort();
+    report
+}
+
+/// Loads the data, starts a gateway and activates every handset. Returns the running gateway
+/// (for `--serve`) and the report.
+pub async fn run(
+    config: &Config,
+    store: Store,
+    options: &DemoOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<(Gateway, DemoReport), DemoError> {
+    match options.scenario {
+        Scenario::OneButton => {}
+    }
+    let esns = load(&store, options.handsets).await?;
+    let gateway = Gateway::start(config, store).await?;
+    let report = activate_all(
+        &gateway.bootstrap_url(),
+        &esns,
+        options.concurrency,
+        progress,
+    )
+    .await;
+    Ok((gateway, report))
+}

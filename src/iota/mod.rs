@@ -1,0 +1,142 @@
+//! The IOTA HTTP server: handsets GET their bootstrap URL and POST IS-683 responses inside MMC
+//! documents (our profile: docs/iota.md). Handlers are thin: [`session`] does the work in one
+//! transaction per request; this module maps HTTP to it and errors to MMC error documents.
+
+pub mod session;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use otagw_codecs::identity::{DeviceId, Esn, Meid};
+use otagw_codecs::mmc::MmcDocument;
+
+use crate::store::Store;
+use crate::telemetry::names;
+pub use session::{IotaError, IotaSettings};
+
+/// Path of the bootstrap URL.
+pub const BOOTSTRAP_PATH: &str = "/iota/bootstrap";
+/// Prefix of session URLs.
+pub const SESSION_PATH: &str = "/iota/s";
+/// Largest request body.
+pub const MAX_BODY: usize = 64 * 1024;
+/// Content type of MMC documents.
+pub const CONTENT_TYPE: &str = "application/vnd.otagw.mmc+xml";
+/// Header carrying an ESN.
+pub const ESN_HEADER: &str = "x-device-esn";
+/// Header carrying a MEID.
+pub const MEID_HEADER: &str = "x-device-meid";
+
+/// What the IOTA handlers share.
+#[derive(Clone, Debug)]
+pub struct IotaState {
+    /// The customer-profile store.
+    pub store: Store,
+    /// Session settings.
+    pub settings: IotaSettings,
+}
+
+/// The IOTA router.
+pub fn router(state: IotaState) -> Router {
+    Router::new()
+        .route(BOOTSTRAP_PATH, get(bootstrap))
+        .route(&format!("{SESSION_PATH}/{{token}}"), post(answer))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+fn document(status: u16, body: String, route: &'static str) -> Response {
+    metrics::counter!(names::IOTA_HTTP_REQUESTS, "route" => route, "status" => status.to_string())
+        .increment(1);
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [("content-type", CONTENT_TYPE)], body).into_response()
+}
+
+fn refuse(err: IotaError, route: &'static str) -> Response {
+    let (status, code) = err.status_and_code();
+    if status >= 500 {
+        tracing::error!(%err, route, "IOTA request failed");
+    } else {
+        tracing::debug!(%err, route, code, "IOTA request refused");
+    }
+    metrics::counter!(names::IOTA_REJECTED, "code" => code).increment(1);
+    document(
+        status,
+        MmcDocument::error(code, &err.to_string()).encode(),
+        route,
+    )
+}
+
+fn device_of(headers: &HeaderMap) -> Result<DeviceId, IotaError> {
+    let text = |name: &str| -> Result<Option<String>, IotaError> {
+        headers
+            .get(name)
+            .map(|v| {
+                v.to_str()
+                    .map(|s| s.trim().to_string())
+                    .map_err(|_| IotaError::BadRequest(format!("header {name} is not text")))
+            })
+            .transpose()
+    };
+    match (text(ESN_HEADER)?, text(MEID_HEADER)?) {
+        (Some(esn), None) => esn
+            .parse::<Esn>()
+            .map(DeviceId::Esn)
+            .map_err(|e| IotaError::BadRequest(format!("X-Device-ESN: {e}"))),
+        (None, Some(meid)) => meid
+            .parse::<Meid>()
+            .map(DeviceId::Meid)
+            .map_err(|e| IotaError::BadRequest(format!("X-Device-MEID: {e}"))),
+        (Some(_), Some(_)) => Err(IotaError::BadRequest(
+            "give X-Device-ESN or X-Device-MEID, not both".to_string(),
+        )),
+        (None, None) => Err(IotaError::BadRequest(
+            "the bootstrap request needs an X-Device-ESN or X-Device-MEID header".to_string(),
+        )),
+    }
+}
+
+async fn bootstrap(State(state): State<IotaState>, headers: HeaderMap) -> Response {
+    const ROUTE: &str = "/iota/bootstrap";
+    let result = async {
+        let device = device_of(&headers)?;
+        let mut conn = state.store.conn().await?;
+        session::bootstrap(&mut conn, &state.settings, device).await
+    }
+    .await;
+    match result {
+        Ok(reply) => {
+            reply.count();
+            document(200, reply.document, ROUTE)
+        }
+        Err(err) => refuse(err, ROUTE),
+    }
+}
+
+async fn answer(
+    State(state): State<IotaState>,
+    Path(token): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    const ROUTE: &str = "/iota/s/{token}";
+    let result = async {
+        let body = body.map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => IotaError::TooLarge(MAX_BODY),
+            _ => IotaError::BadRequest(e.body_text()),
+        })?;
+        let mut conn = state.store.conn().await?;
+        session::answer(&mut conn, &state.settings, &token, &body).await
+    }
+    .await;
+    match result {
+        Ok(reply) => {
+            reply.count();
+            document(200, reply.document, ROUTE)
+        }
+        Err(err) => refuse(err, ROUTE),
+    }
+}

@@ -1,0 +1,190 @@
+//! The OSPP driver's side of a session that every bearer shares: opening it for a device
+//! (profile check, programme from the call manager), and ending it (profile activated, audit
+//! record, metrics). Each function runs inside the caller's transaction.
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use otagw_codecs::identity::DeviceId;
+use otagw_codecs::is683::{ForwardMessage, ReverseMessage};
+use thiserror::Error;
+
+use super::plan::{Outcome, PlanState, Programme};
+use crate::call_manager::{self, ProgrammeError};
+use crate::store::models::{ActivationState, AuditRecord, Profile, Session};
+use crate::store::profiles::{self, Lookup};
+use crate::store::{audit, StoreError};
+use crate::telemetry::names;
+
+/// Flow name of the one-button IOTA activation.
+pub const FLOW_ONE_BUTTON: &str = "one-button";
+
+/// Why a session could not be opened.
+#[derive(Debug, Error)]
+pub enum OpenError {
+    /// No profile for the device.
+    #[error("no profile for {0}")]
+    UnknownDevice(String),
+    /// The profile is already activated (patent: "an error is returned in the GET Response").
+    #[error("{0} is already activated")]
+    AlreadyActivated(String),
+    /// The profile is de-activated.
+    #[error("{0} is de-activated")]
+    Deactivated(String),
+    /// The profile cannot be turned into a programme.
+    #[error(transparent)]
+    Programme(#[from] ProgrammeError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The profile a device names, checked for a first activation, with its programme.
+pub async fn profile_for_activation(
+    conn: &mut AsyncPgConnection,
+    device: &DeviceId,
+    segment_size: u8,
+) -> Result<(Profile, Programme), OpenError> {
+    let lookup = match device {
+        DeviceId::Esn(esn) => Lookup::Esn(*esn),
+        DeviceId::Meid(meid) => Lookup::Meid(*meid),
+    };
+    let profile = match profiles::find(conn, &lookup).await {
+        Ok(p) => p,
+        Err(StoreError::ProfileNotFound(_)) => {
+            return Err(OpenError::UnknownDevice(lookup.to_string()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match profile.activation_state()? {
+        ActivationState::Activated => return Err(OpenError::AlreadyActivated(lookup.to_string())),
+        ActivationState::Deactivated => return Err(OpenError::Deactivated(lookup.to_string())),
+        ActivationState::PendingActivation => {}
+    }
+    let programme = call_manager::programme_for(conn, &profile, segment_size).await?;
+    Ok((profile, programme))
+}
+
+/// Records the end of a session: on success the profile is marked activated; in every case one
+/// audit detail record is written. Runs in the caller's transaction, so a failure here undoes
+/// the session's final transition too.
+pub async fn finish(
+    conn: &mut AsyncPgConnection,
+    session: &Session,
+    plan: &PlanState,
+    outcome: &Outcome,
+    started_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    if *outcome == Outcome::Success {
+        let profile = profiles::find(conn, &Lookup::Id(session.profile_id)).await?;
+        let esn = profile
+            .esn
+            .clone()
+            .or_else(|| profile.pesn.clone())
+            .unwrap_or_default();
+        profiles::activate(conn, profile.id, profile.version, &esn).await?;
+    }
+    let (outcome_label, cause) = labels(outcome);
+    let detail = match outcome {
+        Outcome::Failure(cause) => serde_json::json!({
+            "cause": cause,
+            "reason": cause.to_string(),
+        }),
+        Outcome::Success => serde_json::json!({}),
+    };
+    audit::insert(
+        conn,
+        &AuditRecord {
+            session_id: Some(session.id),
+            profile_id: Some(session.profile_id),
+            flow: session.flow.clone(),
+            bearer: session.bearer.clone(),
+            started_at,
+            ended_at: now,
+            messages_exchanged: i32::try_from(plan.messages).unwrap_or(i32::MAX),
+            outcome: outcome_label.to_string(),
+            cause: (cause != "none").then(|| cause.to_string()),
+            detail,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// `(outcome, cause)` metric labels of an outcome.
+pub fn labels(outcome: &Outcome) -> (&'static str, &'static str) {
+    match outcome {
+        Outcome::Success => ("success", "none"),
+        Outcome::Failure(cause) => ("failure", cause.label()),
+    }
+}
+
+/// Counts a session start.
+pub fn count_started(flow: &str, bearer: &str) {
+    metrics::counter!(names::SESSIONS_STARTED, "flow" => flow.to_string(), "bearer" => bearer.to_string())
+        .increment(1);
+}
+
+/// Counts a session end and its duration. Call after the transaction committed.
+pub fn count_finished(flow: &str, bearer: &str, outcome: &Outcome, started_at: DateTime<Utc>) {
+    let (outcome, cause) = labels(outcome);
+    metrics::counter!(
+        names::SESSIONS_COMPLETED,
+        "flow" => flow.to_string(),
+        "bearer" => bearer.to_string(),
+        "outcome" => outcome,
+        "cause" => cause
+    )
+    .increment(1);
+    let seconds = (Utc::now() - started_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+    metrics::histogram!(
+        names::SESSION_DURATION,
+        "flow" => flow.to_string(),
+        "bearer" => bearer.to_string(),
+        "outcome" => outcome
+    )
+    .record(seconds.max(0.0));
+}
+
+/// Counts a forward IS-683 message.
+pub fn count_forward(message: &ForwardMessage) {
+    metrics::counter!(
+        names::IS683_MESSAGES,
+        "message" => message.message_type().name(),
+        "direction" => "fwd",
+        "result" => "none"
+    )
+    .increment(1);
+}
+
+/// Counts a reverse IS-683 message with its (first non-zero, else zero) result code.
+pub fn count_reverse(message: &ReverseMessage) {
+    let result = reverse_result(message).map_or_else(|| "none".to_string(), |r| r.to_string());
+    metrics::counter!(
+        names::IS683_MESSAGES,
+        "message" => message.message_type().name(),
+        "direction" => "rev",
+        "result" => result
+    )
+    .increment(1);
+}
+
+/// The result code a reverse message reports: its single result, or for per-block results the
+/// first that is not "accepted" (else 0).
+pub fn reverse_result(message: &ReverseMessage) -> Option<u8> {
+    if let Some(r) = message.result() {
+        return Some(u8::from(r));
+    }
+    let blocks = match message {
+        ReverseMessage::Download(b) | ReverseMessage::Validation(b) => b,
+        _ => return None,
+    };
+    Some(
+        blocks
+            .results
+            .iter()
+            .map(|b| u8::from(b.result))
+            .find(|r| *r != 0)
+            .unwrap_or(0),
+    )
+}
