@@ -1,5 +1,5 @@
-//! The running gateway: the IOTA HTTP server, the admin server and the deadline scheduler,
-//! started together on one store and stopped together.
+//! The running gateway: the OSPP driver actor, the IOTA HTTP server that reports to it, the
+//! admin server and the deadline scheduler, started together on one store and stopped together.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
 use crate::iota::{self, IotaSettings};
+use crate::ospp_driver::actor::OsppDriver;
 use crate::store::Store;
 
 /// Why the gateway could not start.
@@ -37,7 +38,11 @@ pub struct Gateway {
     pub iota_addr: SocketAddr,
     /// Where the admin server listens.
     pub admin_addr: SocketAddr,
+    /// Stops the HTTP servers (first, so no request is left without a driver).
+    stop_servers: watch::Sender<bool>,
+    /// Stops the driver and the scheduler.
     shutdown: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -59,6 +64,7 @@ impl Gateway {
         let (iota_listener, iota_addr) = bind(config.iota_listen()?, "iota.listen").await?;
         let (admin_listener, admin_addr) = bind(config.http_listen()?, "http.listen").await?;
         let (shutdown, _) = watch::channel(false);
+        let (stop_servers, _) = watch::channel(false);
         let settings = IotaSettings {
             session_timeout: chrono::Duration::seconds(
                 i64::try_from(config.iota.session_timeout_secs).unwrap_or(i64::MAX / 1000),
@@ -67,20 +73,23 @@ impl Gateway {
             session_path: iota::SESSION_PATH.to_string(),
         };
         let mut tasks = Vec::new();
+        let (driver, driver_task) =
+            OsppDriver::spawn(store.clone(), settings, shutdown.subscribe());
+        tasks.push(driver_task);
         let iota_app = iota::router(iota::IotaState {
-            store: store.clone(),
-            settings,
+            driver: driver.clone(),
         });
         let admin_app = crate::http::router(crate::http::AdminState {
             store: store.clone(),
             metrics,
         });
+        let mut servers = Vec::new();
         for (listener, app, name) in [
             (iota_listener, iota_app, "IOTA"),
             (admin_listener, admin_app, "admin"),
         ] {
-            let mut stop = shutdown.subscribe();
-            tasks.push(tokio::spawn(async move {
+            let mut stop = stop_servers.subscribe();
+            servers.push(tokio::spawn(async move {
                 let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                     let _ = stop.wait_for(|s| *s).await;
                 });
@@ -91,7 +100,7 @@ impl Gateway {
         }
         let interval = Duration::from_millis(config.iota.scheduler_interval_ms);
         tasks.push(tokio::spawn(supervise_scheduler(
-            store,
+            driver,
             interval,
             shutdown.subscribe(),
         )));
@@ -99,7 +108,9 @@ impl Gateway {
         Ok(Self {
             iota_addr,
             admin_addr,
+            stop_servers,
             shutdown,
+            servers,
             tasks,
         })
     }
@@ -109,8 +120,13 @@ impl Gateway {
         format!("http://{}{}", self.iota_addr, iota::BOOTSTRAP_PATH)
     }
 
-    /// Stops every component and waits for them.
+    /// Stops every component and waits for them: the HTTP servers first (finishing the
+    /// requests they have), then the driver and the scheduler.
     pub async fn stop(self) {
+        let _ = self.stop_servers.send(true);
+        for server in self.servers {
+            let _ = server.await;
+        }
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             let _ = task.await;
@@ -119,9 +135,13 @@ impl Gateway {
 }
 
 /// The deadline scheduler, restarted if it panics (a supervisor of one child).
-async fn supervise_scheduler(store: Store, interval: Duration, mut stop: watch::Receiver<bool>) {
+async fn supervise_scheduler(
+    driver: OsppDriver,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
-        let child = tokio::spawn(scheduler(store.clone(), interval, stop.clone()));
+        let child = tokio::spawn(scheduler(driver.clone(), interval, stop.clone()));
         match child.await {
             Ok(()) => return,
             Err(err) => {
@@ -135,8 +155,8 @@ async fn supervise_scheduler(store: Store, interval: Duration, mut stop: watch::
     }
 }
 
-/// Every `interval`, closes sessions whose deadline has passed.
-async fn scheduler(store: Store, interval: Duration, mut stop: watch::Receiver<bool>) {
+/// Every `interval`, has the driver close sessions whose deadline has passed.
+async fn scheduler(driver: OsppDriver, interval: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -144,12 +164,7 @@ async fn scheduler(store: Store, interval: Duration, mut stop: watch::Receiver<b
             _ = tick.tick() => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        let result = async {
-            let mut conn = store.conn().await?;
-            iota::session::expire_due(&mut conn, 100).await
-        }
-        .await;
-        match result {
+        match driver.expire_due(100).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "closed sessions past their deadline"),
             Err(err) => tracing::warn!(%err, "deadline scheduler"),

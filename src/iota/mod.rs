@@ -14,7 +14,7 @@ use axum::Router;
 use otagw_codecs::identity::{DeviceId, Esn, Meid};
 use otagw_codecs::mmc::MmcDocument;
 
-use crate::store::Store;
+use crate::ospp_driver::actor::OsppDriver;
 use crate::telemetry::names;
 pub use session::{IotaError, IotaSettings};
 
@@ -34,10 +34,8 @@ pub const MEID_HEADER: &str = "x-device-meid";
 /// What the IOTA handlers share.
 #[derive(Clone, Debug)]
 pub struct IotaState {
-    /// The customer-profile store.
-    pub store: Store,
-    /// Session settings.
-    pub settings: IotaSettings,
+    /// The OSPP driver the handlers report to.
+    pub driver: OsppDriver,
 }
 
 /// The IOTA router.
@@ -102,17 +100,12 @@ fn device_of(headers: &HeaderMap) -> Result<DeviceId, IotaError> {
 
 async fn bootstrap(State(state): State<IotaState>, headers: HeaderMap) -> Response {
     const ROUTE: &str = "/iota/bootstrap";
-    let result = async {
-        let device = device_of(&headers)?;
-        let mut conn = state.store.conn().await?;
-        session::bootstrap(&mut conn, &state.settings, device).await
-    }
-    .await;
+    let result = match device_of(&headers) {
+        Ok(device) => state.driver.iota_bootstrap(device).await,
+        Err(e) => Err(e),
+    };
     match result {
-        Ok(reply) => {
-            reply.count();
-            document(200, reply.document, ROUTE)
-        }
+        Ok(reply) => document(200, reply.document, ROUTE),
         Err(err) => refuse(err, ROUTE),
     }
 }
@@ -128,15 +121,11 @@ async fn answer(
             StatusCode::PAYLOAD_TOO_LARGE => IotaError::TooLarge(MAX_BODY),
             _ => IotaError::BadRequest(e.body_text()),
         })?;
-        let mut conn = state.store.conn().await?;
-        session::answer(&mut conn, &state.settings, &token, &body).await
+        state.driver.iota_answer(token, body.to_vec()).await
     }
     .await;
     match result {
-        Ok(reply) => {
-            reply.count();
-            document(200, reply.document, ROUTE)
-        }
+        Ok(reply) => document(200, reply.document, ROUTE),
         Err(err) => refuse(err, ROUTE),
     }
 }

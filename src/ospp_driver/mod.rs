@@ -2,6 +2,7 @@
 //!
 //! [`plan`] is its pure core, the programming plan engine shared by every trigger and bearer.
 
+pub mod actor;
 pub mod plan;
 #[cfg(test)]
 mod plan_tests;

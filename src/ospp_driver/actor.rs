@@ -1,0 +1,206 @@
+//! The OSPP driver as an actor: bearers (the IOTA HTTP server today) tell it what a handset did
+//! and get back what to answer; the scheduler tells it when to look for expired sessions.
+//!
+//! The actor owns the store handle and a bounded set of workers: each request runs as its own
+//! task (one transaction: lock the session row, step the plan, write the state with its version
+//! check, and only then answer), so sessions on different rows proceed in parallel while the
+//! mailbox bounds the load. A supervisor restarts the actor if it dies; requests in flight at
+//! that moment get [`DriverError::Unavailable`] and nothing of theirs is half-applied, because
+//! each is one transaction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use otagw_codecs::identity::DeviceId;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+
+use crate::iota::session::{self as iota_session, IotaError, IotaSettings, Reply};
+use crate::store::{Store, StoreError};
+
+/// Requests in the mailbox before senders wait.
+const MAILBOX: usize = 1024;
+/// Requests worked on at once (each holds a pooled connection).
+const WORKERS: usize = 64;
+
+/// The driver is not running (stopped, or restarting after a crash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum DriverError {
+    /// No answer from the actor.
+    #[error("the OSPP driver is not available")]
+    Unavailable,
+}
+
+/// What the actor is asked to do.
+enum Request {
+    /// A bootstrap GET from `device` on the IOTA bearer.
+    IotaBootstrap {
+        device: DeviceId,
+        reply: oneshot::Sender<Result<Reply, IotaError>>,
+    },
+    /// A POST to IOTA session `token`.
+    IotaAnswer {
+        token: String,
+        body: Vec<u8>,
+        reply: oneshot::Sender<Result<Reply, IotaError>>,
+    },
+    /// Close up to `limit` sessions past their deadline.
+    ExpireDue {
+        limit: i64,
+        reply: oneshot::Sender<Result<usize, StoreError>>,
+    },
+}
+
+/// Handle on the OSPP driver actor. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct OsppDriver {
+    mailbox: mpsc::Sender<Request>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::IotaBootstrap { device, .. } => write!(f, "IotaBootstrap({device:?})"),
+            Self::IotaAnswer { token, .. } => write!(f, "IotaAnswer({token})"),
+            Self::ExpireDue { limit, .. } => write!(f, "ExpireDue({limit})"),
+        }
+    }
+}
+
+impl OsppDriver {
+    /// Starts the actor under a supervisor; it stops when `stop` turns true.
+    pub fn spawn(
+        store: Store,
+        settings: IotaSettings,
+        stop: watch::Receiver<bool>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(MAILBOX);
+        let handle = tokio::spawn(supervise(store, settings, rx, stop));
+        (Self { mailbox: tx }, handle)
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Request,
+    ) -> Result<T, DriverError> {
+        let (tx, rx) = oneshot::channel();
+        self.mailbox
+            .send(make(tx))
+            .await
+            .map_err(|_| DriverError::Unavailable)?;
+        rx.await.map_err(|_| DriverError::Unavailable)
+    }
+
+    /// The IOTA server saw a bootstrap GET (patent step 2: "informs the OSPP Driver").
+    pub async fn iota_bootstrap(&self, device: DeviceId) -> Result<Reply, IotaError> {
+        self.ask(|reply| Request::IotaBootstrap { device, reply })
+            .await
+            .unwrap_or_else(|e| Err(IotaError::Internal(e.to_string())))
+    }
+
+    /// The IOTA server received a POST for session `token`.
+    pub async fn iota_answer(&self, token: String, body: Vec<u8>) -> Result<Reply, IotaError> {
+        self.ask(|reply| Request::IotaAnswer { token, body, reply })
+            .await
+            .unwrap_or_else(|e| Err(IotaError::Internal(e.to_string())))
+    }
+
+    /// Closes sessions past their deadline; returns how many.
+    pub async fn expire_due(&self, limit: i64) -> Result<usize, StoreError> {
+        self.ask(|reply| Request::ExpireDue { limit, reply })
+            .await
+            .unwrap_or_else(|e| Err(StoreError::Connect(e.to_string())))
+    }
+}
+
+/// Runs the actor, restarting it if it panics, until `stop`.
+async fn supervise(
+    store: Store,
+    settings: IotaSettings,
+    rx: mpsc::Receiver<Request>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    loop {
+        let child = tokio::spawn(run(
+            store.clone(),
+            settings.clone(),
+            rx.clone(),
+            stop.clone(),
+        ));
+        match child.await {
+            Ok(()) => return,
+            Err(err) => {
+                tracing::error!(%err, "OSPP driver died; restarting it");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
+        }
+    }
+}
+
+/// The actor loop: takes requests from the mailbox and works on each in its own task.
+async fn run(
+    store: Store,
+    settings: IotaSettings,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Request>>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let workers = Arc::new(Semaphore::new(WORKERS));
+    let mut rx = rx.lock().await;
+    loop {
+        let request = tokio::select! {
+            r = rx.recv() => match r {
+                Some(r) => r,
+                None => return,
+            },
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        let Ok(permit) = workers.clone().acquire_owned().await else {
+            return;
+        };
+        let store = store.clone();
+        let settings = settings.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            handle(&store, &settings, request).await;
+        });
+    }
+}
+
+async fn handle(store: &Store, settings: &IotaSettings, request: Request) {
+    match request {
+        Request::IotaBootstrap { device, reply } => {
+            let result = async {
+                let mut conn = store.conn().await?;
+                iota_session::bootstrap(&mut conn, settings, device).await
+            }
+            .await;
+            if let Ok(r) = &result {
+                r.count();
+            }
+            let _ = reply.send(result);
+        }
+        Request::IotaAnswer { token, body, reply } => {
+            let result = async {
+                let mut conn = store.conn().await?;
+                iota_session::answer(&mut conn, settings, &token, &body).await
+            }
+            .await;
+            if let Ok(r) = &result {
+                r.count();
+            }
+            let _ = reply.send(result);
+        }
+        Request::ExpireDue { limit, reply } => {
+            let result = async {
+                let mut conn = store.conn().await?;
+                iota_session::expire_due(&mut conn, limit).await
+            }
+            .await;
+            let _ = reply.send(result);
+        }
+    }
+}
