@@ -6,16 +6,26 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | [`ansi41`] | ANSI-41 MAP (IS-725-A subset): operations, typed parameters, error codes |
+//! | [`ber`] | BER tag-length-value reading and writing (definite lengths, long-form tags) |
 //! | [`bits`] | MSB-first bit reader and writer shared by the bit-packed formats |
 //! | [`identity`] | ESN, MEID (and its pseudo-ESN), MIN/MDN digits, IMSI, MCC |
 //! | [`is683`] | IS-683 (C.S0016) OTASP/OTAPA forward and reverse messages, NAM blocks |
+//! | [`m3ua`] | M3UA (RFC 4666) messages and stream framing, ANSI point codes |
 //! | [`mmc`] | MMC documents: IS-683 messages in XML for IOTA over HTTP (docs/iota.md) |
 //! | [`pcap`] | classic pcap files and raw IPv4/UDP frames, built in memory (for traces and tests) |
 //! | [`prl`] | Preferred Roaming List (classic and extended), its CRC, SSPR segmentation |
+//! | [`sccp`] | SCCP connectionless messages (UDT, UDTS, XUDT, XUDTS), ANSI and ITU addresses |
+//! | [`tcap`] | ANSI TCAP (T1.114) packages and components, parameters kept as raw TLVs |
 
+pub mod ansi41;
+pub mod ber;
 pub mod bits;
 pub mod identity;
 pub mod is683;
+pub mod m3ua;
 pub mod mmc;
 pub mod pcap;
 pub mod prl;
+pub mod sccp;
+pub mod tcap;
