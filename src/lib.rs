@@ -22,6 +22,7 @@ pub mod gateway;
 pub mod http;
 pub mod import;
 pub mod iota;
+pub mod mniu;
 pub mod ospp_driver;
 pub mod store;
 pub mod telemetry;

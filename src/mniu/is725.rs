@@ -1,0 +1,276 @@
+//! The IS-725-A operations the OTAF uses, as async calls over the TCAP transaction manager:
+//! attach the MSC serving a TRN, relay an IS-683 message in an SMDPP, locate a subscriber's
+//! serving MSC through the HLR, release the TRN.
+
+use std::time::Duration;
+
+use otagw_codecs::ansi41::{
+    action_code, service_indicator, Ansi41Parameters, Digits, Msid, OtaspRequest,
+    OtaspRequestResult, ReturnErrorCode, SmdppInvoke, SmdppResult, SmsRequest, SmsRequestResult,
+};
+use otagw_codecs::identity::{Esn, Meid, Min};
+use otagw_codecs::tcap::Parameters;
+use thiserror::Error;
+
+use super::tcap::{Endpoint, InvokeOutcome, Tcap, TcapError};
+
+/// SMS_TeleserviceIdentifier sent with IS-683 in an SMDPP. Wireshark hands SMS_BearerData of
+/// any teleservice it knows to its IS-637 decoder; with 0 ("not used") the ServiceIndicator
+/// routes the bearer data to IS-683, which is what it carries.
+pub const IS683_TELESERVICE: u16 = 0;
+
+/// An MSC the gateway can reach, and the TRNs it hands out.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MscRoute {
+    /// Name in logs.
+    pub name: String,
+    /// Its signalling endpoint.
+    pub endpoint: Endpoint,
+    /// TRNs starting with this prefix are allocated by this MSC.
+    pub trn_prefix: String,
+}
+
+/// Why an IS-725-A operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Is725Error {
+    /// No configured MSC allocates this TRN.
+    #[error("no MSC is configured for TRN {0}")]
+    UnknownTrn(String),
+    /// The peer answered with an ANSI-41 error.
+    #[error("{operation}: {peer} answered ReturnError {error}")]
+    ReturnError {
+        /// Operation.
+        operation: &'static str,
+        /// Peer.
+        peer: Endpoint,
+        /// ANSI-41 error name (or code).
+        error: String,
+    },
+    /// The peer rejected the component.
+    #[error("{operation}: {peer} rejected it (problem {problem:#06x})")]
+    Reject {
+        /// Operation.
+        operation: &'static str,
+        /// Peer.
+        peer: Endpoint,
+        /// Reject problem.
+        problem: u16,
+    },
+    /// The peer aborted the transaction.
+    #[error("{operation}: {peer} aborted the transaction")]
+    Aborted {
+        /// Operation.
+        operation: &'static str,
+        /// Peer.
+        peer: Endpoint,
+    },
+    /// The answer lacked what the operation needs or did not decode.
+    #[error("{operation}: bad answer: {reason}")]
+    BadAnswer {
+        /// Operation.
+        operation: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// TCAP / M3UA failure (timeout, no association).
+    #[error(transparent)]
+    Tcap(#[from] TcapError),
+}
+
+impl Is725Error {
+    /// Short label for causes and metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::UnknownTrn(_) => "unknown-trn",
+            Self::ReturnError { .. } => "msc-return-error",
+            Self::Reject { .. } => "msc-reject",
+            Self::Aborted { .. } => "tcap-abort",
+            Self::BadAnswer { .. } => "bad-answer",
+            Self::Tcap(TcapError::Timeout(_)) => "tcap-timeout",
+            Self::Tcap(TcapError::Link(_)) => "ss7-link-down",
+            Self::Tcap(_) => "tcap-error",
+        }
+    }
+}
+
+/// What the MSC reported when it attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attached {
+    /// The MSC.
+    pub msc: Endpoint,
+    /// The TRN.
+    pub trn: String,
+    /// ESN (or pESN).
+    pub esn: Option<Esn>,
+    /// MEID.
+    pub meid: Option<Meid>,
+    /// MIN.
+    pub min: Option<Min>,
+}
+
+/// The OTAF's IS-725-A operations.
+#[derive(Debug, Clone)]
+pub struct Is725 {
+    tcap: Tcap,
+    mscs: Vec<MscRoute>,
+    hlr: Endpoint,
+    timer: Duration,
+}
+
+fn outcome<R: Ansi41Parameters>(
+    operation: &'static str,
+    peer: Endpoint,
+    outcome: InvokeOutcome,
+) -> Result<R, Is725Error> {
+    match outcome {
+        InvokeOutcome::Result(p) => {
+            R::from_parameters(p.as_ref()).map_err(|e| Is725Error::BadAnswer {
+                operation,
+                reason: e.to_string(),
+            })
+        }
+        InvokeOutcome::Error(code, _) => Err(Is725Error::ReturnError {
+            operation,
+            peer,
+            error: ReturnErrorCode::from_code(code.code)
+                .map(|c| c.name().to_string())
+                .unwrap_or_else(|| format!("{:#04x}", code.code)),
+        }),
+        InvokeOutcome::Reject(problem) => Err(Is725Error::Reject {
+            operation,
+            peer,
+            problem,
+        }),
+        InvokeOutcome::Abort(_) => Err(Is725Error::Aborted { operation, peer }),
+    }
+}
+
+impl Is725 {
+    /// Operations over `tcap`, with these MSCs and HLR, and invoke timer `timer`.
+    pub fn new(tcap: Tcap, mscs: Vec<MscRoute>, hlr: Endpoint, timer: Duration) -> Self {
+        Self {
+            tcap,
+            mscs,
+            hlr,
+            timer,
+        }
+    }
+
+    /// The MSC that allocates `trn` (longest matching prefix).
+    pub fn msc_for_trn(&self, trn: &str) -> Result<Endpoint, Is725Error> {
+        self.mscs
+            .iter()
+            .filter(|m| trn.starts_with(&m.trn_prefix))
+            .max_by_key(|m| m.trn_prefix.len())
+            .map(|m| m.endpoint)
+            .ok_or_else(|| Is725Error::UnknownTrn(trn.to_string()))
+    }
+
+    async fn call<P: Ansi41Parameters>(
+        &self,
+        peer: Endpoint,
+        params: &P,
+    ) -> Result<InvokeOutcome, Is725Error> {
+        let parameters: Parameters = params.to_parameters().map_err(|e| Is725Error::BadAnswer {
+            operation: P::OPERATION.name(),
+            reason: format!("cannot encode the request: {e}"),
+        })?;
+        Ok(self
+            .tcap
+            .invoke(peer, P::OPERATION.code(), parameters, self.timer)
+            .await?)
+    }
+
+    /// OTASPRequest "Attach MSC to OTAF" for `trn`: the MSC answers with the handset's identity.
+    pub async fn attach_trn(&self, trn: &str) -> Result<Attached, Is725Error> {
+        let msc = self.msc_for_trn(trn)?;
+        let request = OtaspRequest {
+            action_code: action_code::ATTACH_MSC_TO_OTAF,
+            trn: Some(trn.to_string()),
+            esn: None,
+            meid: None,
+            msid: None,
+            mscid: None,
+            service_indicator: Some(service_indicator::CDMA_OTASP),
+            extra: Vec::new(),
+        };
+        let answer = self.call(msc, &request).await?;
+        let result: OtaspRequestResult = outcome("OTASPRequest", msc, answer)?;
+        let min = match result.msid.or(result.mobile_station_msid) {
+            Some(Msid::Min(min)) => Some(min),
+            _ => None,
+        };
+        if result.esn.is_none() && result.meid.is_none() {
+            return Err(Is725Error::BadAnswer {
+                operation: "OTASPRequest",
+                reason: "the MSC returned neither ESN nor MEID".to_string(),
+            });
+        }
+        Ok(Attached {
+            msc,
+            trn: trn.to_string(),
+            esn: result.esn,
+            meid: result.meid,
+            min,
+        })
+    }
+
+    /// SMDPP carrying one IS-683 message to the handset attached at `msc`; returns the
+    /// handset's IS-683 answer from the ReturnResult.
+    pub async fn relay(
+        &self,
+        attached: &Attached,
+        service_indicator: u8,
+        is683: Vec<u8>,
+    ) -> Result<Vec<u8>, Is725Error> {
+        let mut invoke = SmdppInvoke::new(is683, IS683_TELESERVICE);
+        invoke.service_indicator = Some(service_indicator);
+        invoke.esn = attached.esn;
+        invoke.meid = attached.meid;
+        invoke.msid = attached.min.clone().map(Msid::Min);
+        invoke.trn = Some(attached.trn.clone());
+        let answer = self.call(attached.msc, &invoke).await?;
+        let result: SmdppResult = outcome("SMSDeliveryPointToPoint", attached.msc, answer)?;
+        result.bearer_data.ok_or_else(|| Is725Error::BadAnswer {
+            operation: "SMSDeliveryPointToPoint",
+            reason: format!(
+                "no SMS_BearerData in the result (SMS_CauseCode {:?})",
+                result.cause_code
+            ),
+        })
+    }
+
+    /// OTASPRequest "Release TRN": the call ends and the handset restarts with what it committed.
+    pub async fn release_trn(&self, attached: &Attached) -> Result<(), Is725Error> {
+        let request = OtaspRequest {
+            action_code: action_code::RELEASE_TRN,
+            trn: Some(attached.trn.clone()),
+            esn: attached.esn,
+            meid: attached.meid,
+            msid: attached.min.clone().map(Msid::Min),
+            mscid: None,
+            service_indicator: Some(service_indicator::CDMA_OTASP),
+            extra: Vec::new(),
+        };
+        let answer = self.call(attached.msc, &request).await?;
+        let _: OtaspRequestResult = outcome("OTASPRequest", attached.msc, answer)?;
+        Ok(())
+    }
+
+    /// SMSRequest to the HLR: the SMS_Address of the MSC serving `min`.
+    pub async fn locate(&self, min: &Min, esn: Option<Esn>) -> Result<Digits, Is725Error> {
+        let request = SmsRequest {
+            msid: Msid::Min(min.clone()),
+            esn,
+            meid: None,
+            service_indicator: None,
+            extra: Vec::new(),
+        };
+        let answer = self.call(self.hlr, &request).await?;
+        let result: SmsRequestResult = outcome("SMSRequest", self.hlr, answer)?;
+        result.sms_address.ok_or_else(|| Is725Error::BadAnswer {
+            operation: "SMSRequest",
+            reason: "no SMS_Address in the result".to_string(),
+        })
+    }
+}
