@@ -61,6 +61,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// The IOTA HTTP server (IS-683 over HTTP).
     pub iota: IotaConfig,
+    /// The SS7 side (MNIU): M3UA associations, point codes, MSCs and HLR.
+    pub ss7: Ss7Config,
     /// Logging.
     pub log: LogConfig,
 }
@@ -125,6 +127,74 @@ impl Default for IotaConfig {
             session_timeout_secs: 120,
             segment_size: 251,
             scheduler_interval_ms: 1000,
+        }
+    }
+}
+
+/// SS7 settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ss7Config {
+    /// Whether the gateway connects to the SS7 network.
+    pub enabled: bool,
+    /// `tcp` or `sctp`.
+    pub transport: String,
+    /// Signalling gateways / STPs, one M3UA association each (`host:port`).
+    pub peers: Vec<String>,
+    /// M3UA routing context (0: none sent).
+    pub routing_context: u32,
+    /// The OTAF's point code (`network-cluster-member`).
+    pub point_code: String,
+    /// The OTAF's subsystem number.
+    pub ssn: u8,
+    /// The HLR's point code.
+    pub hlr_point_code: String,
+    /// The HLR's subsystem number.
+    pub hlr_ssn: u8,
+    /// TCAP invoke timer, milliseconds.
+    pub invoke_timeout_ms: u64,
+    /// M3UA heartbeat interval, seconds.
+    pub heartbeat_secs: u64,
+    /// Deadline of an SS7 session, renewed at each step, seconds.
+    pub session_timeout_secs: u64,
+    /// The MSCs and the TRNs they allocate.
+    pub msc: Vec<MscConfig>,
+}
+
+/// One MSC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MscConfig {
+    /// Name in logs.
+    pub name: String,
+    /// Point code.
+    pub point_code: String,
+    /// Subsystem number (8 by default).
+    #[serde(default = "default_msc_ssn")]
+    pub ssn: u8,
+    /// TRNs starting with this prefix belong to this MSC.
+    pub trn_prefix: String,
+}
+
+fn default_msc_ssn() -> u8 {
+    8
+}
+
+impl Default for Ss7Config {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            transport: "tcp".to_string(),
+            peers: vec!["127.0.0.1:2905".to_string()],
+            routing_context: 0,
+            point_code: "1-1-1".to_string(),
+            ssn: 5,
+            hlr_point_code: "1-1-3".to_string(),
+            hlr_ssn: 6,
+            invoke_timeout_ms: 5000,
+            heartbeat_secs: 10,
+            session_timeout_secs: 300,
+            msc: Vec::new(),
         }
     }
 }
@@ -278,6 +348,14 @@ impl Config {
                 .parse::<i64>()
                 .map(toml::Value::Integer)
                 .unwrap_or_else(|_| toml::Value::String(value.to_string())),
+            Some(toml::Value::Array(_)) => toml::Value::Array(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| toml::Value::String(v.to_string()))
+                    .collect(),
+            ),
             Some(toml::Value::Boolean(_)) => value
                 .trim()
                 .parse::<bool>()
@@ -324,6 +402,7 @@ impl Config {
                 ),
             });
         }
+        self.ss7_settings()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| ConfigError::Value {
             key: "log.level",
             message: format!(
@@ -365,6 +444,86 @@ impl Config {
         })
     }
 
+    /// The SS7 settings, parsed and checked.
+    pub fn ss7_settings(&self) -> Result<Ss7Settings, ConfigError> {
+        use otagw_codecs::m3ua::PointCode;
+        let pc = |key: &'static str, text: &str| -> Result<u32, ConfigError> {
+            text.parse::<PointCode>()
+                .map(PointCode::value)
+                .map_err(|e| ConfigError::Value {
+                    key,
+                    message: format!("expected an ANSI point code like 1-1-1: {e}"),
+                })
+        };
+        let transport = match self.ss7.transport.as_str() {
+            "tcp" => crate::mniu::transport::TransportKind::Tcp,
+            "sctp" => crate::mniu::transport::TransportKind::Sctp,
+            other => {
+                return Err(ConfigError::Value {
+                    key: "ss7.transport",
+                    message: format!("expected tcp or sctp, got {other:?}"),
+                })
+            }
+        };
+        let peers = self
+            .ss7
+            .peers
+            .iter()
+            .map(|p| {
+                p.parse::<SocketAddr>().map_err(|_| ConfigError::Value {
+                    key: "ss7.peers",
+                    message: format!("expected host:port addresses, got {p:?}"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.ss7.enabled && peers.is_empty() {
+            return Err(ConfigError::Value {
+                key: "ss7.peers",
+                message: "SS7 is enabled but no peer is configured".to_string(),
+            });
+        }
+        let mscs = self
+            .ss7
+            .msc
+            .iter()
+            .map(|m| {
+                Ok(crate::mniu::is725::MscRoute {
+                    name: m.name.clone(),
+                    endpoint: crate::mniu::tcap::Endpoint {
+                        point_code: pc("ss7.msc.point_code", &m.point_code)?,
+                        ssn: m.ssn,
+                    },
+                    trn_prefix: m.trn_prefix.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, ConfigError>>()?;
+        if self.ss7.invoke_timeout_ms == 0 || self.ss7.heartbeat_secs == 0 {
+            return Err(ConfigError::Value {
+                key: "ss7.invoke_timeout_ms",
+                message: "timers must be above zero".to_string(),
+            });
+        }
+        Ok(Ss7Settings {
+            transport,
+            peers,
+            routing_context: (self.ss7.routing_context != 0).then_some(self.ss7.routing_context),
+            local: crate::mniu::tcap::Endpoint {
+                point_code: pc("ss7.point_code", &self.ss7.point_code)?,
+                ssn: self.ss7.ssn,
+            },
+            hlr: crate::mniu::tcap::Endpoint {
+                point_code: pc("ss7.hlr_point_code", &self.ss7.hlr_point_code)?,
+                ssn: self.ss7.hlr_ssn,
+            },
+            mscs,
+            invoke_timeout: std::time::Duration::from_millis(self.ss7.invoke_timeout_ms),
+            heartbeat: std::time::Duration::from_secs(self.ss7.heartbeat_secs),
+            session_timeout: chrono::Duration::seconds(
+                i64::try_from(self.ss7.session_timeout_secs).unwrap_or(86_400),
+            ),
+        })
+    }
+
     /// The embedded cluster's data directory (configured or default).
     pub fn data_dir(&self) -> PathBuf {
         if self.database.data_dir.is_empty() {
@@ -380,6 +539,29 @@ impl Config {
         shown.database.url = redact_url(&shown.database.url);
         toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }
+}
+
+/// [`Ss7Config`] parsed into the types the MNIU takes.
+#[derive(Debug, Clone)]
+pub struct Ss7Settings {
+    /// Transport.
+    pub transport: crate::mniu::transport::TransportKind,
+    /// One association per peer.
+    pub peers: Vec<SocketAddr>,
+    /// Routing context.
+    pub routing_context: Option<u32>,
+    /// The OTAF.
+    pub local: crate::mniu::tcap::Endpoint,
+    /// The HLR.
+    pub hlr: crate::mniu::tcap::Endpoint,
+    /// The MSCs.
+    pub mscs: Vec<crate::mniu::is725::MscRoute>,
+    /// TCAP invoke timer.
+    pub invoke_timeout: std::time::Duration,
+    /// M3UA heartbeat.
+    pub heartbeat: std::time::Duration,
+    /// SS7 session deadline.
+    pub session_timeout: chrono::Duration,
 }
 
 /// Replaces the password of a `postgres://user:password@host/db` URL or a `password=...` pair.

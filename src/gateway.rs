@@ -9,9 +9,14 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
+use crate::flows::star_code::StarCodeSettings;
 use crate::iota::{self, IotaSettings};
-use crate::ospp_driver::actor::OsppDriver;
+use crate::mniu::asp::{Asp, AspConfig, Linkset};
+use crate::mniu::is725::Is725;
+use crate::mniu::tcap::Tcap;
+use crate::ospp_driver::actor::{OsppDriver, Ss7Context};
 use crate::store::Store;
+use otagw_codecs::m3ua::TrafficMode;
 
 /// Why the gateway could not start.
 #[derive(Debug, Error)]
@@ -38,6 +43,8 @@ pub struct Gateway {
     pub iota_addr: SocketAddr,
     /// Where the admin server listens.
     pub admin_addr: SocketAddr,
+    /// The M3UA associations, when SS7 is enabled.
+    pub linkset: Option<Linkset>,
     /// Stops the HTTP servers (first, so no request is left without a driver).
     stop_servers: watch::Sender<bool>,
     /// Stops the driver and the scheduler.
@@ -73,8 +80,15 @@ impl Gateway {
             session_path: iota::SESSION_PATH.to_string(),
         };
         let mut tasks = Vec::new();
+        let (ss7, linkset) = if config.ss7.enabled {
+            let (context, linkset, ss7_tasks) = start_ss7(config, shutdown.subscribe())?;
+            tasks.extend(ss7_tasks);
+            (Some(context), Some(linkset))
+        } else {
+            (None, None)
+        };
         let (driver, driver_task) =
-            OsppDriver::spawn(store.clone(), settings, shutdown.subscribe());
+            OsppDriver::spawn(store.clone(), settings, ss7, shutdown.subscribe());
         tasks.push(driver_task);
         let iota_app = iota::router(iota::IotaState {
             driver: driver.clone(),
@@ -82,6 +96,7 @@ impl Gateway {
         let admin_app = crate::http::router(crate::http::AdminState {
             store: store.clone(),
             metrics,
+            driver: driver.clone(),
         });
         let mut servers = Vec::new();
         for (listener, app, name) in [
@@ -108,6 +123,7 @@ impl Gateway {
         Ok(Self {
             iota_addr,
             admin_addr,
+            linkset,
             stop_servers,
             shutdown,
             servers,
@@ -132,6 +148,49 @@ impl Gateway {
             let _ = task.await;
         }
     }
+}
+
+/// Starts the M3UA associations (one per peer), the TCAP transaction manager and the IS-725-A
+/// operations on them.
+fn start_ss7(
+    config: &Config,
+    stop: watch::Receiver<bool>,
+) -> Result<(Ss7Context, Linkset, Vec<JoinHandle<()>>), GatewayError> {
+    let settings = config.ss7_settings()?;
+    let (inbound_tx, inbound_rx) = tokio::sync::mpsc::channel(4096);
+    let mut tasks = Vec::new();
+    let mut asps = Vec::new();
+    for (i, peer) in settings.peers.iter().enumerate() {
+        let (asp, task) = Asp::spawn(
+            AspConfig {
+                name: format!("asp{i}-{peer}"),
+                transport: settings.transport,
+                peer: *peer,
+                routing_context: settings.routing_context,
+                traffic_mode: TrafficMode::Loadshare,
+                asp_identifier: u32::try_from(i).ok(),
+                heartbeat: settings.heartbeat,
+                handshake_timeout: Duration::from_secs(5),
+                max_backoff: Duration::from_secs(5),
+            },
+            inbound_tx.clone(),
+            stop.clone(),
+        );
+        asps.push(asp);
+        tasks.push(task);
+    }
+    let linkset = Linkset::new(asps);
+    let (tcap, tcap_task) = Tcap::spawn(linkset.clone(), settings.local, inbound_rx);
+    tasks.push(tcap_task);
+    let is725 = Is725::new(tcap, settings.mscs, settings.hlr, settings.invoke_timeout);
+    let context = Ss7Context {
+        is725,
+        settings: StarCodeSettings {
+            session_timeout: settings.session_timeout,
+            retry_pause: Duration::from_millis(500),
+        },
+    };
+    Ok((context, linkset, tasks))
 }
 
 /// The deadline scheduler, restarted if it panics (a supervisor of one child).

@@ -3,10 +3,12 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::flows::star_code::StarCodeError;
+use crate::ospp_driver::actor::OsppDriver;
 use crate::store::Store;
 use crate::telemetry::names;
 
@@ -17,6 +19,8 @@ pub struct AdminState {
     pub store: Store,
     /// Renders the Prometheus exposition.
     pub metrics: PrometheusHandle,
+    /// The OSPP driver, for triggers.
+    pub driver: OsppDriver,
 }
 
 /// The admin router.
@@ -24,6 +28,7 @@ pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
+        .route("/admin/star-code", post(star_code))
         .with_state(state)
 }
 
@@ -59,4 +64,68 @@ async fn metrics_text(State(state): State<AdminState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Body of `POST /admin/star-code`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StarCodeTrigger {
+    /// The TRN the MSC gave the handset's call.
+    trn: String,
+}
+
+/// The star-code trigger (an IVR's, until the SMPP trigger exists): runs the activation over
+/// SS7 and answers with its outcome.
+async fn star_code(State(state): State<AdminState>, body: axum::body::Bytes) -> Response {
+    const ROUTE: &str = "/admin/star-code";
+    let json = |status: StatusCode, value: serde_json::Value| {
+        count(ROUTE, status);
+        (
+            status,
+            [("content-type", "application/json")],
+            value.to_string(),
+        )
+            .into_response()
+    };
+    let trigger: StarCodeTrigger = match serde_json::from_slice(&body) {
+        Ok(t) => t,
+        Err(e) => {
+            return json(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"error": "bad-request", "detail": format!("expected {{\"trn\": \"digits\"}}: {e}")}),
+            )
+        }
+    };
+    if trigger.trn.is_empty() || !trigger.trn.bytes().all(|b| b.is_ascii_digit()) {
+        return json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({"error": "bad-request", "detail": "trn must be decimal digits"}),
+        );
+    }
+    match state.driver.star_code(trigger.trn).await {
+        Ok(report) => {
+            let status = if report.outcome == "success" {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            json(status, serde_json::to_value(&report).unwrap_or_default())
+        }
+        Err(err) => {
+            let status = match &err {
+                StarCodeError::UnknownTrn { .. } => StatusCode::NOT_FOUND,
+                StarCodeError::Profile(crate::ospp_driver::session::OpenError::UnknownDevice(
+                    _,
+                )) => StatusCode::NOT_FOUND,
+                StarCodeError::Profile(_) => StatusCode::CONFLICT,
+                StarCodeError::Attach { .. } => StatusCode::BAD_GATEWAY,
+                StarCodeError::Disabled => StatusCode::SERVICE_UNAVAILABLE,
+                StarCodeError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            json(
+                status,
+                serde_json::json!({"error": err.cause(), "detail": err.to_string()}),
+            )
+        }
+    }
 }

@@ -18,6 +18,7 @@ pub mod call_manager;
 pub mod config;
 pub mod database;
 pub mod demo;
+pub mod flows;
 pub mod gateway;
 pub mod http;
 pub mod import;

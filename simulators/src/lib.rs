@@ -7,10 +7,12 @@
 //! | module | element |
 //! |---|---|
 //! | [`handset`] | a CDMA handset provisioned over IOTA (IS-683 OTASP/OTAPA over HTTP) |
+//! | [`ss7`] | an SS7 network for IS-725-A: STP (M3UA over TCP), MSC holding handsets in OTASP calls, HLR |
 //!
-//! The MSC/HLR/STP, SMSC and IVR simulators arrive with the flows that need them.
+//! The SMSC and IVR simulators arrive with the flows that need them.
 
 pub mod handset;
+pub mod ss7;
 
 /// The network elements this crate simulates, as named on the `otagw-sim` command line.
-pub const ELEMENTS: &[&str] = &["handset"];
+pub const ELEMENTS: &[&str] = &["handset", "ss7"];

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand};
-use otagw_codecs::identity::{DeviceId, Esn, Meid};
+use otagw_codecs::identity::{DeviceId, Esn, Meid, Min};
 use otagw_codecs::mmc::Direction;
 use otagw_codecs::prl;
 use otagw_sim::handset::{run_session, Faults, Handset, HandsetConfig, NetFaults, SessionOutcome};
+use otagw_sim::ss7::{Network, NetworkConfig};
 
 /// Simulated network elements for otagw.
 #[derive(Debug, Parser)]
@@ -26,6 +27,31 @@ enum Element {
     /// the gateway sends, and stops at the gateway's terminate (or error). Exits 0 only when
     /// the session ended with terminate action="reboot".
     Handset(HandsetArgs),
+    /// Run a simulated SS7 network for IS-725-A: an STP (M3UA over TCP) with an MSC and an HLR.
+    ///
+    /// The gateway's M3UA ASP connects to the STP. The MSC (PC 1-1-2, SSN 8) holds N handsets
+    /// in OTASP calls and prints their TRNs; the HLR (PC 1-1-3, SSN 6) knows them as
+    /// subscribers. The gateway is expected at PC 1-1-1, SSN 5. Runs until Ctrl-C.
+    Ss7(Ss7Args),
+}
+
+#[derive(Debug, Args)]
+struct Ss7Args {
+    /// Where the STP listens for M3UA over TCP.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2905")]
+    listen: std::net::SocketAddr,
+    /// How many handsets to place in OTASP calls.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    handsets: u32,
+    /// ESN of the first handset (8 hex digits); the others count up from it.
+    #[arg(long, value_name = "HEX", default_value = "1A2B0000")]
+    esn_base: Esn,
+    /// MIN of the first handset (10 digits); the others count up from it.
+    #[arg(long, value_name = "DIGITS", default_value = "2125550000")]
+    min_base: u64,
+    /// SSPR_P_REV of the handsets: 1 takes classic PRLs, 3 extended PRLs.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=3))]
+    sspr_p_rev: u8,
 }
 
 /// Which identity the handset presents.
@@ -113,6 +139,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.element {
         Element::Handset(args) => handset(args),
+        Element::Ss7(args) => ss7(args),
     };
     match result {
         Ok(code) => code,
@@ -121,6 +148,60 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn ss7(args: Ss7Args) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let config = NetworkConfig {
+            listen: args.listen,
+            ..NetworkConfig::default()
+        };
+        let network = Network::start(config).await?;
+        let (msc, hlr) = (network.msc().config(), network.hlr().config());
+        println!("STP listening on {} (M3UA over TCP)", network.stp().addr());
+        println!(
+            "gateway (OTAF) expected at PC {} SSN {}",
+            network.config().gateway_point_code,
+            network.config().gateway_ssn
+        );
+        println!(
+            "MSC at PC {} SSN {}, MSCID {}-{}; HLR at PC {} SSN {}",
+            msc.point_code,
+            msc.ssn,
+            msc.mscid.market_id,
+            msc.mscid.switch_number,
+            hlr.point_code,
+            hlr.ssn
+        );
+        println!("TRN\tESN\tMIN");
+        for i in 0..args.handsets {
+            let esn = Esn::new(args.esn_base.as_u32().wrapping_add(i));
+            let min: Min = format!("{:010}", args.min_base + u64::from(i))
+                .parse()
+                .context("--min-base plus the handset count must stay 10 digits")?;
+            let mut cfg = HandsetConfig::new(DeviceId::Esn(esn));
+            cfg.sspr_p_rev = args.sspr_p_rev;
+            let trn = network.place_otasp_call(Handset::new(cfg)?, min.clone());
+            println!("{trn}\t{esn}\t{min}");
+        }
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")?;
+        let c = network.stp().counters();
+        println!(
+            "associations {}, DATA in {}, DATA out {}, unknown DPC {}; registrations at the HLR {}",
+            c.associations_accepted,
+            c.data_in,
+            c.data_out,
+            c.unknown_dpc,
+            network.hlr().registrations().len()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn handset(args: HandsetArgs) -> anyhow::Result<ExitCode> {

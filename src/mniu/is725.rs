@@ -274,3 +274,38 @@ impl Is725 {
         })
     }
 }
+
+/// IS-683 message length (SSPR Download header included) above which an SMDPP to `attached`
+/// would no longer fit one SCCP UDT (255 octets of TCAP).
+pub fn max_is683_in_udt(attached: &Attached) -> usize {
+    use otagw_codecs::tcap::{Component, Package, TcapMessage};
+    let fits = |len: usize| {
+        let mut invoke = SmdppInvoke::new(vec![0; len], IS683_TELESERVICE);
+        invoke.service_indicator = Some(service_indicator::CDMA_OTASP);
+        invoke.esn = attached.esn;
+        invoke.meid = attached.meid;
+        invoke.msid = attached.min.clone().map(Msid::Min);
+        invoke.trn = Some(attached.trn.clone());
+        let Ok(parameters) = invoke.to_parameters() else {
+            return false;
+        };
+        let message = TcapMessage {
+            package: Package::Query {
+                with_permission: true,
+                otid: [0xFF; 4],
+            },
+            components: vec![Component::Invoke {
+                last: true,
+                invoke_id: Some(1),
+                correlation_id: None,
+                operation: SmdppInvoke::OPERATION.code(),
+                parameters: Some(parameters),
+            }],
+            dialogue: None,
+        };
+        message
+            .encode()
+            .is_ok_and(|b| b.len() <= otagw_codecs::sccp::MAX_UDT_DATA)
+    };
+    (1..=255).rev().find(|&len| fits(len)).unwrap_or(0)
+}

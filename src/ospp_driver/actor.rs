@@ -15,7 +15,9 @@ use otagw_codecs::identity::DeviceId;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
+use crate::flows::star_code::{self, StarCodeError, StarCodeReport, StarCodeSettings};
 use crate::iota::session::{self as iota_session, IotaError, IotaSettings, Reply};
+use crate::mniu::is725::Is725;
 use crate::store::{Store, StoreError};
 
 /// Requests in the mailbox before senders wait.
@@ -44,11 +46,33 @@ enum Request {
         body: Vec<u8>,
         reply: oneshot::Sender<Result<Reply, IotaError>>,
     },
+    /// A star-code activation for `trn` over SS7, run to its end.
+    StarCode {
+        trn: String,
+        reply: oneshot::Sender<Result<StarCodeReport, StarCodeError>>,
+    },
     /// Close up to `limit` sessions past their deadline.
     ExpireDue {
         limit: i64,
         reply: oneshot::Sender<Result<usize, StoreError>>,
     },
+}
+
+/// What the SS7 flows need.
+#[derive(Debug, Clone)]
+pub struct Ss7Context {
+    /// IS-725-A operations.
+    pub is725: Is725,
+    /// Star-code flow settings.
+    pub settings: StarCodeSettings,
+}
+
+/// What every worker of the actor shares.
+#[derive(Debug)]
+struct Context {
+    store: Store,
+    settings: IotaSettings,
+    ss7: Option<Ss7Context>,
 }
 
 /// Handle on the OSPP driver actor. Cheap to clone.
@@ -62,6 +86,7 @@ impl std::fmt::Debug for Request {
         match self {
             Self::IotaBootstrap { device, .. } => write!(f, "IotaBootstrap({device:?})"),
             Self::IotaAnswer { token, .. } => write!(f, "IotaAnswer({token})"),
+            Self::StarCode { trn, .. } => write!(f, "StarCode({trn})"),
             Self::ExpireDue { limit, .. } => write!(f, "ExpireDue({limit})"),
         }
     }
@@ -72,10 +97,16 @@ impl OsppDriver {
     pub fn spawn(
         store: Store,
         settings: IotaSettings,
+        ss7: Option<Ss7Context>,
         stop: watch::Receiver<bool>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAILBOX);
-        let handle = tokio::spawn(supervise(store, settings, rx, stop));
+        let context = Arc::new(Context {
+            store,
+            settings,
+            ss7,
+        });
+        let handle = tokio::spawn(supervise(context, rx, stop));
         (Self { mailbox: tx }, handle)
     }
 
@@ -105,6 +136,17 @@ impl OsppDriver {
             .unwrap_or_else(|e| Err(IotaError::Internal(e.to_string())))
     }
 
+    /// Runs a star-code activation for `trn` (an IVR's or operator's trigger) to its end.
+    pub async fn star_code(&self, trn: String) -> Result<StarCodeReport, StarCodeError> {
+        self.ask(|reply| Request::StarCode { trn, reply })
+            .await
+            .unwrap_or_else(|e| {
+                Err(StarCodeError::Store(crate::store::StoreError::Connect(
+                    e.to_string(),
+                )))
+            })
+    }
+
     /// Closes sessions past their deadline; returns how many.
     pub async fn expire_due(&self, limit: i64) -> Result<usize, StoreError> {
         self.ask(|reply| Request::ExpireDue { limit, reply })
@@ -115,19 +157,13 @@ impl OsppDriver {
 
 /// Runs the actor, restarting it if it panics, until `stop`.
 async fn supervise(
-    store: Store,
-    settings: IotaSettings,
+    context: Arc<Context>,
     rx: mpsc::Receiver<Request>,
     mut stop: watch::Receiver<bool>,
 ) {
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
     loop {
-        let child = tokio::spawn(run(
-            store.clone(),
-            settings.clone(),
-            rx.clone(),
-            stop.clone(),
-        ));
+        let child = tokio::spawn(run(context.clone(), rx.clone(), stop.clone()));
         match child.await {
             Ok(()) => return,
             Err(err) => {
@@ -143,8 +179,7 @@ async fn supervise(
 
 /// The actor loop: takes requests from the mailbox and works on each in its own task.
 async fn run(
-    store: Store,
-    settings: IotaSettings,
+    context: Arc<Context>,
     rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Request>>>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -161,16 +196,16 @@ async fn run(
         let Ok(permit) = workers.clone().acquire_owned().await else {
             return;
         };
-        let store = store.clone();
-        let settings = settings.clone();
+        let context = context.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            handle(&store, &settings, request).await;
+            handle(&context, request).await;
         });
     }
 }
 
-async fn handle(store: &Store, settings: &IotaSettings, request: Request) {
+async fn handle(context: &Context, request: Request) {
+    let (store, settings) = (&context.store, &context.settings);
     match request {
         Request::IotaBootstrap { device, reply } => {
             let result = async {
@@ -194,10 +229,17 @@ async fn handle(store: &Store, settings: &IotaSettings, request: Request) {
             }
             let _ = reply.send(result);
         }
+        Request::StarCode { trn, reply } => {
+            let result = match &context.ss7 {
+                Some(ss7) => star_code::run(store, &ss7.is725, &ss7.settings, &trn).await,
+                None => Err(StarCodeError::Disabled),
+            };
+            let _ = reply.send(result);
+        }
         Request::ExpireDue { limit, reply } => {
             let result = async {
                 let mut conn = store.conn().await?;
-                iota_session::expire_due(&mut conn, limit).await
+                super::session::expire_due(&mut conn, limit).await
             }
             .await;
             let _ = reply.send(result);

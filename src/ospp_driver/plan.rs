@@ -130,6 +130,27 @@ pub enum Cause {
         /// What is wrong.
         reason: String,
     },
+    /// The bearer could not carry the exchange (the shell reports this, not the plan).
+    Bearer {
+        /// What kind of failure.
+        failure: BearerFailure,
+        /// Details.
+        reason: String,
+    },
+}
+
+/// How a bearer failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BearerFailure {
+    /// No signalling link (no active M3UA association).
+    LinkDown,
+    /// The network element did not answer in time.
+    NoAnswer,
+    /// The network element answered with an error, a reject or an abort.
+    NetworkError,
+    /// The handset's answer did not decode or did not answer the request.
+    ProtocolError,
 }
 
 impl Cause {
@@ -147,6 +168,12 @@ impl Cause {
             Self::MsLocked => "ms-locked",
             Self::SpcRejected { .. } => "spc-rejected",
             Self::BadProgramme { .. } => "bad-programme",
+            Self::Bearer { failure, .. } => match failure {
+                BearerFailure::LinkDown => "link-down",
+                BearerFailure::NoAnswer => "no-answer",
+                BearerFailure::NetworkError => "network-error",
+                BearerFailure::ProtocolError => "protocol-error",
+            },
         }
     }
 }
@@ -185,6 +212,7 @@ impl std::fmt::Display for Cause {
                 ResultCode::from(*result).description()
             ),
             Self::BadProgramme { reason } => write!(f, "bad programme: {reason}"),
+            Self::Bearer { reason, .. } => f.write_str(reason),
         }
     }
 }
@@ -255,6 +283,10 @@ pub enum Event {
     Response(ReverseMessage),
     /// The deadline passed.
     Timeout,
+    /// The bearer lost the answer to the outstanding request (the link failed after the request
+    /// left): send it again. An SSPR Download starts over from offset 0, because the handset
+    /// may already hold the lost segment and would refuse it at the same offset.
+    AnswerLost,
 }
 
 /// What the engine asks its shell to do, in order.
@@ -334,6 +366,16 @@ pub fn step(state: &PlanState, event: Event) -> Step {
             Ok(next.enter(Phase::Capability))
         }
         Event::Timeout => Ok(next.fail(Cause::Timeout)),
+        Event::AnswerLost => match state.phase.clone() {
+            Phase::Idle => Err(StepError::Unexpected {
+                expected: "nothing".into(),
+                got: "a lost answer".into(),
+            }),
+            Phase::SsprDownload { kind, .. } => {
+                Ok(next.enter(Phase::SsprDownload { kind, offset: 0 }))
+            }
+            phase => Ok(next.enter(phase)),
+        },
         Event::Response(message) => {
             let got = message.message_type().name().to_string();
             let unexpected = || StepError::Unexpected {

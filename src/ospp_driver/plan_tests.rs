@@ -351,3 +351,31 @@ fn state_survives_serialization() {
     let back: PlanState = serde_json::from_value(json).unwrap();
     assert_eq!(back, s);
 }
+
+#[test]
+fn a_lost_answer_resends_and_restarts_the_prl() {
+    let (s, c) = to_sspr(programme(Some(250), None), 1);
+    let first = sspr_answer(&c, 0);
+    let (s, c) = run(&s, first);
+    let [Command::Send(ForwardMessage::SsprDownload(req))] = c.as_slice() else {
+        panic!()
+    };
+    assert_eq!(req.segment_offset, 100);
+    // The answer to the segment at 100 is lost: the PRL starts over at 0.
+    let (s, c) = run(&s, Event::AnswerLost);
+    let [Command::Send(ForwardMessage::SsprDownload(req))] = c.as_slice() else {
+        panic!()
+    };
+    assert_eq!(req.segment_offset, 0);
+    // Elsewhere the same request goes again.
+    let p = PlanState::new(programme(Some(10), None));
+    let (p, _) = run(&p, Event::Start);
+    let (p, c) = run(&p, Event::AnswerLost);
+    assert_eq!(sent_type(&c), "Protocol Capability");
+    assert!(!p.is_finished());
+    assert!(matches!(
+        step(&PlanState::new(programme(None, None)), Event::AnswerLost),
+        Err(StepError::Unexpected { .. })
+    ));
+    let _ = s;
+}

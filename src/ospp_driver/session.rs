@@ -188,3 +188,63 @@ pub fn reverse_result(message: &ReverseMessage) -> Option<u8> {
             .unwrap_or(0),
     )
 }
+
+/// Closes up to `limit` sessions whose deadline has passed with cause "timeout", whatever
+/// their bearer: every bearer keeps the plan under `plan` and the start under `started_at` in
+/// the session state. Safe to run on several instances at once: rows are claimed with
+/// `FOR UPDATE SKIP LOCKED`.
+pub async fn expire_due(conn: &mut AsyncPgConnection, limit: i64) -> Result<usize, StoreError> {
+    use diesel_async::AsyncConnection;
+
+    use super::plan::{self, Cause, Event};
+    use crate::store::sessions::{self, SessionStatus, Transition};
+
+    let invalid = |e: serde_json::Error| StoreError::InvalidValue {
+        field: "state",
+        reason: e.to_string(),
+    };
+    let ended = conn
+        .transaction::<_, StoreError, _>(async |conn| {
+            let due = sessions::claim_expired(conn, Utc::now(), limit).await?;
+            let mut ended = Vec::new();
+            for session in due {
+                let plan: PlanState =
+                    serde_json::from_value(session.state.get("plan").cloned().unwrap_or_default())
+                        .map_err(invalid)?;
+                let started_at: DateTime<Utc> = serde_json::from_value(
+                    session.state.get("started_at").cloned().unwrap_or_default(),
+                )
+                .unwrap_or(session.created_at);
+                let outcome = Outcome::Failure(Cause::Timeout);
+                let plan = match plan::step(&plan, Event::Timeout) {
+                    Ok((plan, _)) => plan,
+                    // A plan that already ended but whose row stayed active: close the row.
+                    Err(_) => plan,
+                };
+                let mut state = session.state.clone();
+                state["plan"] = serde_json::to_value(&plan).map_err(invalid)?;
+                let transition = Transition {
+                    state,
+                    status: SessionStatus::Failed,
+                    cause: Some(Cause::Timeout.label().to_string()),
+                    deadline: None,
+                };
+                let session =
+                    sessions::advance(conn, session.id, session.version, &transition).await?;
+                finish(conn, &session, &plan, &outcome, started_at).await?;
+                ended.push((session.flow.clone(), session.bearer.clone(), started_at));
+            }
+            Ok(ended)
+        })
+        .await?;
+    for (flow, bearer, started_at) in &ended {
+        count_finished(
+            flow,
+            bearer,
+            &Outcome::Failure(super::plan::Cause::Timeout),
+            *started_at,
+        );
+        metrics::counter!(names::SCHEDULER_TIMEOUTS).increment(1);
+    }
+    Ok(ended.len())
+}

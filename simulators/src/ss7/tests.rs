@@ -1,0 +1,419 @@
+//! The MSC and HLR behind a [`Router`], without sockets.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use otagw_codecs::ansi41::{
+    self, action_code, service_indicator, teleservice, Ansi41Parameters, Digits, Msid, Operation,
+    OtaspRequest, OtaspRequestResult, ReturnErrorCode, SmdppInvoke, SmdppResult, SmsRequest,
+    SmsRequestResult,
+};
+use otagw_codecs::identity::{DeviceId, Esn, Meid, Min};
+use otagw_codecs::is683::{ForwardMessage, ProtocolCapabilityRequest, ReverseMessage};
+use otagw_codecs::m3ua::ProtocolData;
+use otagw_codecs::sccp::{ProtocolClass, SccpAddress, SccpMessage, Unitdata, Variant};
+use otagw_codecs::tcap::{AbortCause, Component, Package, TcapMessage};
+
+use super::stp::{AssociationId, Element, Router};
+use super::*;
+use crate::handset::{Handset, HandsetConfig};
+
+const GW: AssociationId = AssociationId(1);
+
+struct Net {
+    router: Router,
+    msc: Arc<Msc>,
+    hlr: Arc<Hlr>,
+}
+
+fn net() -> Net {
+    let msc = Arc::new(Msc::new(MscConfig::default()));
+    let hlr = Arc::new(Hlr::new(HlrConfig::default()));
+    let mut router = Router::new();
+    router.add_element(MSC_POINT_CODE, Arc::clone(&msc) as Arc<dyn Element>);
+    router.add_element(HLR_POINT_CODE, Arc::clone(&hlr) as Arc<dyn Element>);
+    router.learn(GATEWAY_POINT_CODE, GW);
+    Net { router, msc, hlr }
+}
+
+fn handset(esn: u32) -> Handset {
+    Handset::new(HandsetConfig::new(DeviceId::Esn(Esn::new(esn)))).unwrap()
+}
+
+fn min(s: &str) -> Min {
+    s.parse().unwrap()
+}
+
+fn udt(
+    called_ssn: u8,
+    dpc: otagw_codecs::m3ua::PointCode,
+    data: Vec<u8>,
+    roe: bool,
+) -> ProtocolData {
+    let m = SccpMessage::Udt(Unitdata {
+        protocol_class: ProtocolClass {
+            class: 0,
+            return_on_error: roe,
+        },
+        called: SccpAddress::ssn_pc(called_ssn, dpc.value()),
+        calling: SccpAddress::ssn_pc(GATEWAY_SSN, GATEWAY_POINT_CODE.value()),
+        data,
+    });
+    ProtocolData {
+        opc: GATEWAY_POINT_CODE,
+        dpc,
+        si: 3,
+        ni: 2,
+        mp: 0,
+        sls: 5,
+        user_data: m.encode(Variant::Ansi).unwrap(),
+    }
+}
+
+fn query<P: Ansi41Parameters>(p: &P, otid: u32, dpc_msc: bool) -> ProtocolData {
+    let msg = TcapMessage {
+        package: Package::Query {
+            with_permission: true,
+            otid: otid.to_be_bytes(),
+        },
+        components: vec![ansi41::invoke(p, 7).unwrap()],
+        dialogue: None,
+    };
+    let (ssn, pc) = if dpc_msc {
+        (MSC_SSN, MSC_POINT_CODE)
+    } else {
+        (HLR_SSN, HLR_POINT_CODE)
+    };
+    udt(ssn, pc, msg.encode().unwrap(), false)
+}
+
+/// Routes and returns the single TCAP message sent back to the gateway.
+fn exchange(n: &Net, pd: ProtocolData) -> TcapMessage {
+    let o = n.router.route(pd);
+    assert!(o.unroutable.is_empty(), "{:?}", o.unroutable);
+    assert_eq!(o.out.len(), 1, "{o:?}");
+    let (assoc, back) = &o.out[0];
+    assert_eq!(*assoc, GW);
+    assert_eq!(back.dpc, GATEWAY_POINT_CODE);
+    assert_eq!((back.si, back.ni, back.sls), (3, 2, 5));
+    let SccpMessage::Udt(u) = SccpMessage::decode(&back.user_data, Variant::Ansi).unwrap() else {
+        panic!("not a UDT");
+    };
+    assert_eq!(u.called.ssn, Some(GATEWAY_SSN));
+    TcapMessage::decode(&u.data).unwrap()
+}
+
+fn result<P: Ansi41Parameters>(m: &TcapMessage, otid: u32) -> Result<P, ReturnErrorCode> {
+    assert_eq!(
+        m.package,
+        Package::Response {
+            dtid: otid.to_be_bytes()
+        }
+    );
+    match &m.components[..] {
+        [Component::ReturnResult {
+            correlation_id: 7,
+            parameters,
+            ..
+        }] => Ok(P::from_parameters(parameters.as_ref()).unwrap()),
+        [Component::ReturnError {
+            correlation_id: 7,
+            error,
+            ..
+        }] => Err(ReturnErrorCode::from_code(error.code).unwrap()),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn otasp(action: u8, trn: &str) -> OtaspRequest {
+    OtaspRequest {
+        action_code: action,
+        trn: Some(trn.to_owned()),
+        esn: None,
+        meid: None,
+        msid: None,
+        mscid: None,
+        service_indicator: None,
+        extra: Vec::new(),
+    }
+}
+
+fn smdpp(esn: u32, si: Option<u8>, bearer: Vec<u8>) -> SmdppInvoke {
+    let mut s = SmdppInvoke::new(bearer, teleservice::CMT_95);
+    s.service_indicator = si;
+    s.esn = Some(Esn::new(esn));
+    s
+}
+
+fn pcr() -> Vec<u8> {
+    ForwardMessage::ProtocolCapability(ProtocolCapabilityRequest { query: None })
+        .encode()
+        .unwrap()
+}
+
+#[test]
+fn attach_answers_identities_and_unknown_trn_is_an_error() {
+    let n = net();
+    let trn = n
+        .msc
+        .place_otasp_call(handset(0x1A2B_3C4D), min("2125551234"));
+    assert_eq!(trn, "5550001");
+    let m = exchange(
+        &n,
+        query(&otasp(action_code::ATTACH_MSC_TO_OTAF, &trn), 1, true),
+    );
+    let r: OtaspRequestResult = result(&m, 1).unwrap();
+    assert_eq!(r.esn, Some(Esn::new(0x1A2B_3C4D)));
+    assert_eq!(r.meid, None);
+    assert_eq!(r.msid, Some(Msid::Min(min("2125551234"))));
+    let mscid = r
+        .extra
+        .iter()
+        .find(|t| t.id.tag == ansi41::tag::MSCID)
+        .unwrap();
+    assert_eq!(mscid.value, [0x04, 0xD2, 0x01]);
+
+    let m = exchange(&n, query(&otasp(8, "5559999"), 2, true));
+    assert_eq!(
+        result::<OtaspRequestResult>(&m, 2),
+        Err(ReturnErrorCode::UnrecognizedParameterValue)
+    );
+    let mut no_trn = otasp(8, "1");
+    no_trn.trn = None;
+    let m = exchange(&n, query(&no_trn, 3, true));
+    assert_eq!(
+        result::<OtaspRequestResult>(&m, 3),
+        Err(ReturnErrorCode::MissingParameter)
+    );
+}
+
+#[test]
+fn attach_of_a_meid_handset_gives_pesn_and_meid() {
+    let n = net();
+    let meid: Meid = "A1000012345678".parse().unwrap();
+    let h = Handset::new(HandsetConfig::new(DeviceId::Meid(meid))).unwrap();
+    let trn = n.msc.place_otasp_call(h, min("2125550000"));
+    let m = exchange(&n, query(&otasp(8, &trn), 1, true));
+    let r: OtaspRequestResult = result(&m, 1).unwrap();
+    assert_eq!(r.esn, Some(meid.pesn()));
+    assert_eq!(r.meid, Some(meid));
+}
+
+#[test]
+fn smdpp_reaches_the_handset() {
+    let n = net();
+    let trn = n
+        .msc
+        .place_otasp_call(handset(0x1111_2222), min("2125551234"));
+    let m = exchange(
+        &n,
+        query(
+            &smdpp(0x1111_2222, Some(service_indicator::CDMA_OTASP), pcr()),
+            9,
+            true,
+        ),
+    );
+    let r: SmdppResult = result(&m, 9).unwrap();
+    let rev = ReverseMessage::decode(&r.bearer_data.unwrap()).unwrap();
+    assert!(
+        matches!(rev, ReverseMessage::ProtocolCapability(_)),
+        "{rev:?}"
+    );
+    assert_eq!(n.msc.handset_state(&trn).unwrap().messages_handled(), 1);
+
+    // By MIN when no ESN is given.
+    let mut by_min = smdpp(0, Some(1), pcr());
+    by_min.esn = None;
+    by_min.msid = Some(Msid::Min(min("2125551234")));
+    let m = exchange(&n, query(&by_min, 10, true));
+    assert!(result::<SmdppResult>(&m, 10).is_ok());
+
+    let cases = [
+        (
+            smdpp(0x9999_9999, Some(1), pcr()),
+            ReturnErrorCode::UnrecognizedEsn,
+        ),
+        (
+            smdpp(0x1111_2222, None, pcr()),
+            ReturnErrorCode::MissingParameter,
+        ),
+        (
+            smdpp(0x1111_2222, Some(2), pcr()),
+            ReturnErrorCode::UnrecognizedParameterValue,
+        ),
+        (
+            smdpp(0x1111_2222, Some(1), vec![0xEE]),
+            ReturnErrorCode::ParameterError,
+        ),
+    ];
+    for (i, (req, want)) in cases.into_iter().enumerate() {
+        let m = exchange(&n, query(&req, 20 + i as u32, true));
+        assert_eq!(
+            result::<SmdppResult>(&m, 20 + i as u32),
+            Err(want),
+            "case {i}"
+        );
+    }
+
+    assert!(n.msc.drop_handset(&trn));
+    assert_eq!(n.msc.call_state(&trn), Some(CallState::Gone));
+    let m = exchange(&n, query(&smdpp(0x1111_2222, Some(1), pcr()), 30, true));
+    assert_eq!(
+        result::<SmdppResult>(&m, 30),
+        Err(ReturnErrorCode::UnrecognizedEsn)
+    );
+}
+
+#[test]
+fn release_reboots_and_registers_with_the_hlr() {
+    let n = net();
+    let trn = n
+        .msc
+        .place_otasp_call(handset(0x0000_0042), min("3035550100"));
+    let m = exchange(&n, query(&otasp(action_code::RELEASE_TRN, &trn), 4, true));
+    result::<OtaspRequestResult>(&m, 4).unwrap();
+    assert_eq!(n.msc.call_state(&trn), Some(CallState::Idle));
+    assert_eq!(n.msc.handset_state(&trn).unwrap().reboots(), 1);
+    assert_eq!(
+        n.hlr.registrations(),
+        [(Esn::new(0x42), min("3035550100"), DEFAULT_MSCID)]
+    );
+    let a = n.msc.registration_answers();
+    assert_eq!((a.sent, a.results, a.failures), (1, 1, 0));
+
+    // Releasing again changes nothing.
+    let m = exchange(
+        &n,
+        query(&otasp(action_code::RELEASE_RESOURCES, &trn), 5, true),
+    );
+    result::<OtaspRequestResult>(&m, 5).unwrap();
+    assert_eq!(n.hlr.registrations().len(), 1);
+
+    // OTASP is over; OTAPA still reaches the idle handset.
+    let m = exchange(&n, query(&smdpp(0x42, Some(1), pcr()), 6, true));
+    assert_eq!(
+        result::<SmdppResult>(&m, 6),
+        Err(ReturnErrorCode::OperationSequenceProblem)
+    );
+    let m = exchange(&n, query(&smdpp(0x42, Some(3), pcr()), 7, true));
+    assert!(result::<SmdppResult>(&m, 7).is_ok());
+
+    let h = n.msc.take_handset(&trn).unwrap();
+    assert_eq!(h.reboots(), 1);
+    assert_eq!(n.msc.call_state(&trn), None);
+}
+
+#[test]
+fn other_operations_and_error_knobs() {
+    let n = net();
+    let trn = n.msc.place_otasp_call(handset(1), min("2125551234"));
+    let sms = SmsRequest {
+        msid: Msid::Min(min("2125551234")),
+        esn: None,
+        meid: None,
+        service_indicator: None,
+        extra: Vec::new(),
+    };
+    // SMSRequest is the HLR's business, not the MSC's.
+    let m = exchange(&n, query(&sms, 1, true));
+    assert_eq!(
+        result::<SmsRequestResult>(&m, 1),
+        Err(ReturnErrorCode::OperationNotSupported)
+    );
+    let m = exchange(
+        &n,
+        query(&otasp(action_code::GENERATE_A_KEY, &trn), 2, true),
+    );
+    assert_eq!(
+        result::<OtaspRequestResult>(&m, 2),
+        Err(ReturnErrorCode::UnrecognizedParameterValue)
+    );
+    n.msc.set_error_for(
+        Operation::OtaspRequest,
+        Some(ReturnErrorCode::SystemFailure),
+    );
+    let m = exchange(&n, query(&otasp(8, &trn), 3, true));
+    assert_eq!(
+        result::<OtaspRequestResult>(&m, 3),
+        Err(ReturnErrorCode::SystemFailure)
+    );
+    n.msc.set_error_for(Operation::OtaspRequest, None);
+    let m = exchange(&n, query(&otasp(8, &trn), 4, true));
+    assert!(result::<OtaspRequestResult>(&m, 4).is_ok());
+}
+
+#[test]
+fn hlr_answers_sms_request() {
+    let n = net();
+    n.hlr.add_subscriber(
+        min("2125551234"),
+        Esn::new(0xAB),
+        Digits::bcd(DEFAULT_MSC_SMS_ADDRESS),
+    );
+    let mut sms = SmsRequest {
+        msid: Msid::Min(min("2125551234")),
+        esn: Some(Esn::new(0xAB)),
+        meid: None,
+        service_indicator: Some(3),
+        extra: Vec::new(),
+    };
+    let m = exchange(&n, query(&sms, 1, false));
+    let r: SmsRequestResult = result(&m, 1).unwrap();
+    assert_eq!(r.sms_address, Some(Digits::bcd("5550000000")));
+    assert_eq!(r.esn, Some(Esn::new(0xAB)));
+    sms.esn = Some(Esn::new(0xAC));
+    let m = exchange(&n, query(&sms, 2, false));
+    assert_eq!(
+        result::<SmsRequestResult>(&m, 2),
+        Err(ReturnErrorCode::UnrecognizedEsn)
+    );
+    sms.msid = Msid::Min(min("9999999999"));
+    let m = exchange(&n, query(&sms, 3, false));
+    assert_eq!(
+        result::<SmsRequestResult>(&m, 3),
+        Err(ReturnErrorCode::UnrecognizedMin)
+    );
+}
+
+#[test]
+fn malformed_tcap_is_aborted_when_the_transaction_id_is_readable() {
+    let n = net();
+    // A Query whose component sequence is broken.
+    let bad = vec![0xE2, 0x08, 0xC7, 0x04, 0, 0, 0, 9, 0xE8, 0x05];
+    let m = exchange(&n, udt(MSC_SSN, MSC_POINT_CODE, bad, false));
+    assert_eq!(
+        m.package,
+        Package::Abort {
+            dtid: [0, 0, 0, 9],
+            cause: Some(AbortCause::Protocol(3))
+        }
+    );
+    // Not TCAP at all: dropped.
+    let o = n
+        .router
+        .route(udt(MSC_SSN, MSC_POINT_CODE, vec![0x01, 0x02], false));
+    assert!(o.out.is_empty());
+    // Not SCCP: dropped.
+    let mut pd = udt(MSC_SSN, MSC_POINT_CODE, vec![], false);
+    pd.user_data = vec![0x42];
+    assert!(n.router.route(pd).out.is_empty());
+}
+
+#[test]
+fn wrong_ssn_is_returned_when_asked() {
+    let n = net();
+    let o = n
+        .router
+        .route(udt(99, MSC_POINT_CODE, vec![0xE2, 0x00], true));
+    assert_eq!(o.out.len(), 1);
+    let back = SccpMessage::decode(&o.out[0].1.user_data, Variant::Ansi).unwrap();
+    assert!(
+        matches!(back, SccpMessage::Udts(ref u) if u.return_cause == 4),
+        "{back:?}"
+    );
+    assert!(n
+        .router
+        .route(udt(99, MSC_POINT_CODE, vec![0xE2, 0x00], false))
+        .out
+        .is_empty());
+}

@@ -1,0 +1,4 @@
+//! The flows: one file per call flow of the patent, each driving the programming plan over a
+//! bearer. The one-button IOTA flow lives with its bearer in `iota`.
+
+pub mod star_code;

@@ -1,0 +1,394 @@
+//! Star-code OTASP over SS7 end to end: the gateway's M3UA association to the simulated STP
+//! (over TCP on loopback), the simulated MSC holding handsets in OTASP calls by TRN, the HLR,
+//! and a real PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use otagw::config::{Config, MscConfig};
+use otagw::gateway::Gateway;
+use otagw::import;
+use otagw::store::models::{NewProfile, Profile};
+use otagw::store::profiles::{self, Lookup};
+use otagw::store::{audit, Store};
+use otagw::testkit::TestDb;
+use otagw_codecs::ansi41::{Operation, ReturnErrorCode};
+use otagw_codecs::identity::{DeviceId, Esn, Min};
+use otagw_codecs::prl::classic::{AcqRecord, ClassicPrl, Nid, PrefNeg, SysRecord};
+use otagw_sim::handset::model::{Faults, Handset, HandsetConfig};
+use otagw_sim::ss7::{Network, NetworkConfig};
+
+fn prl() -> Vec<u8> {
+    // Large enough to need several SMDPPs.
+    let sys = (0..120u16)
+        .map(|i| SysRecord {
+            sid: 3000 + i,
+            nid: Nid::Wildcard,
+            pref_neg: PrefNeg::Preferred {
+                pri: i == 0,
+                roam_ind: 1,
+            },
+            geo: i > 0,
+            acq_index: 0,
+        })
+        .collect();
+    ClassicPrl {
+        pr_list_id: 77,
+        pref_only: false,
+        def_roam_ind: 1,
+        acq_records: vec![AcqRecord::CellularCdmaStandard { a_b: 3, pri_sec: 3 }],
+        sys_records: sys,
+    }
+    .encode()
+    .unwrap()
+}
+
+const ESN: &str = "1A2B3C4D";
+const MIN: &str = "6195550101";
+
+struct Lab {
+    db: TestDb,
+    net: Network,
+    gateway: Gateway,
+    profile: Profile,
+}
+
+fn config(stp: SocketAddr) -> Config {
+    let mut c = Config::default();
+    c.iota.listen = "127.0.0.1:0".into();
+    c.http.listen = "127.0.0.1:0".into();
+    c.ss7.enabled = true;
+    c.ss7.peers = vec![stp.to_string()];
+    c.ss7.invoke_timeout_ms = 1000;
+    c.ss7.heartbeat_secs = 1;
+    c.ss7.msc = vec![MscConfig {
+        name: "msc1".into(),
+        point_code: "1-1-2".into(),
+        ssn: 8,
+        trn_prefix: "555".into(),
+    }];
+    c
+}
+
+async fn lab() -> Lab {
+    let db = TestDb::new().await.unwrap();
+    let mut conn = db.store.conn().await.unwrap();
+    import::prl::import(&mut conn, 1, &prl(), None, "", false)
+        .await
+        .unwrap();
+    let profile = profiles::insert(
+        &mut conn,
+        &NewProfile {
+            esn: Some(ESN.into()),
+            meid: None,
+            pesn: None,
+            min: Some(MIN.into()),
+            mdn: Some(MIN.into()),
+            imsi_m: None,
+            imsi_t: None,
+            make: "Acme".into(),
+            model: "X1".into(),
+            firmware_version: "1.0".into(),
+            capabilities: serde_json::json!({}),
+            nam: serde_json::json!({"mcc": "310", "imsi_11_12": "00", "home_sid_nid": [{"sid": 4139, "nid": 65535}]}),
+            prl_id: Some(1),
+            sspr_table_number: None,
+            spc: Some("000000".into()),
+            activation_state: "pending_activation".into(),
+        },
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let net = Network::start(NetworkConfig::default()).await.unwrap();
+    let gateway = Gateway::start(&config(net.stp().addr()), db.store.clone())
+        .await
+        .unwrap();
+    assert!(
+        gateway
+            .linkset
+            .as_ref()
+            .unwrap()
+            .wait_active(Duration::from_secs(10))
+            .await,
+        "the M3UA association came up"
+    );
+    Lab {
+        db,
+        net,
+        gateway,
+        profile,
+    }
+}
+
+fn handset(faults: Faults) -> Handset {
+    let mut cfg = HandsetConfig::new(DeviceId::Esn(ESN.parse::<Esn>().unwrap()));
+    cfg.sspr_p_rev = 1;
+    cfg.faults = faults;
+    Handset::new(cfg).unwrap()
+}
+
+fn min() -> Min {
+    MIN.parse().unwrap()
+}
+
+fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let json = out
+        .split("\r\n\r\n")
+        .nth(1)
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or_default();
+    (status, json)
+}
+
+async fn trigger(lab: &Lab, trn: &str) -> (u16, serde_json::Value) {
+    let addr = lab.gateway.admin_addr;
+    let body = format!(r#"{{"trn": "{trn}"}}"#);
+    tokio::task::spawn_blocking(move || post(addr, "/admin/star-code", &body))
+        .await
+        .unwrap()
+}
+
+async fn reload(store: &Store, id: i64) -> Profile {
+    let mut conn = store.conn().await.unwrap();
+    profiles::find(&mut conn, &Lookup::Id(id)).await.unwrap()
+}
+
+async fn last_session(store: &Store) -> (i64, String, Option<String>) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use otagw::store::schema::ota_sessions::dsl::*;
+    let mut conn = store.conn().await.unwrap();
+    ota_sessions
+        .order(id.desc())
+        .select((id, status, cause))
+        .first(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn star_code_activation_over_ss7() {
+    let lab = lab().await;
+    let trn = lab.net.place_otasp_call(handset(Faults::default()), min());
+    let (status, report) = trigger(&lab, &trn).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["outcome"], "success");
+
+    let after = reload(&lab.db.store, lab.profile.id).await;
+    assert_eq!(after.activation_state, "activated");
+    let h = lab
+        .net
+        .msc()
+        .take_handset(&trn)
+        .expect("the handset is back");
+    assert_eq!(h.committed_prl(), Some(prl().as_slice()));
+    assert!(!h.committed_nam().is_empty());
+    assert_eq!(h.reboots(), 1, "released and restarted");
+    // The handset re-registered: the HLR saw the RegistrationNotification.
+    let mut registered = false;
+    for _ in 0..50 {
+        if lab
+            .net
+            .hlr()
+            .registrations()
+            .iter()
+            .any(|(e, _, _)| e.to_string() == ESN)
+        {
+            registered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(registered, "RegistrationNotification reached the HLR");
+
+    let (session_id, status, cause) = last_session(&lab.db.store).await;
+    assert_eq!((status.as_str(), cause), ("completed", None));
+    let mut conn = lab.db.store.conn().await.unwrap();
+    let records = audit::for_session(&mut conn, session_id).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].bearer, "ss7");
+    assert_eq!(records[0].flow, "star-code");
+    // The PRL needed more than one SMDPP: the segments were sized to fit a UDT.
+    assert!(
+        records[0].messages_exchanged > 8,
+        "{}",
+        records[0].messages_exchanged
+    );
+
+    // Already activated now: refused with the cause, nothing changes.
+    let trn2 = lab.net.place_otasp_call(handset(Faults::default()), min());
+    let (status, report) = trigger(&lab, &trn2).await;
+    assert_eq!(status, 409, "{report}");
+    assert_eq!(report["error"], "already-activated");
+    assert_eq!(
+        reload(&lab.db.store, lab.profile.id).await.version,
+        after.version
+    );
+    lab.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_trn_and_msc_errors_are_reported() {
+    let lab = lab().await;
+    // A TRN no configured MSC allocates.
+    let (status, report) = trigger(&lab, "9990001").await;
+    assert_eq!(status, 404, "{report}");
+    assert_eq!(report["error"], "unknown-trn");
+    // A TRN of our MSC that it does not know.
+    let (status, report) = trigger(&lab, "5559999").await;
+    assert_eq!(status, 404, "{report}");
+    assert_eq!(report["error"], "unknown-trn");
+    // The MSC answers SMDPP with a ReturnError: the session fails with the SS7 cause.
+    let trn = lab.net.place_otasp_call(handset(Faults::default()), min());
+    lab.net.msc().set_error_for(
+        Operation::SmsDeliveryPointToPoint,
+        Some(ReturnErrorCode::SystemFailure),
+    );
+    let (status, report) = trigger(&lab, &trn).await;
+    assert_eq!(status, 422, "{report}");
+    assert_eq!(report["cause"], "network-error");
+    let (_, status, cause) = last_session(&lab.db.store).await;
+    assert_eq!(
+        (status.as_str(), cause.as_deref()),
+        ("failed", Some("network-error"))
+    );
+    assert_eq!(
+        reload(&lab.db.store, lab.profile.id).await.activation_state,
+        "pending_activation"
+    );
+    let h = lab.net.msc().take_handset(&trn).unwrap();
+    assert_eq!(h.committed_prl(), None, "nothing committed");
+    lab.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handset_rejecting_the_prl_fails_cleanly() {
+    let lab = lab().await;
+    let trn = lab.net.place_otasp_call(
+        handset(Faults {
+            corrupt_prl_crc: true,
+            ..Faults::default()
+        }),
+        min(),
+    );
+    let (status, report) = trigger(&lab, &trn).await;
+    assert_eq!(status, 422, "{report}");
+    assert_eq!(report["cause"], "prl-crc-error");
+    let h = lab.net.msc().take_handset(&trn).unwrap();
+    assert_eq!(h.committed_prl(), None);
+    assert!(h.committed_nam().is_empty());
+    assert_eq!(
+        reload(&lab.db.store, lab.profile.id).await.activation_state,
+        "pending_activation"
+    );
+    lab.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcap_timeout_fails_the_session_with_its_cause() {
+    let lab = lab().await;
+    let trn = lab.net.place_otasp_call(handset(Faults::default()), min());
+    // Attach works, then the STP swallows every answer.
+    let store = lab.db.store.clone();
+    let admin = lab.gateway.admin_addr;
+    let body = format!(r#"{{"trn": "{trn}"}}"#);
+    let call = tokio::task::spawn_blocking(move || post(admin, "/admin/star-code", &body));
+    // Wait for the session to open, then drop responses.
+    for _ in 0..200 {
+        let n = {
+            use diesel::prelude::*;
+            use diesel_async::RunQueryDsl;
+            use otagw::store::schema::ota_sessions::dsl::*;
+            let mut conn = store.conn().await.unwrap();
+            ota_sessions
+                .count()
+                .get_result::<i64>(&mut conn)
+                .await
+                .unwrap()
+        };
+        if n > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    lab.net.stp().set_drop_responses(true);
+    let (status, report) = call.await.unwrap();
+    assert_eq!(status, 422, "{report}");
+    assert_eq!(report["cause"], "no-answer");
+    assert_eq!(
+        reload(&lab.db.store, lab.profile.id).await.activation_state,
+        "pending_activation"
+    );
+    lab.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_survives_an_association_lost_and_restored() {
+    let lab = lab().await;
+    let trn = lab.net.place_otasp_call(handset(Faults::default()), min());
+    // Slow answers so the association can be dropped mid-session.
+    lab.net.stp().set_response_delay(Duration::from_millis(100));
+    let admin = lab.gateway.admin_addr;
+    let body = format!(r#"{{"trn": "{trn}"}}"#);
+    let call = tokio::task::spawn_blocking(move || post(admin, "/admin/star-code", &body));
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    lab.net.stp().drop_associations();
+    let (status, report) = call.await.unwrap();
+    // The ASP reconnects and the outstanding SMDPP is sent again.
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        reload(&lab.db.store, lab.profile.id).await.activation_state,
+        "activated"
+    );
+    let h = lab.net.msc().take_handset(&trn).unwrap();
+    assert_eq!(h.committed_prl(), Some(prl().as_slice()));
+    let metrics = {
+        let addr = lab.gateway.admin_addr;
+        tokio::task::spawn_blocking(move || {
+            let mut s = TcpStream::connect(addr).unwrap();
+            write!(
+                s,
+                "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            out
+        })
+        .await
+        .unwrap()
+    };
+    assert!(metrics.contains("otagw_m3ua_reconnects_total"), "{metrics}");
+    lab.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_triggers_are_refused() {
+    let lab = lab().await;
+    let addr = lab.gateway.admin_addr;
+    let (status, _) = tokio::task::spawn_blocking(move || post(addr, "/admin/star-code", "{}"))
+        .await
+        .unwrap();
+    assert_eq!(status, 400);
+    let (status, _) =
+        tokio::task::spawn_blocking(move || post(addr, "/admin/star-code", r#"{"trn":"12a"}"#))
+            .await
+            .unwrap();
+    assert_eq!(status, 400);
+    lab.gateway.stop().await;
+}
