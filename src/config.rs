@@ -63,6 +63,8 @@ pub struct Config {
     pub iota: IotaConfig,
     /// The SS7 side (MNIU): M3UA associations, point codes, MSCs and HLR.
     pub ss7: Ss7Config,
+    /// The signalling trace (pcap).
+    pub trace: TraceConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -195,6 +197,25 @@ impl Default for Ss7Config {
             heartbeat_secs: 10,
             session_timeout_secs: 300,
             msc: Vec::new(),
+        }
+    }
+}
+
+/// Signalling trace settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TraceConfig {
+    /// pcap file to write every M3UA and IOTA IS-683 message to; empty: no trace.
+    pub file: String,
+    /// Size at which the file is rotated to `FILE.1` (0: never).
+    pub max_bytes: u64,
+}
+
+impl Default for TraceConfig {
+    fn default() -> Self {
+        Self {
+            file: String::new(),
+            max_bytes: 100 * 1024 * 1024,
         }
     }
 }

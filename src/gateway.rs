@@ -16,6 +16,7 @@ use crate::mniu::is725::Is725;
 use crate::mniu::tcap::Tcap;
 use crate::ospp_driver::actor::{OsppDriver, Ss7Context};
 use crate::store::Store;
+use crate::trace::Tracer;
 use otagw_codecs::m3ua::TrafficMode;
 
 /// Why the gateway could not start.
@@ -24,6 +25,14 @@ pub enum GatewayError {
     /// A listen address is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The trace file could not be created.
+    #[error("cannot create the signalling trace {path} (trace.file): {source}")]
+    Trace {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A listener could not be bound.
     #[error("cannot listen on {addr} ({key}): {source}")]
     Bind {
@@ -80,15 +89,29 @@ impl Gateway {
             session_path: iota::SESSION_PATH.to_string(),
         };
         let mut tasks = Vec::new();
+        let trace = if config.trace.file.is_empty() {
+            None
+        } else {
+            let path = std::path::Path::new(&config.trace.file);
+            Some(
+                Tracer::create(path, config.trace.max_bytes).map_err(|source| {
+                    GatewayError::Trace {
+                        path: path.to_path_buf(),
+                        source,
+                    }
+                })?,
+            )
+        };
         let (ss7, linkset) = if config.ss7.enabled {
-            let (context, linkset, ss7_tasks) = start_ss7(config, shutdown.subscribe())?;
+            let (context, linkset, ss7_tasks) =
+                start_ss7(config, trace.clone(), shutdown.subscribe())?;
             tasks.extend(ss7_tasks);
             (Some(context), Some(linkset))
         } else {
             (None, None)
         };
         let (driver, driver_task) =
-            OsppDriver::spawn(store.clone(), settings, ss7, shutdown.subscribe());
+            OsppDriver::spawn(store.clone(), settings, ss7, trace, shutdown.subscribe());
         tasks.push(driver_task);
         let iota_app = iota::router(iota::IotaState {
             driver: driver.clone(),
@@ -154,6 +177,7 @@ impl Gateway {
 /// operations on them.
 fn start_ss7(
     config: &Config,
+    trace: Option<Tracer>,
     stop: watch::Receiver<bool>,
 ) -> Result<(Ss7Context, Linkset, Vec<JoinHandle<()>>), GatewayError> {
     let settings = config.ss7_settings()?;
@@ -172,6 +196,7 @@ fn start_ss7(
                 heartbeat: settings.heartbeat,
                 handshake_timeout: Duration::from_secs(5),
                 max_backoff: Duration::from_secs(5),
+                trace: trace.clone(),
             },
             inbound_tx.clone(),
             stop.clone(),

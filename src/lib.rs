@@ -28,3 +28,4 @@ pub mod ospp_driver;
 pub mod store;
 pub mod telemetry;
 pub mod testkit;
+pub mod trace;

@@ -29,6 +29,9 @@ struct Cli {
     /// Log as JSON lines instead of text (overrides log.format).
     #[arg(long, global = true)]
     log_json: bool,
+    /// Write every M3UA and IOTA IS-683 message to this pcap file (overrides trace.file).
+    #[arg(long, global = true, value_name = "FILE.pcap")]
+    trace: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -133,6 +136,9 @@ fn run(cli: Cli) -> Result<()> {
     }
     if cli.log_json {
         config.log.format = LogFormat::Json;
+    }
+    if let Some(trace) = &cli.trace {
+        config.trace.file = trace.display().to_string();
     }
     if let Some(Command::Config) = cli.command {
         print!("{}", config.to_redacted_toml());

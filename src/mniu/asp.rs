@@ -18,6 +18,7 @@ use thiserror::Error;
 use tokio::sync::{mpsc, watch, Mutex};
 
 use super::transport::{self, TransportError, TransportKind};
+use crate::trace::{Direction as TraceDirection, Tracer};
 
 /// Settings of one association.
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ pub struct AspConfig {
     pub handshake_timeout: Duration,
     /// Largest back-off between reconnection attempts.
     pub max_backoff: Duration,
+    /// Where to record every message, if anywhere.
+    pub trace: Option<Tracer>,
 }
 
 /// State of an association.
@@ -243,19 +246,29 @@ enum AssociationError {
 
 async fn send(
     tx: &mut transport::Sender,
-    name: &str,
+    config: &AspConfig,
     message: &Message,
 ) -> Result<(), AssociationError> {
     let bytes = message
         .encode()
         .map_err(|e| AssociationError::Encode(e.to_string()))?;
-    count(name, "out", message);
+    count(&config.name, "out", message);
     tx.send(&bytes).await?;
+    if let Some(trace) = &config.trace {
+        trace.m3ua(TraceDirection::Sent, &bytes);
+    }
     Ok(())
 }
 
-async fn recv(rx: &mut transport::Receiver, name: &str) -> Result<Message, AssociationError> {
+async fn recv(
+    rx: &mut transport::Receiver,
+    config: &AspConfig,
+) -> Result<Message, AssociationError> {
+    let name = &config.name;
     let bytes = rx.recv().await?;
+    if let Some(trace) = &config.trace {
+        trace.m3ua(TraceDirection::Received, &bytes);
+    }
     let message = Message::decode(&bytes).map_err(|e| AssociationError::Decode(e.to_string()))?;
     count(name, "in", &message);
     Ok(message)
@@ -271,12 +284,12 @@ async fn expect(
 ) -> Result<(), AssociationError> {
     let deadline = tokio::time::Instant::now() + config.handshake_timeout;
     loop {
-        let message = tokio::time::timeout_at(deadline, recv(rx, &config.name))
+        let message = tokio::time::timeout_at(deadline, recv(rx, config))
             .await
             .map_err(|_| AssociationError::Timeout(what))??;
         match message {
             m if want(&m) => return Ok(()),
-            Message::Beat(hb) => send(tx, &config.name, &Message::BeatAck(hb)).await?,
+            Message::Beat(hb) => send(tx, config, &Message::BeatAck(hb)).await?,
             Message::Err(e) => return Err(AssociationError::PeerError(e.error_code)),
             other => {
                 tracing::debug!(asp = %config.name, message = other.name(), "ignored during handshake")
@@ -297,7 +310,7 @@ async fn association(
     let routing_context = config.routing_context.map(|rc| vec![rc]);
     send(
         &mut tx,
-        &config.name,
+        config,
         &Message::AspUp(AspUp {
             asp_identifier: config.asp_identifier,
             info_string: Some("otagw".into()),
@@ -311,7 +324,7 @@ async fn association(
     .await?;
     send(
         &mut tx,
-        &config.name,
+        config,
         &Message::AspAc(AspActive {
             traffic_mode: Some(config.traffic_mode),
             routing_context: routing_context.clone(),
@@ -335,13 +348,13 @@ async fn association(
     let mut beat_seq = 0u32;
     loop {
         tokio::select! {
-            message = recv(&mut rx, &config.name) => match message? {
+            message = recv(&mut rx, config) => match message? {
                 Message::Data(data) => {
                     if inbound.send(data.protocol_data).await.is_err() {
                         return Ok(());
                     }
                 }
-                Message::Beat(hb) => send(&mut tx, &config.name, &Message::BeatAck(hb)).await?,
+                Message::Beat(hb) => send(&mut tx, config, &Message::BeatAck(hb)).await?,
                 Message::BeatAck(_) => unanswered = 0,
                 Message::Duna(d) => {
                     let mut set = unavailable.lock().await;
@@ -370,7 +383,7 @@ async fn association(
                     correlation_id: None,
                     extra: Vec::new(),
                 });
-                send(&mut tx, &config.name, &message).await?;
+                send(&mut tx, config, &message).await?;
             }
             _ = beat.tick() => {
                 if unanswered >= 2 {
@@ -378,7 +391,7 @@ async fn association(
                 }
                 unanswered += 1;
                 beat_seq = beat_seq.wrapping_add(1);
-                send(&mut tx, &config.name, &Message::Beat(Heartbeat {
+                send(&mut tx, config, &Message::Beat(Heartbeat {
                     data: Some(beat_seq.to_be_bytes().to_vec()),
                     extra: Vec::new(),
                 })).await?;

@@ -19,6 +19,7 @@ use crate::flows::star_code::{self, StarCodeError, StarCodeReport, StarCodeSetti
 use crate::iota::session::{self as iota_session, IotaError, IotaSettings, Reply};
 use crate::mniu::is725::Is725;
 use crate::store::{Store, StoreError};
+use crate::trace::Tracer;
 
 /// Requests in the mailbox before senders wait.
 const MAILBOX: usize = 1024;
@@ -73,6 +74,26 @@ struct Context {
     store: Store,
     settings: IotaSettings,
     ss7: Option<Ss7Context>,
+    trace: Option<Tracer>,
+}
+
+impl Context {
+    /// Counts and traces what an IOTA reply carried.
+    fn done(&self, reply: &Reply) {
+        reply.count();
+        if let Some(trace) = &self.trace {
+            for m in &reply.received {
+                if let Ok(bytes) = m.encode() {
+                    trace.is683(false, &bytes);
+                }
+            }
+            for m in &reply.sent {
+                if let Ok(bytes) = m.encode() {
+                    trace.is683(true, &bytes);
+                }
+            }
+        }
+    }
 }
 
 /// Handle on the OSPP driver actor. Cheap to clone.
@@ -98,6 +119,7 @@ impl OsppDriver {
         store: Store,
         settings: IotaSettings,
         ss7: Option<Ss7Context>,
+        trace: Option<Tracer>,
         stop: watch::Receiver<bool>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAILBOX);
@@ -105,6 +127,7 @@ impl OsppDriver {
             store,
             settings,
             ss7,
+            trace,
         });
         let handle = tokio::spawn(supervise(context, rx, stop));
         (Self { mailbox: tx }, handle)
@@ -214,7 +237,7 @@ async fn handle(context: &Context, request: Request) {
             }
             .await;
             if let Ok(r) = &result {
-                r.count();
+                context.done(r);
             }
             let _ = reply.send(result);
         }
@@ -225,7 +248,7 @@ async fn handle(context: &Context, request: Request) {
             }
             .await;
             if let Ok(r) = &result {
-                r.count();
+                context.done(r);
             }
             let _ = reply.send(result);
         }
