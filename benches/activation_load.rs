@@ -53,7 +53,12 @@ async fn run(handsets: usize, concurrency: usize) {
     let mut config = Config::default();
     config.iota.listen = "127.0.0.1:0".into();
     config.http.listen = "127.0.0.1:0".into();
-    let esns = otagw::demo::load(&db.store, handsets).await.unwrap();
+    let esns: Vec<_> = otagw::demo::load(&db.store, handsets)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(esn, _)| esn)
+        .collect();
     let gateway = Gateway::start(&config, db.store.clone()).await.unwrap();
     let report =
         otagw::demo::activate_all(&gateway.bootstrap_url(), &esns, concurrency, &|_, _| {}).await;

@@ -7,13 +7,14 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use otagw_codecs::identity::{DeviceId, Esn};
+use otagw_codecs::identity::{DeviceId, Esn, Min};
 use otagw_sim::handset::iota::{run_session, NetFaults, SessionOutcome};
 use otagw_sim::handset::model::{Handset, HandsetConfig};
+use otagw_sim::ss7::{Network, NetworkConfig};
 use thiserror::Error;
 use tokio::sync::Semaphore;
 
-use crate::config::Config;
+use crate::config::{Config, MscConfig};
 use crate::gateway::{Gateway, GatewayError};
 use crate::import::prl::PrlImportError;
 use crate::store::models::NewProfile;
@@ -27,6 +28,9 @@ pub const LAB_PRL: &[u8] = include_bytes!("../docs/examples/lab.prl");
 pub enum Scenario {
     /// One-button IOTA activation.
     OneButton,
+    /// Star-code (*228) OTASP over SS7: simulated STP, MSC and HLR; each handset's TRN triggers
+    /// the gateway as an IVR would.
+    StarCode,
 }
 
 /// What to run.
@@ -52,6 +56,9 @@ pub enum DemoError {
     /// The gateway did not start.
     #[error(transparent)]
     Gateway(#[from] GatewayError),
+    /// The simulated network could not start.
+    #[error("simulated SS7 network: {0}")]
+    Network(String),
     /// Too many handsets for the identity range.
     #[error("at most {0} handsets")]
     TooMany(usize),
@@ -111,8 +118,8 @@ const ESN_BASE: u32 = 0xD300_0000;
 const MAX_HANDSETS: usize = 0x00FF_FFFF;
 
 /// Loads the lab PRL (as library PRL 1 unless present) and `n` pending profiles with ESNs
-/// from the demo range; returns their ESNs.
-pub async fn load(store: &Store, n: usize) -> Result<Vec<Esn>, DemoError> {
+/// from the demo range; returns their ESNs and MINs.
+pub async fn load(store: &Store, n: usize) -> Result<Vec<(Esn, Min)>, DemoError> {
     if n > MAX_HANDSETS {
         return Err(DemoError::TooMany(MAX_HANDSETS));
     }
@@ -157,7 +164,15 @@ pub async fn load(store: &Store, n: usize) -> Result<Vec<Esn>, DemoError> {
         })
         .collect();
     profiles::insert_all(&mut conn, &rows, &|_| {}).await?;
-    Ok(esns)
+    let mins = rows
+        .iter()
+        .map(|r| r.min.as_deref().unwrap_or_default().parse::<Min>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StoreError::InvalidValue {
+            field: "min",
+            reason: e.to_string(),
+        })?;
+    Ok(esns.into_iter().zip(mins).collect())
 }
 
 /// Runs one simulated handset per ESN against `bootstrap_url`, `concurrency` at a time;
@@ -216,25 +231,130 @@ pub async fn activate_all(
     report
 }
 
-/// Loads the data, starts a gateway and activates every handset. Returns the running gateway
-/// (for `--serve`) and the report.
+/// A finished run: the report, and what is still running (for `--serve`).
+#[derive(Debug)]
+pub struct DemoRun {
+    /// The gateway.
+    pub gateway: Gateway,
+    /// What happened.
+    pub report: DemoReport,
+    /// The simulated SS7 network of the star-code scenario (stopped when dropped).
+    pub network: Option<Network>,
+}
+
+/// Loads the data, starts a gateway and activates every handset.
 pub async fn run(
     config: &Config,
     store: Store,
     options: &DemoOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<(Gateway, DemoReport), DemoError> {
+) -> Result<DemoRun, DemoError> {
+    let handsets = load(&store, options.handsets).await?;
     match options.scenario {
-        Scenario::OneButton => {}
+        Scenario::OneButton => {
+            let gateway = Gateway::start(config, store).await?;
+            let esns: Vec<Esn> = handsets.into_iter().map(|(e, _)| e).collect();
+            let report = activate_all(
+                &gateway.bootstrap_url(),
+                &esns,
+                options.concurrency,
+                progress,
+            )
+            .await;
+            Ok(DemoRun {
+                gateway,
+                report,
+                network: None,
+            })
+        }
+        Scenario::StarCode => star_code(config, store, handsets, options, progress).await,
     }
-    let esns = load(&store, options.handsets).await?;
-    let gateway = Gateway::start(config, store).await?;
-    let report = activate_all(
-        &gateway.bootstrap_url(),
-        &esns,
-        options.concurrency,
-        progress,
-    )
-    .await;
-    Ok((gateway, report))
+}
+
+/// The star-code scenario: a simulated SS7 network, each handset in an OTASP call, each TRN
+/// triggered.
+async fn star_code(
+    config: &Config,
+    store: Store,
+    handsets: Vec<(Esn, Min)>,
+    options: &DemoOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<DemoRun, DemoError> {
+    let network = Network::start(NetworkConfig::default())
+        .await
+        .map_err(|e| DemoError::Network(e.to_string()))?;
+    let mut config = config.clone();
+    config.ss7.enabled = true;
+    config.ss7.peers = vec![network.stp().addr().to_string()];
+    config.ss7.msc = vec![MscConfig {
+        name: "sim-msc".into(),
+        point_code: network.config().msc.point_code.to_string(),
+        ssn: network.config().msc.ssn,
+        trn_prefix: network.config().msc.trn_prefix.clone(),
+    }];
+    config.ss7.point_code = network.config().gateway_point_code.to_string();
+    config.ss7.ssn = network.config().gateway_ssn;
+    config.ss7.hlr_point_code = network.config().hlr.point_code.to_string();
+    config.ss7.hlr_ssn = network.config().hlr.ssn;
+    let gateway = Gateway::start(&config, store).await?;
+    let up = match &gateway.linkset {
+        Some(l) => l.wait_active(Duration::from_secs(10)).await,
+        None => false,
+    };
+    if !up {
+        return Err(DemoError::Network(
+            "the M3UA association to the simulated STP did not come up".into(),
+        ));
+    }
+    let trns: Vec<String> = handsets
+        .into_iter()
+        .filter_map(|(esn, min)| {
+            let mut cfg = HandsetConfig::new(DeviceId::Esn(esn));
+            cfg.sspr_p_rev = 1;
+            Handset::new(cfg)
+                .ok()
+                .map(|h| network.place_otasp_call(h, min))
+        })
+        .collect();
+    let semaphore = std::sync::Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for trn in trns {
+        let driver = gateway.driver.clone();
+        let semaphore = semaphore.clone();
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            let t0 = Instant::now();
+            let result = driver.star_code(trn).await;
+            (t0.elapsed(), result)
+        });
+    }
+    let mut report = DemoReport::default();
+    let total = tasks.len();
+    let mut done = 0;
+    while let Some(joined) = tasks.join_next().await {
+        done += 1;
+        match joined {
+            Ok((elapsed, Ok(r))) if r.outcome == "success" => {
+                report.activated += 1;
+                report.session_times.push(elapsed);
+            }
+            Ok((_, Ok(r))) => {
+                *report
+                    .failed
+                    .entry(r.cause.unwrap_or_else(|| "failure".into()))
+                    .or_default() += 1
+            }
+            Ok((_, Err(e))) => *report.failed.entry(e.cause().to_string()).or_default() += 1,
+            Err(_) => *report.failed.entry("panicked".into()).or_default() += 1,
+        }
+        progress(done, total);
+    }
+    report.wall = started.elapsed();
+    report.session_times.sort();
+    Ok(DemoRun {
+        gateway,
+        report,
+        network: Some(network),
+    })
 }

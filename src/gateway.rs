@@ -54,6 +54,8 @@ pub struct Gateway {
     pub admin_addr: SocketAddr,
     /// The M3UA associations, when SS7 is enabled.
     pub linkset: Option<Linkset>,
+    /// The OSPP driver (what the triggers talk to).
+    pub driver: OsppDriver,
     /// Stops the HTTP servers (first, so no request is left without a driver).
     stop_servers: watch::Sender<bool>,
     /// Stops the driver and the scheduler.
@@ -138,7 +140,7 @@ impl Gateway {
         }
         let interval = Duration::from_millis(config.iota.scheduler_interval_ms);
         tasks.push(tokio::spawn(supervise_scheduler(
-            driver,
+            driver.clone(),
             interval,
             shutdown.subscribe(),
         )));
@@ -147,6 +149,7 @@ impl Gateway {
             iota_addr,
             admin_addr,
             linkset,
+            driver,
             stop_servers,
             shutdown,
             servers,

@@ -270,7 +270,8 @@ async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
             eprintln!();
         }
     };
-    let (gateway, report) = otagw::demo::run(config, db.store.clone(), &options, &progress).await?;
+    let run = otagw::demo::run(config, db.store.clone(), &options, &progress).await?;
+    let (gateway, report) = (run.gateway, run.report);
     print!("{}", report.summary());
     if args.serve {
         eprintln!(
@@ -281,6 +282,7 @@ async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
         shutdown_signal().await;
     }
     gateway.stop().await;
+    drop(run.network);
     db.shutdown().await?;
     Ok(())
 }

@@ -649,6 +649,16 @@ async fn session_state(store: &Store, pid: i64) -> (serde_json::Value, i64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_exchanged_messages_decode_cleanly_in_tshark() {
     let lab = lab(true, 30).await;
+    // A second gateway on the same database writes the signalling trace.
+    let trace_dir = tempfile::tempdir().unwrap();
+    let trace_file = trace_dir.path().join("iota.pcap");
+    let mut traced = config(30);
+    traced.trace.file = trace_file.display().to_string();
+    lab.gateway.stop().await;
+    let lab = Lab {
+        gateway: Gateway::start(&traced, lab.db.store.clone()).await.unwrap(),
+        db: lab.db,
+    };
     add_profile(&lab.db.store, "1A2B3C4D", 1).await;
     let mut cfg = HandsetConfig::new(DeviceId::Esn("1A2B3C4D".parse().unwrap()));
     cfg.sspr_p_rev = 3;
@@ -714,6 +724,40 @@ async fn the_exchanged_messages_decode_cleanly_in_tshark() {
     let text = String::from_utf8_lossy(&out.stdout);
     let decoded = text.lines().filter(|l| !l.trim().is_empty()).count();
     assert_eq!(decoded, frames, "every frame decoded as IS-683:\n{text}");
+
+    // The gateway's own trace holds the same exchange, and decodes as cleanly.
+    let out = std::process::Command::new(&tshark)
+        .args(["-X", &format!("lua_script:{lua}"), "-r"])
+        .arg(&trace_file)
+        .args(["-Y", r#"_ws.malformed || _ws.expert.severity >= "Warning""#])
+        .output()
+        .unwrap();
+    assert!(
+        out.stdout.is_empty(),
+        "tshark flagged the gateway trace: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = std::process::Command::new(&tshark)
+        .args(["-X", &format!("lua_script:{lua}"), "-r"])
+        .arg(&trace_file)
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "ansi_683.for_msg_type",
+            "-e",
+            "ansi_683.rev_msg_type",
+        ])
+        .output()
+        .unwrap();
+    let traced_frames = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    assert_eq!(
+        traced_frames, frames,
+        "the gateway traced every IS-683 message"
+    );
 }
 
 fn tshark() -> Option<String> {
