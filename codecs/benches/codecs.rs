@@ -134,5 +134,73 @@ fn is683_benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, prl_benches, is683_benches);
+/// An SMDPP Invoke carrying a 200-octet SSPR Download Request, as the star-code flow sends it,
+/// encoded down to M3UA DATA / SCCP UDT / TCAP and decoded back up.
+fn smdpp_benches(c: &mut Criterion) {
+    use otagw_codecs::ansi41::{self, service_indicator, Ansi41Parameters, Msid, SmdppInvoke};
+    use otagw_codecs::identity::Esn;
+    use otagw_codecs::is683::{ForwardMessage, SsprDownloadRequest};
+    use otagw_codecs::tcap::{Package, TcapMessage};
+
+    let is683 = ForwardMessage::SsprDownload(SsprDownloadRequest {
+        block_id: 0,
+        last_segment: false,
+        segment_offset: 0,
+        segment_data: vec![0x5A; 190],
+        fresh: None,
+    })
+    .encode()
+    .expect("encodable");
+    let mut invoke = SmdppInvoke::new(is683, 0);
+    invoke.service_indicator = Some(service_indicator::CDMA_OTASP);
+    invoke.esn = Some(Esn::new(0x1A2B_3C4D));
+    invoke.msid = "6195551234".parse().ok().map(Msid::Min);
+    invoke.trn = Some("5550001".into());
+    let message = TcapMessage {
+        package: Package::Query {
+            with_permission: true,
+            otid: [0, 0, 0, 1],
+        },
+        components: vec![ansi41::invoke(&invoke, 1).expect("encodable")],
+        dialogue: None,
+    };
+    let bytes = message.encode().expect("encodable");
+    let mut g = c.benchmark_group("smdpp");
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("encode TCAP+ANSI-41 (SSPR Download inside)", |b| {
+        b.iter(|| {
+            let params = invoke.to_parameters().expect("encodable");
+            let m = TcapMessage {
+                package: Package::Query {
+                    with_permission: true,
+                    otid: [0, 0, 0, 1],
+                },
+                components: vec![otagw_codecs::tcap::Component::Invoke {
+                    last: true,
+                    invoke_id: Some(1),
+                    correlation_id: None,
+                    operation: SmdppInvoke::OPERATION.code(),
+                    parameters: Some(params),
+                }],
+                dialogue: None,
+            };
+            std::hint::black_box(m.encode().expect("encodable"))
+        })
+    });
+    g.bench_function("decode TCAP+ANSI-41+IS-683", |b| {
+        b.iter(|| {
+            let m = TcapMessage::decode(std::hint::black_box(&bytes)).expect("decodable");
+            let Some(otagw_codecs::tcap::Component::Invoke { parameters, .. }) =
+                m.components.first()
+            else {
+                panic!("an invoke")
+            };
+            let smdpp = SmdppInvoke::from_parameters(parameters.as_ref()).expect("decodable");
+            std::hint::black_box(ForwardMessage::decode(&smdpp.bearer_data).expect("decodable"))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, prl_benches, is683_benches, smdpp_benches);
 criterion_main!(benches);
