@@ -159,6 +159,9 @@ pub struct Ss7Config {
     pub heartbeat_secs: u64,
     /// Deadline of an SS7 session, renewed at each step, seconds.
     pub session_timeout_secs: u64,
+    /// Program IOTA-capable handsets over SS7 too when they call in (star code). Off: such a
+    /// handset is told to activate over IOTA instead.
+    pub force_ss7: bool,
     /// The MSCs and the TRNs they allocate.
     pub msc: Vec<MscConfig>,
 }
@@ -196,6 +199,7 @@ impl Default for Ss7Config {
             invoke_timeout_ms: 5000,
             heartbeat_secs: 10,
             session_timeout_secs: 300,
+            force_ss7: true,
             msc: Vec::new(),
         }
     }

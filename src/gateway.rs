@@ -216,6 +216,7 @@ fn start_ss7(
         settings: StarCodeSettings {
             session_timeout: settings.session_timeout,
             retry_pause: Duration::from_millis(500),
+            force_ss7: config.ss7.force_ss7,
         },
     };
     Ok((context, linkset, tasks))

@@ -120,6 +120,7 @@ async fn star_code(State(state): State<AdminState>, body: axum::body::Bytes) -> 
                 StarCodeError::Profile(_) => StatusCode::CONFLICT,
                 StarCodeError::Attach { .. } => StatusCode::BAD_GATEWAY,
                 StarCodeError::Disabled => StatusCode::SERVICE_UNAVAILABLE,
+                StarCodeError::IotaBearer(_) => StatusCode::CONFLICT,
                 StarCodeError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
             json(

@@ -74,6 +74,10 @@ fn config(stp: SocketAddr) -> Config {
 }
 
 async fn lab() -> Lab {
+    lab_with(|_| {}).await
+}
+
+async fn lab_with(tweak: impl FnOnce(&mut Config)) -> Lab {
     let db = TestDb::new().await.unwrap();
     let mut conn = db.store.conn().await.unwrap();
     import::prl::import(&mut conn, 1, &prl(), None, "", false)
@@ -92,7 +96,8 @@ async fn lab() -> Lab {
             make: "Acme".into(),
             model: "X1".into(),
             firmware_version: "1.0".into(),
-            capabilities: serde_json::json!({}),
+            // IOTA-capable, yet programmed over SS7: ss7.force_ss7 is on by default.
+            capabilities: serde_json::json!({"iota": true}),
             nam: serde_json::json!({"mcc": "310", "imsi_11_12": "00", "home_sid_nid": [{"sid": 4139, "nid": 65535}]}),
             prl_id: Some(1),
             sspr_table_number: None,
@@ -104,9 +109,9 @@ async fn lab() -> Lab {
     .unwrap();
     drop(conn);
     let net = Network::start(NetworkConfig::default()).await.unwrap();
-    let gateway = Gateway::start(&config(net.stp().addr()), db.store.clone())
-        .await
-        .unwrap();
+    let mut c = config(net.stp().addr());
+    tweak(&mut c);
+    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
     assert!(
         gateway
             .linkset
@@ -548,4 +553,89 @@ async fn the_signalling_trace_of_a_run_decodes_cleanly() {
         .filter(|l| l.split('\t').skip(2).any(|f| !f.is_empty()))
         .count();
     assert!(is683_lines >= 8, "IS-683 inside SMDPPs decoded:\n{fields}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iota_capable_handsets_go_to_iota_unless_ss7_is_forced() {
+    let lab = lab_with(|c| c.ss7.force_ss7 = false).await;
+    let trn = lab.net.place_otasp_call(handset(Faults::default()), min());
+    let (status, report) = trigger(&lab, &trn).await;
+    assert_eq!(status, 409, "{report}");
+    assert_eq!(report["error"], "iota-capable");
+    assert_eq!(
+        reload(&lab.db.store, lab.profile.id).await.activation_state,
+        "pending_activation"
+    );
+    lab.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_associations_share_the_load_and_track_destinations() {
+    let lab = lab_with(|c| {
+        let peer = c.ss7.peers[0].clone();
+        c.ss7.peers = vec![peer.clone(), peer];
+    })
+    .await;
+    let linkset = lab.gateway.linkset.clone().unwrap();
+    // Both associations come up.
+    for _ in 0..200 {
+        if linkset
+            .asps()
+            .iter()
+            .all(|a| a.state() == otagw::mniu::asp::AspState::Active)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let trn = lab.net.place_otasp_call(handset(Faults::default()), min());
+    let (status, report) = trigger(&lab, &trn).await;
+    assert_eq!(status, 200, "{report}");
+    // Outgoing DATA went over both (SLS from the transaction IDs).
+    let metrics = {
+        let addr = lab.gateway.admin_addr;
+        tokio::task::spawn_blocking(move || {
+            let mut s = TcpStream::connect(addr).unwrap();
+            write!(
+                s,
+                "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            out
+        })
+        .await
+        .unwrap()
+    };
+    for asp in linkset.asps() {
+        let line = format!(
+            r#"otagw_m3ua_messages_total{{asp="{}",direction="out",message="DATA"}}"#,
+            asp.name
+        );
+        assert!(metrics.contains(&line), "{line} missing:\n{metrics}");
+    }
+    // DUNA / DAVA from the STP are tracked per destination.
+    let msc = otagw_codecs::m3ua::PointCode::from_parts(1, 1, 2);
+    lab.net.stp().send_duna(msc);
+    let mut unavailable = false;
+    for _ in 0..100 {
+        if linkset.asps()[0].is_unavailable(msc).await {
+            unavailable = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(unavailable, "DUNA recorded");
+    lab.net.stp().send_dava(msc);
+    let mut available = false;
+    for _ in 0..100 {
+        if !linkset.asps()[0].is_unavailable(msc).await {
+            available = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(available, "DAVA recorded");
+    lab.gateway.stop().await;
 }

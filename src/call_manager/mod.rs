@@ -31,3 +31,24 @@ pub async fn programme_for(
     };
     programme::build(profile, spc, &prls, segment_size)
 }
+
+/// The bearer a session runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bearer {
+    /// IS-683 over HTTP.
+    Iota,
+    /// IS-683 in IS-725-A over SS7.
+    Ss7,
+}
+
+/// The bearer for a handset on a call through its MSC: IOTA when the profile says the device
+/// speaks it, unless configuration forces SS7 for everyone.
+pub fn choose_bearer(profile: &Profile, force_ss7: bool) -> Bearer {
+    let iota = profile.capabilities().map(|c| c.iota).unwrap_or(false);
+    if iota && !force_ss7 {
+        Bearer::Iota
+    } else {
+        Bearer::Ss7
+    }
+}

@@ -26,6 +26,7 @@ use otagw_codecs::is683::ReverseMessage;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::call_manager::{choose_bearer, Bearer};
 use crate::mniu::is725::{self, Attached, Is725, Is725Error};
 use crate::mniu::tcap::{Endpoint, TcapError};
 use crate::ospp_driver::plan::{self, BearerFailure, Cause, Command, Event, Outcome, PlanState};
@@ -49,6 +50,8 @@ pub struct StarCodeSettings {
     pub session_timeout: chrono::Duration,
     /// Pause between attempts of an SMDPP that failed on the link.
     pub retry_pause: Duration,
+    /// Program IOTA-capable handsets over SS7 too (`ss7.force_ss7`).
+    pub force_ss7: bool,
 }
 
 /// The SS7 part of a session row's state.
@@ -105,6 +108,10 @@ pub enum StarCodeError {
     /// SS7 is not configured.
     #[error("SS7 is not enabled (ss7.enabled)")]
     Disabled,
+    /// The call manager chose IOTA for this handset: it activates itself from its bootstrap
+    /// URL (one-button), not over this call.
+    #[error("{0} is IOTA-capable and ss7.force_ss7 is off: it activates over IOTA (one-button), not over SS7")]
+    IotaBearer(String),
 }
 
 impl StarCodeError {
@@ -118,6 +125,7 @@ impl StarCodeError {
             Self::Profile(OpenError::Deactivated(_)) => "deactivated",
             Self::Profile(_) | Self::Store(_) => "internal-error",
             Self::Disabled => "ss7-disabled",
+            Self::IotaBearer(_) => "iota-capable",
         }
     }
 }
@@ -303,9 +311,13 @@ async fn open(
 ) -> Result<(Session, Ss7State, Vec<Command>), StarCodeError> {
     let attached = attached.clone();
     let timeout = settings.session_timeout;
+    let force_ss7 = settings.force_ss7;
     conn.transaction::<_, StarCodeError, _>(async move |conn| {
         let (profile, programme) =
             driver::profile_for_activation(conn, &device, segment_size).await?;
+        if choose_bearer(&profile, force_ss7) == Bearer::Iota {
+            return Err(StarCodeError::IotaBearer(device.to_string()));
+        }
         let (plan, commands) =
             plan::step(&PlanState::new(programme), Event::Start).map_err(|e| {
                 StoreError::InvalidValue {
