@@ -13,6 +13,7 @@
 //! | [`is683`] | IS-683 (C.S0016) OTASP/OTAPA forward and reverse messages, NAM blocks |
 //! | [`m3ua`] | M3UA (RFC 4666) messages and stream framing, ANSI point codes |
 //! | [`mmc`] | MMC documents: IS-683 messages in XML for IOTA over HTTP (docs/iota.md) |
+//! | [`ospp`] | OSPP, the provisioning messages IVRs and OTAP tools carry in SMPP (our profile) |
 //! | [`pcap`] | classic pcap files and raw IPv4/UDP frames, built in memory (for traces and tests) |
 //! | [`prl`] | Preferred Roaming List (classic and extended), its CRC, SSPR segmentation |
 //! | [`sccp`] | SCCP connectionless messages (UDT, UDTS, XUDT, XUDTS), ANSI and ITU addresses |
@@ -25,6 +26,7 @@ pub mod identity;
 pub mod is683;
 pub mod m3ua;
 pub mod mmc;
+pub mod ospp;
 pub mod pcap;
 pub mod prl;
 pub mod sccp;
