@@ -10,6 +10,7 @@
 //! | [`ber`] | BER tag-length-value reading and writing (definite lengths, long-form tags) |
 //! | [`bits`] | MSB-first bit reader and writer shared by the bit-packed formats |
 //! | [`identity`] | ESN, MEID (and its pseudo-ESN), MIN/MDN digits, IMSI, MCC |
+//! | [`is637`] | IS-637 SMS bearer data for teleservice 4100 (WAP over SS7), WDP segmentation |
 //! | [`is683`] | IS-683 (C.S0016) OTASP/OTAPA forward and reverse messages, NAM blocks |
 //! | [`m3ua`] | M3UA (RFC 4666) messages and stream framing, ANSI point codes |
 //! | [`mmc`] | MMC documents: IS-683 messages in XML for IOTA over HTTP (docs/iota.md) |
@@ -18,11 +19,13 @@
 //! | [`prl`] | Preferred Roaming List (classic and extended), its CRC, SSPR segmentation |
 //! | [`sccp`] | SCCP connectionless messages (UDT, UDTS, XUDT, XUDTS), ANSI and ITU addresses |
 //! | [`tcap`] | ANSI TCAP (T1.114) packages and components, parameters kept as raw TLVs |
+//! | [`wap`] | WAP push over SMS: user data header, WSP push PDU, WBXML SI/SL/PROV, segmentation |
 
 pub mod ansi41;
 pub mod ber;
 pub mod bits;
 pub mod identity;
+pub mod is637;
 pub mod is683;
 pub mod m3ua;
 pub mod mmc;
@@ -31,3 +34,4 @@ pub mod pcap;
 pub mod prl;
 pub mod sccp;
 pub mod tcap;
+pub mod wap;

@@ -180,7 +180,9 @@ pub enum OsppError {
 /// Splits `OSPP/1 VERB k=v ...`; `detail=` runs to the end of the line.
 fn fields(text: &str) -> Result<(String, Vec<(String, String)>), OsppError> {
     let text = text.trim_end_matches(['\r', '\n', '\0']);
-    let (head, rest) = text.split_once("detail=").map_or((text, None), |(h, d)| (h, Some(d)));
+    let (head, rest) = text
+        .split_once("detail=")
+        .map_or((text, None), |(h, d)| (h, Some(d)));
     let mut words = head.split_whitespace();
     let version = words.next().ok_or(OsppError::Empty)?;
     if version != VERSION {
@@ -238,7 +240,9 @@ fn parse_subscriber(
             }
             "mdn" => Some(Subscriber::Mdn(v.parse().map_err(|e| bad(format!("{e}")))?)),
             "esn" => Some(Subscriber::Esn(v.parse().map_err(|e| bad(format!("{e}")))?)),
-            "meid" => Some(Subscriber::Meid(v.parse().map_err(|e| bad(format!("{e}")))?)),
+            "meid" => Some(Subscriber::Meid(
+                v.parse().map_err(|e| bad(format!("{e}")))?,
+            )),
             _ => None,
         };
         match s {
@@ -256,7 +260,11 @@ fn parse_subscriber(
     *kv = rest;
     found.ok_or(OsppError::Missing {
         verb,
-        key: if allow_trn { "trn|mdn|esn|meid" } else { "mdn|esn|meid" },
+        key: if allow_trn {
+            "trn|mdn|esn|meid"
+        } else {
+            "mdn|esn|meid"
+        },
     })
 }
 
@@ -360,7 +368,10 @@ impl Request {
             Subscriber::Meid(m) => format!("meid={m}"),
         };
         let text = match self {
-            Self::StartActivation { tref, subscriber: s } => {
+            Self::StartActivation {
+                tref,
+                subscriber: s,
+            } => {
                 word("tref", tref)?;
                 format!("{VERSION} START tref={tref} {}", subscriber(s))
             }
@@ -524,7 +535,14 @@ mod tests {
     #[test]
     fn prl_downloads_and_status() {
         let r = Request::decode(0x7C, b"OSPP/1 START tref=7 prl=3 mdn=6195550101").unwrap();
-        assert!(matches!(r, Request::StartPrlDownload { prl: 3, subscriber: Subscriber::Mdn(_), .. }));
+        assert!(matches!(
+            r,
+            Request::StartPrlDownload {
+                prl: 3,
+                subscriber: Subscriber::Mdn(_),
+                ..
+            }
+        ));
         assert_eq!(r.session_type(), SessionType::IotaPrlDownload);
         let s = Request::decode(0x7D, b"OSPP/1 STATUS tref=8 ref=99\r\n").unwrap();
         assert_eq!(Request::decode(0x7D, &s.encode().unwrap()).unwrap(), s);
@@ -533,15 +551,42 @@ mod tests {
     #[test]
     fn bad_messages_say_what_is_wrong() {
         assert_eq!(Request::decode(0x7B, b""), Err(OsppError::Empty));
-        assert!(matches!(Request::decode(0x10, b"OSPP/1 START tref=1 trn=1"), Err(OsppError::UnknownProtocolId(0x10))));
-        assert!(matches!(Request::decode(0x7B, b"OSPP/2 START tref=1 trn=1"), Err(OsppError::Version(_))));
-        assert!(matches!(Request::decode(0x7C, b"OSPP/1 START tref=1 trn=555"), Err(OsppError::Missing { key: "prl", .. })));
-        assert!(matches!(Request::decode(0x7A, b"OSPP/1 START tref=1 esn=1A2B3C4D"), Err(OsppError::Missing { key: "trn", .. })));
-        assert!(matches!(Request::decode(0x7B, b"OSPP/1 START tref=1 esn=XYZ"), Err(OsppError::Value { .. })));
-        assert!(matches!(Request::decode(0x7B, b"OSPP/1 START tref=1 trn=1 colour=red"), Err(OsppError::UnknownKey(_))));
-        assert!(matches!(Request::decode(0x7B, b"OSPP/1 START tref=1 trn=1 mdn=2"), Err(OsppError::Value { .. })));
-        assert!(matches!(Request::decode(0x7D, b"OSPP/1 START tref=1 trn=1"), Err(OsppError::Verb { .. })));
-        assert!(matches!(Request::decode(0x7B, "OSPP/1 START tref=1 trn=1 \u{e9}".as_bytes()), Err(OsppError::NotText)));
+        assert!(matches!(
+            Request::decode(0x10, b"OSPP/1 START tref=1 trn=1"),
+            Err(OsppError::UnknownProtocolId(0x10))
+        ));
+        assert!(matches!(
+            Request::decode(0x7B, b"OSPP/2 START tref=1 trn=1"),
+            Err(OsppError::Version(_))
+        ));
+        assert!(matches!(
+            Request::decode(0x7C, b"OSPP/1 START tref=1 trn=555"),
+            Err(OsppError::Missing { key: "prl", .. })
+        ));
+        assert!(matches!(
+            Request::decode(0x7A, b"OSPP/1 START tref=1 esn=1A2B3C4D"),
+            Err(OsppError::Missing { key: "trn", .. })
+        ));
+        assert!(matches!(
+            Request::decode(0x7B, b"OSPP/1 START tref=1 esn=XYZ"),
+            Err(OsppError::Value { .. })
+        ));
+        assert!(matches!(
+            Request::decode(0x7B, b"OSPP/1 START tref=1 trn=1 colour=red"),
+            Err(OsppError::UnknownKey(_))
+        ));
+        assert!(matches!(
+            Request::decode(0x7B, b"OSPP/1 START tref=1 trn=1 mdn=2"),
+            Err(OsppError::Value { .. })
+        ));
+        assert!(matches!(
+            Request::decode(0x7D, b"OSPP/1 START tref=1 trn=1"),
+            Err(OsppError::Verb { .. })
+        ));
+        assert!(matches!(
+            Request::decode(0x7B, "OSPP/1 START tref=1 trn=1 \u{e9}".as_bytes()),
+            Err(OsppError::NotText)
+        ));
     }
 
     proptest! {

@@ -24,6 +24,7 @@
 
 pub mod iota;
 pub mod model;
+pub mod push;
 
 pub use iota::{run_session, IotaClientError, NetFaults, SessionOutcome, TracedMessage};
 pub use model::{Faults, Handset, HandsetConfig, HandsetConfigError};
