@@ -11,6 +11,7 @@
 //! | [`database`] | opening the store: embedded cluster or configured URL, migrations, pool |
 //! | [`import`] | legacy profile CSV import and binary PRL import |
 //! | [`http`] | the admin HTTP server (`/healthz`, `/metrics`) |
+//! | [`smpp`] | the SMPP sender (ESME) towards the SMSC and its durable outbox |
 //! | [`telemetry`] | logging and metrics |
 //! | [`testkit`] | throwaway clusters and fresh databases for tests and demos |
 
@@ -25,6 +26,7 @@ pub mod import;
 pub mod iota;
 pub mod mniu;
 pub mod ospp_driver;
+pub mod smpp;
 pub mod store;
 pub mod telemetry;
 pub mod testkit;

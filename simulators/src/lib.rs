@@ -7,11 +7,13 @@
 //! | module | element |
 //! |---|---|
 //! | [`handset`] | a CDMA handset provisioned over IOTA (IS-683 OTASP/OTAPA over HTTP) |
+//! | [`smsc`] | an SMSC: SMPP 3.4 server for the gateway's ESME, delivery receipts, fault knobs |
 //! | [`ss7`] | an SS7 network for IS-725-A: STP (M3UA over TCP), MSC holding handsets in OTASP calls, HLR |
 //!
-//! The SMSC and IVR simulators arrive with the flows that need them.
+//! The IVR simulator arrives with the flow that needs it.
 
 pub mod handset;
+pub mod smsc;
 pub mod ss7;
 
 /// The network elements this crate simulates, as named on the `otagw-sim` command line.

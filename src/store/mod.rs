@@ -10,6 +10,7 @@ pub mod audit;
 pub mod embedded;
 mod error;
 pub mod models;
+pub mod outbox;
 pub mod prl_library;
 pub mod profiles;
 pub mod schema;

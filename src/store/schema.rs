@@ -140,5 +140,49 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The SMPP outbox: one row per submit_sm to send.
+    outbox (id) {
+        /// Row id.
+        id -> Int8,
+        /// wap_push or sms.
+        kind -> Text,
+        /// Destination address.
+        destination -> Text,
+        /// short_message octets (UDH included when esm_class has UDHI).
+        payload -> Bytea,
+        /// SMPP esm_class.
+        esm_class -> Int2,
+        /// SMPP data_coding.
+        data_coding -> Int2,
+        /// queued, submitting, submitted, delivered or failed.
+        state -> Text,
+        /// Claims so far.
+        attempts -> Int4,
+        /// Not to be claimed before.
+        next_attempt_at -> Timestamptz,
+        /// End of the current claim.
+        lease_until -> Nullable<Timestamptz>,
+        /// The SMSC's message_id.
+        message_id -> Nullable<Text>,
+        /// Failure cause.
+        cause -> Nullable<Text>,
+        /// OTA session that asked for it.
+        session_id -> Nullable<Int8>,
+        /// Campaign that asked for it.
+        campaign_id -> Nullable<Int8>,
+        /// When enqueued.
+        created_at -> Timestamptz,
+        /// When last changed.
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(ota_sessions -> profiles (profile_id));
-diesel::allow_tables_to_appear_in_same_query!(prl_library, profiles, ota_sessions, audit_records);
+diesel::allow_tables_to_appear_in_same_query!(
+    prl_library,
+    profiles,
+    ota_sessions,
+    audit_records,
+    outbox
+);

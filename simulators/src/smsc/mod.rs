@@ -1,0 +1,563 @@
+//! A simulated SMSC: the SMPP 3.4 server (MC side) the gateway's ESME binds to.
+//!
+//! It accepts `bind_transceiver` (and `bind_transmitter`) when system_id and password match,
+//! answers `submit_sm` with a `submit_sm_resp` carrying a fresh message_id, records every
+//! accepted short message ([`SubmittedMessage`]: destination, esm_class, data_coding, octets),
+//! announces it on [`SmscHandle::subscribe`], and, when the submit asked for one, sends a
+//! delivery receipt after [`SmscConfig::receipt_delay`]: a `deliver_sm` with esm_class 0x04, the
+//! `receipted_message_id` (0x001E) and `message_state` (0x0427) TLVs and the standard text
+//! "id:... sub:001 dlvrd:001 submit date:... done date:... stat:DELIVRD err:000 text:". A
+//! receipt goes to any bind of the same system_id that is up when it is due (as a real SMSC
+//! does), waits for one if none is, and is sent again when the ESME refuses it.
+//! `enquire_link` and `unbind` are answered.
+//!
+//! Fault knobs on the handle: [`SmscHandle::throttle_next`] (ESME_RTHROTTLED),
+//! [`SmscHandle::queue_full_next`] (ESME_RMSGQFUL), [`SmscHandle::reject_next`] (any status),
+//! [`SmscHandle::set_response_delay`] (slow responses), [`SmscHandle::drop_binds`] and
+//! [`SmscHandle::drop_binds_after`] (close every connection), [`SmscHandle::set_lose_receipts`].
+//!
+//! Message ids are unique across restarts of the simulator (they start from the clock).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::{SinkExt, StreamExt};
+use rusmpp::pdus::{BindTransceiverResp, BindTransmitterResp, DeliverSm, SubmitSmResp};
+use rusmpp::tlvs::MessageDeliveryRequestTlvValue;
+use rusmpp::types::{COctetString, OctetString};
+use rusmpp::values::{EsmClass, MessageState};
+use rusmpp::{Command, CommandId, CommandStatus, Pdu};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::codec::Framed;
+
+/// Settings of the simulated SMSC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmscConfig {
+    /// system_id the ESME must bind with.
+    pub system_id: String,
+    /// Its password.
+    pub password: String,
+    /// Delay between a submit_sm and its delivery receipt.
+    pub receipt_delay: Duration,
+}
+
+impl Default for SmscConfig {
+    fn default() -> Self {
+        Self {
+            system_id: "otagw".to_string(),
+            password: "secret".to_string(),
+            receipt_delay: Duration::from_millis(50),
+        }
+    }
+}
+
+/// A short message the SMSC accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmittedMessage {
+    /// The message_id it was given.
+    pub message_id: String,
+    /// The system_id of the bind it came on.
+    pub system_id: String,
+    /// service_type.
+    pub service_type: String,
+    /// source_addr.
+    pub source: String,
+    /// destination_addr.
+    pub destination: String,
+    /// esm_class, as on the wire.
+    pub esm_class: u8,
+    /// data_coding, as on the wire.
+    pub data_coding: u8,
+    /// registered_delivery, as on the wire.
+    pub registered_delivery: u8,
+    /// short_message octets (UDH included when esm_class has UDHI).
+    pub short_message: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+struct Faults {
+    throttle: usize,
+    queue_full: usize,
+    reject: Vec<u32>,
+    response_delay: Duration,
+    lose_receipts: bool,
+    drop_after: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct PendingReceipt {
+    message: SubmittedMessage,
+    state: u8,
+}
+
+struct Conn {
+    system_id: String,
+    out: mpsc::Sender<PendingReceipt>,
+}
+
+struct Shared {
+    config: SmscConfig,
+    messages: Mutex<Vec<SubmittedMessage>>,
+    faults: Mutex<Faults>,
+    conns: Mutex<HashMap<u64, Conn>>,
+    next_conn: AtomicU64,
+    next_message: AtomicU64,
+    submits_received: AtomicUsize,
+    receipts_sent: AtomicUsize,
+    binds_accepted: AtomicUsize,
+    kill: watch::Sender<u64>,
+    announce: broadcast::Sender<SubmittedMessage>,
+}
+
+impl Shared {
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The simulated SMSC.
+#[derive(Debug)]
+pub struct Smsc;
+
+impl Smsc {
+    /// Listens on `listen` (port 0 for any) and serves ESMEs until the handle is dropped.
+    pub async fn start(listen: SocketAddr, config: SmscConfig) -> std::io::Result<SmscHandle> {
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let base = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        let (kill, _) = watch::channel(0u64);
+        let (announce, _) = broadcast::channel(4096);
+        let shared = Arc::new(Shared {
+            config,
+            messages: Mutex::new(Vec::new()),
+            faults: Mutex::new(Faults::default()),
+            conns: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(1),
+            next_message: AtomicU64::new(base),
+            submits_received: AtomicUsize::new(0),
+            receipts_sent: AtomicUsize::new(0),
+            binds_accepted: AtomicUsize::new(0),
+            kill,
+            announce,
+        });
+        let task = tokio::spawn(accept_loop(listener, shared.clone()));
+        Ok(SmscHandle { addr, shared, task })
+    }
+}
+
+/// A running simulated SMSC. Dropping it stops the listener and closes every bind.
+pub struct SmscHandle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for SmscHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmscHandle")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl Drop for SmscHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.shared.kill.send_modify(|g| *g += 1);
+    }
+}
+
+impl SmscHandle {
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every short message accepted so far, in order.
+    pub fn messages(&self) -> Vec<SubmittedMessage> {
+        Shared::lock(&self.shared.messages).clone()
+    }
+
+    /// A channel of the short messages accepted from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<SubmittedMessage> {
+        self.shared.announce.subscribe()
+    }
+
+    /// submit_sm received, whatever the answer.
+    pub fn submits_received(&self) -> usize {
+        self.shared.submits_received.load(Ordering::Relaxed)
+    }
+
+    /// Delivery receipts sent (and acknowledged with ESME_ROK).
+    pub fn receipts_sent(&self) -> usize {
+        self.shared.receipts_sent.load(Ordering::Relaxed)
+    }
+
+    /// Binds accepted so far.
+    pub fn binds_accepted(&self) -> usize {
+        self.shared.binds_accepted.load(Ordering::Relaxed)
+    }
+
+    /// Binds up now.
+    pub fn binds_up(&self) -> usize {
+        Shared::lock(&self.shared.conns).len()
+    }
+
+    /// Answers the next `n` submit_sm with ESME_RTHROTTLED.
+    pub fn throttle_next(&self, n: usize) {
+        Shared::lock(&self.shared.faults).throttle = n;
+    }
+
+    /// Answers the next `n` submit_sm with ESME_RMSGQFUL.
+    pub fn queue_full_next(&self, n: usize) {
+        Shared::lock(&self.shared.faults).queue_full = n;
+    }
+
+    /// Answers the next `n` submit_sm with `status` (e.g. 0x0B ESME_RINVDSTADR).
+    pub fn reject_next(&self, n: usize, status: u32) {
+        Shared::lock(&self.shared.faults).reject = vec![status; n];
+    }
+
+    /// Delays every answer to a submit_sm by `delay`.
+    pub fn set_response_delay(&self, delay: Duration) {
+        Shared::lock(&self.shared.faults).response_delay = delay;
+    }
+
+    /// When true, no delivery receipt is sent.
+    pub fn set_lose_receipts(&self, lose: bool) {
+        Shared::lock(&self.shared.faults).lose_receipts = lose;
+    }
+
+    /// Closes every connection now (without unbind).
+    pub fn drop_binds(&self) {
+        self.shared.kill.send_modify(|g| *g += 1);
+    }
+
+    /// Closes every connection right after the next `n` accepted submit_sm, before their
+    /// submit_sm_resp is sent (so the ESME cannot know they were accepted).
+    pub fn drop_binds_after(&self, n: usize) {
+        Shared::lock(&self.shared.faults).drop_after = Some(n);
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        tokio::spawn(serve(tcp, shared.clone()));
+    }
+}
+
+type Link = Framed<TcpStream, rusmpp::tokio_codec::CommandCodec>;
+
+fn c_str<const MIN: usize, const MAX: usize>(s: &str) -> COctetString<MIN, MAX> {
+    COctetString::from_string(s.to_string()).unwrap_or_else(|_| COctetString::empty())
+}
+
+async fn serve(tcp: TcpStream, shared: Arc<Shared>) {
+    let mut kill = shared.kill.subscribe();
+    kill.borrow_and_update();
+    let mut link = Framed::new(tcp, rusmpp::tokio_codec::CommandCodec::new());
+    // Bind first.
+    let system_id = loop {
+        let cmd = tokio::select! {
+            c = link.next() => c,
+            _ = kill.changed() => return,
+        };
+        let Some(Ok(cmd)) = cmd else { return };
+        let seq = cmd.sequence_number();
+        let (sid, pw, transceiver) = match cmd.pdu() {
+            Some(Pdu::BindTransceiver(b)) => (b.system_id.as_str(), b.password.as_str(), true),
+            Some(Pdu::BindTransmitter(b)) => (b.system_id.as_str(), b.password.as_str(), false),
+            Some(Pdu::EnquireLink) => {
+                let _ = link
+                    .send(Command::new(
+                        CommandStatus::EsmeRok,
+                        seq,
+                        Pdu::EnquireLinkResp,
+                    ))
+                    .await;
+                continue;
+            }
+            _ => {
+                let _ = link
+                    .send(Command::new(
+                        CommandStatus::EsmeRinvbndsts,
+                        seq,
+                        Pdu::GenericNack,
+                    ))
+                    .await;
+                continue;
+            }
+        };
+        let status = if sid != shared.config.system_id {
+            CommandStatus::EsmeRinvsysid
+        } else if pw != shared.config.password {
+            CommandStatus::EsmeRinvpaswd
+        } else {
+            CommandStatus::EsmeRok
+        };
+        let sid = sid.to_string();
+        let name: COctetString<1, 16> = c_str("otagw-smsc");
+        let resp = if transceiver {
+            Pdu::from(BindTransceiverResp::new(name, None))
+        } else {
+            Pdu::from(BindTransmitterResp::new(name, None))
+        };
+        if link.send(Command::new(status, seq, resp)).await.is_err() {
+            return;
+        }
+        if status == CommandStatus::EsmeRok {
+            break sid;
+        }
+    };
+    shared.binds_accepted.fetch_add(1, Ordering::Relaxed);
+    let conn_id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+    let (out_tx, mut out_rx) = mpsc::channel::<PendingReceipt>(1024);
+    Shared::lock(&shared.conns).insert(
+        conn_id,
+        Conn {
+            system_id: system_id.clone(),
+            out: out_tx,
+        },
+    );
+    let mut next_seq: u32 = 1;
+    // Receipts sent and not yet acknowledged, by sequence number.
+    let mut unacked: HashMap<u32, PendingReceipt> = HashMap::new();
+    loop {
+        tokio::select! {
+            _ = kill.changed() => break,
+            receipt = out_rx.recv() => {
+                let Some(receipt) = receipt else { break };
+                let seq = next_seq;
+                next_seq = next_seq.wrapping_add(1).max(1);
+                let pdu = receipt_pdu(&receipt);
+                unacked.insert(seq, receipt);
+                if link.send(Command::new(CommandStatus::EsmeRok, seq, pdu)).await.is_err() {
+                    break;
+                }
+            }
+            cmd = link.next() => {
+                let Some(Ok(cmd)) = cmd else { break };
+                let seq = cmd.sequence_number();
+                match cmd.id() {
+                    CommandId::SubmitSm => {
+                        if !on_submit(&shared, &system_id, &mut link, &cmd).await {
+                            break;
+                        }
+                    }
+                    CommandId::DeliverSmResp => {
+                        if let Some(r) = unacked.remove(&seq) {
+                            if cmd.status() == CommandStatus::EsmeRok {
+                                shared.receipts_sent.fetch_add(1, Ordering::Relaxed);
+                            } else {
+                                // Refused: send it again a little later.
+                                schedule_receipt(shared.clone(), r, Duration::from_millis(200));
+                            }
+                        }
+                    }
+                    CommandId::EnquireLink => {
+                        if link.send(Command::new(CommandStatus::EsmeRok, seq, Pdu::EnquireLinkResp)).await.is_err() {
+                            break;
+                        }
+                    }
+                    CommandId::Unbind => {
+                        let _ = link.send(Command::new(CommandStatus::EsmeRok, seq, Pdu::UnbindResp)).await;
+                        break;
+                    }
+                    CommandId::EnquireLinkResp | CommandId::GenericNack => {}
+                    _ => {
+                        if link.send(Command::new(CommandStatus::EsmeRinvcmdid, seq, Pdu::GenericNack)).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Shared::lock(&shared.conns).remove(&conn_id);
+    // Receipts this bind did not acknowledge go out again on another bind.
+    for (_, r) in unacked {
+        schedule_receipt(shared.clone(), r, Duration::from_millis(50));
+    }
+    while let Ok(r) = out_rx.try_recv() {
+        schedule_receipt(shared.clone(), r, Duration::from_millis(50));
+    }
+}
+
+/// Serves one submit_sm; false when the connection is to be closed.
+async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: &Command) -> bool {
+    shared.submits_received.fetch_add(1, Ordering::Relaxed);
+    let seq = cmd.sequence_number();
+    let Some(Pdu::SubmitSm(sm)) = cmd.pdu() else {
+        return link
+            .send(Command::new(
+                CommandStatus::EsmeRinvcmdlen,
+                seq,
+                Pdu::GenericNack,
+            ))
+            .await
+            .is_ok();
+    };
+    let (delay, fault, drop_now) = {
+        let mut f = Shared::lock(&shared.faults);
+        let fault = if f.throttle > 0 {
+            f.throttle -= 1;
+            Some(CommandStatus::EsmeRthrottled)
+        } else if f.queue_full > 0 {
+            f.queue_full -= 1;
+            Some(CommandStatus::EsmeRmsgqful)
+        } else {
+            f.reject.pop().map(CommandStatus::from)
+        };
+        let drop_now = match (fault, f.drop_after) {
+            (None, Some(n)) if n <= 1 => {
+                f.drop_after = None;
+                true
+            }
+            (None, Some(n)) => {
+                f.drop_after = Some(n - 1);
+                false
+            }
+            _ => false,
+        };
+        (f.response_delay, fault, drop_now)
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(status) = fault {
+        let resp = SubmitSmResp::new(COctetString::empty(), Vec::new());
+        return link.send(Command::new(status, seq, resp)).await.is_ok();
+    }
+    let n = shared.next_message.fetch_add(1, Ordering::Relaxed);
+    let message_id = format!("{n:X}");
+    let message = SubmittedMessage {
+        message_id: message_id.clone(),
+        system_id: system_id.to_string(),
+        service_type: sm.service_type.value().as_str().to_string(),
+        source: sm.source_addr.as_str().to_string(),
+        destination: sm.destination_addr.as_str().to_string(),
+        esm_class: u8::from(sm.esm_class),
+        data_coding: u8::from(sm.data_coding),
+        registered_delivery: u8::from(sm.registered_delivery),
+        short_message: sm.short_message().as_ref().to_vec(),
+    };
+    Shared::lock(&shared.messages).push(message.clone());
+    let _ = shared.announce.send(message.clone());
+    let wants_receipt = message.registered_delivery & 0x03 != 0;
+    let lose = Shared::lock(&shared.faults).lose_receipts;
+    if wants_receipt && !lose {
+        schedule_receipt(
+            shared.clone(),
+            PendingReceipt { message, state: 2 },
+            shared.config.receipt_delay,
+        );
+    }
+    if drop_now {
+        // Accepted, but the answer never leaves: every bind goes down.
+        shared.kill.send_modify(|g| *g += 1);
+        return false;
+    }
+    let resp = SubmitSmResp::new(c_str(&message_id), Vec::new());
+    link.send(Command::new(CommandStatus::EsmeRok, seq, resp))
+        .await
+        .is_ok()
+}
+
+/// Sends a receipt after `delay` on a bind of its system_id, waiting for one to be up.
+fn schedule_receipt(shared: Arc<Shared>, receipt: PendingReceipt, delay: Duration) {
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let give_up = Instant::now() + Duration::from_secs(120);
+        let mut receipt = receipt;
+        while Instant::now() < give_up {
+            let target = Shared::lock(&shared.conns)
+                .values()
+                .filter(|c| c.system_id == receipt.message.system_id)
+                .map(|c| c.out.clone())
+                .next();
+            if let Some(out) = target {
+                match out.send(receipt).await {
+                    Ok(()) => return,
+                    Err(e) => receipt = e.0,
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+}
+
+fn receipt_pdu(r: &PendingReceipt) -> DeliverSm {
+    let stat = match r.state {
+        2 => "DELIVRD",
+        3 => "EXPIRED",
+        5 => "UNDELIV",
+        8 => "REJECTD",
+        _ => "UNKNOWN",
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    // A compact stand-in for YYMMDDhhmm (the ESME does not read dates).
+    let date = format!("{:010}", now % 10_000_000_000);
+    let text = format!(
+        "id:{} sub:001 dlvrd:001 submit date:{date} done date:{date} stat:{stat} err:000 text:",
+        r.message.message_id
+    );
+    let short_message =
+        OctetString::from_vec(text.into_bytes()).unwrap_or_else(|_| OctetString::empty());
+    DeliverSm::builder()
+        .source_addr(c_str(&r.message.destination))
+        .destination_addr(c_str(&r.message.source))
+        .esm_class(EsmClass::from(0x04u8))
+        .short_message(short_message)
+        .push_tlv(MessageDeliveryRequestTlvValue::ReceiptedMessageId(c_str(
+            &r.message.message_id,
+        )))
+        .push_tlv(MessageDeliveryRequestTlvValue::MessageState(
+            MessageState::from(r.state),
+        ))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipt_carries_tlvs_and_text() {
+        let r = PendingReceipt {
+            message: SubmittedMessage {
+                message_id: "ABC123".into(),
+                system_id: "otagw".into(),
+                service_type: "WAP".into(),
+                source: String::new(),
+                destination: "12125551234".into(),
+                esm_class: 0x40,
+                data_coding: 0x04,
+                registered_delivery: 1,
+                short_message: vec![6, 5, 4, 0x0B, 0x84, 0x23, 0xF0],
+            },
+            state: 2,
+        };
+        let sm = receipt_pdu(&r);
+        assert_eq!(u8::from(sm.esm_class), 0x04);
+        assert_eq!(sm.tlvs().len(), 2);
+        let text = String::from_utf8_lossy(sm.short_message().as_ref()).into_owned();
+        assert!(text.starts_with("id:ABC123 "), "{text}");
+        assert!(text.contains("stat:DELIVRD"), "{text}");
+    }
+}

@@ -1,0 +1,332 @@
+//! The outbox worker: claims due outbox rows, hands them to the ESME binds, records what the
+//! SMSC answered and applies delivery receipts.
+//!
+//! It claims only while at least one bind is up and only as many rows as the shared job queue
+//! has room for, so claimed rows do not wait long; a job whose claim has expired before a bind
+//! takes it is not sent ([`EsmeEvent::LeaseLost`]) and the row is claimed again. Outcomes:
+//!
+//! | event | outbox |
+//! |---|---|
+//! | `Submitted` | `mark_submitted` (message_id) |
+//! | `SlowDown` (throttled, queue full) | `reschedule` after `retry_backoff`, attempt refunded |
+//! | `Transient`, `Unknown` (bind lost, timeout) | `reschedule` after `retry_backoff`, counted; failed at `max_attempts` |
+//! | `Permanent` | `mark_failed` with the status as cause |
+//! | `Receipt` DELIVRD | `mark_delivered_by_message_id` |
+//! | `Receipt` UNDELIV, EXPIRED, DELETED, REJECTD | `mark_failed_by_message_id` |
+//!
+//! A receipt for a message_id no row has yet (its `Submitted` came on another bind and is not
+//! recorded yet) is held and retried for [`RECEIPT_HOLD`]; its `deliver_sm_resp` waits until it
+//! is recorded, so a gateway that dies meanwhile leaves the SMSC to send it again. Database
+//! errors are retried a few times; a receipt that still cannot be recorded is refused
+//! (ESME_RX_T_APPN) so the SMSC sends it again.
+//!
+//! Metric: `otagw_smpp_outbox_depth{state}`.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use super::esme::{Esme, EsmeEvent, SubmitJob};
+use super::receipt::{Receipt, ReceiptState};
+use super::SmppSettings;
+use crate::store::outbox::{self, OutboxRow, OutboxState, Rescheduled};
+use crate::store::{Store, StoreError};
+
+/// How long a receipt for an unknown message_id is held before it is dropped.
+pub const RECEIPT_HOLD: Duration = Duration::from_secs(30);
+
+struct HeldReceipt {
+    receipt: Receipt,
+    since: Instant,
+    ack: oneshot::Sender<bool>,
+}
+
+/// The worker. Build it with [`OutboxWorker::new`], run it with [`OutboxWorker::run`].
+#[derive(Debug)]
+pub struct OutboxWorker {
+    store: Store,
+    settings: SmppSettings,
+    binds: Vec<Esme>,
+}
+
+impl OutboxWorker {
+    /// A worker on `store`. With no binds given (see [`OutboxWorker::with_binds`]) it claims
+    /// whenever the job queue has room.
+    pub fn new(store: Store, settings: SmppSettings) -> Self {
+        Self {
+            store,
+            settings,
+            binds: Vec::new(),
+        }
+    }
+
+    /// Claims only while one of `binds` is up.
+    pub fn with_binds(mut self, binds: Vec<Esme>) -> Self {
+        self.binds = binds;
+        self
+    }
+
+    /// Runs until `stop` turns true or the binds are all gone.
+    pub async fn run(
+        self,
+        jobs: mpsc::Sender<SubmitJob>,
+        mut events: mpsc::Receiver<EsmeEvent>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut poll =
+            tokio::time::interval(self.settings.poll_interval.max(Duration::from_millis(10)));
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut held: Vec<HeldReceipt> = Vec::new();
+        let mut last_depth = Instant::now() - Duration::from_secs(60);
+        loop {
+            tokio::select! {
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        break;
+                    }
+                }
+                event = events.recv() => {
+                    let Some(event) = event else { break };
+                    self.on_event(event, &mut held).await;
+                }
+                _ = poll.tick() => {
+                    self.claim(&jobs).await;
+                    self.retry_held(&mut held).await;
+                    if last_depth.elapsed() >= Duration::from_secs(2) {
+                        last_depth = Instant::now();
+                        self.depth_gauges().await;
+                    }
+                }
+            }
+        }
+        // Rows still claimed are left to their leases; held receipts are refused so the SMSC
+        // sends them again.
+        for h in held {
+            let _ = h.ack.send(false);
+        }
+    }
+
+    fn any_bind_up(&self) -> bool {
+        self.binds.is_empty() || self.binds.iter().any(Esme::is_bound)
+    }
+
+    async fn claim(&self, jobs: &mpsc::Sender<SubmitJob>) {
+        let room = jobs.capacity();
+        if room == 0 || !self.any_bind_up() {
+            return;
+        }
+        let s = &self.settings;
+        let rows = retry(|| async {
+            let mut conn = self.store.conn().await?;
+            outbox::claim_due(&mut conn, room as i64, s.lease, s.max_attempts).await
+        })
+        .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox claim failed");
+                return;
+            }
+        };
+        for row in rows {
+            let job = job_for(&row);
+            if let Err(e) = jobs.try_send(job) {
+                // Only this worker sends on the queue and it had room: the binds are gone.
+                // The row's lease expires and it is claimed again.
+                tracing::warn!(id = row.id, error = %e, "cannot queue a claimed row");
+            }
+        }
+    }
+
+    async fn on_event(&self, event: EsmeEvent, held: &mut Vec<HeldReceipt>) {
+        let s = &self.settings;
+        let result = match event {
+            EsmeEvent::Submitted { id, message_id } => {
+                let r = retry(|| async {
+                    let mut conn = self.store.conn().await?;
+                    outbox::mark_submitted(&mut conn, id, &message_id).await
+                })
+                .await;
+                if let Ok(false) = r {
+                    tracing::warn!(id, message_id, "submit_sm_resp for a row no longer claimed");
+                }
+                r.map(|_| ())
+            }
+            EsmeEvent::SlowDown { id, status } => {
+                self.reschedule(id, &super::status::name(status), false)
+                    .await
+            }
+            EsmeEvent::Transient { id, cause } | EsmeEvent::Unknown { id, cause } => {
+                self.reschedule(id, &cause, true).await
+            }
+            EsmeEvent::Permanent { id, cause } => {
+                tracing::info!(id, cause, "outbox message failed");
+                retry(|| async {
+                    let mut conn = self.store.conn().await?;
+                    outbox::mark_failed(&mut conn, id, &cause).await
+                })
+                .await
+                .map(|_| ())
+            }
+            EsmeEvent::LeaseLost { id } => {
+                tracing::debug!(id, "claim expired before a bind took the job");
+                Ok(())
+            }
+            EsmeEvent::Receipt { receipt, ack } => {
+                match self.apply_receipt(&receipt).await {
+                    Ok(true) => {
+                        let _ = ack.send(true);
+                    }
+                    Ok(false) => held.push(HeldReceipt {
+                        receipt,
+                        since: Instant::now(),
+                        ack,
+                    }),
+                    Err(e) => {
+                        tracing::warn!(error = %e, message_id = receipt.message_id, "cannot record a receipt");
+                        let _ = ack.send(false);
+                    }
+                }
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, max_attempts = s.max_attempts, "outbox update failed; the row's lease will expire");
+        }
+    }
+
+    async fn reschedule(&self, id: i64, cause: &str, counted: bool) -> Result<(), StoreError> {
+        let s = &self.settings;
+        let r = retry(|| async {
+            let mut conn = self.store.conn().await?;
+            outbox::reschedule(
+                &mut conn,
+                id,
+                s.retry_backoff,
+                s.max_attempts,
+                cause,
+                counted,
+            )
+            .await
+        })
+        .await?;
+        if let Rescheduled::Failed(cause) = r {
+            tracing::info!(id, cause, "outbox message failed");
+        }
+        Ok(())
+    }
+
+    /// Ok(true): recorded (or nothing to record); Ok(false): no submitted row has this
+    /// message_id yet.
+    async fn apply_receipt(&self, receipt: &Receipt) -> Result<bool, StoreError> {
+        if !receipt.state.is_final() {
+            return Ok(true);
+        }
+        let id = retry(|| async {
+            let mut conn = self.store.conn().await?;
+            if receipt.state == ReceiptState::Delivered {
+                outbox::mark_delivered_by_message_id(&mut conn, &receipt.message_id).await
+            } else {
+                let cause = format!("delivery receipt {}", receipt.state.as_str());
+                outbox::mark_failed_by_message_id(&mut conn, &receipt.message_id, &cause).await
+            }
+        })
+        .await?;
+        if id.is_some() {
+            return Ok(true);
+        }
+        // Already final (a repeated receipt) counts as recorded.
+        let known = retry(|| async {
+            use crate::store::schema::outbox::dsl;
+            use diesel::prelude::*;
+            use diesel_async::RunQueryDsl;
+            let mut conn = self.store.conn().await?;
+            let n: i64 = dsl::outbox
+                .filter(dsl::message_id.eq(&receipt.message_id))
+                .count()
+                .get_result(&mut conn)
+                .await?;
+            Ok::<_, StoreError>(n)
+        })
+        .await?;
+        Ok(known > 0)
+    }
+
+    async fn retry_held(&self, held: &mut Vec<HeldReceipt>) {
+        let mut keep = Vec::new();
+        for h in held.drain(..) {
+            match self.apply_receipt(&h.receipt).await {
+                Ok(true) => {
+                    let _ = h.ack.send(true);
+                }
+                Ok(false) if h.since.elapsed() < RECEIPT_HOLD => keep.push(h),
+                Ok(false) => {
+                    tracing::warn!(
+                        message_id = h.receipt.message_id,
+                        "receipt for an unknown message_id dropped"
+                    );
+                    let _ = h.ack.send(true);
+                }
+                Err(_) => {
+                    let _ = h.ack.send(false);
+                }
+            }
+        }
+        *held = keep;
+    }
+
+    async fn depth_gauges(&self) {
+        let depth = async {
+            let mut conn = self.store.conn().await?;
+            outbox::depth(&mut conn).await
+        }
+        .await;
+        if let Ok(depth) = depth {
+            for st in OutboxState::ALL {
+                metrics::gauge!("otagw_smpp_outbox_depth", "state" => st.as_str())
+                    .set(depth.get(st) as f64);
+            }
+        }
+    }
+}
+
+/// The job for a claimed row.
+pub fn job_for(row: &OutboxRow) -> SubmitJob {
+    let left = row
+        .lease_until
+        .map(|l| (l - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+        .unwrap_or(Duration::ZERO);
+    SubmitJob {
+        id: row.id,
+        destination: row.destination.clone(),
+        payload: row.payload.clone(),
+        esm_class: u8::try_from(row.esm_class).unwrap_or(0),
+        data_coding: u8::try_from(row.data_coding).unwrap_or(0),
+        wap_push: row.kind == outbox::OutboxKind::WapPush.as_str(),
+        lease_until: Instant::now() + left,
+    }
+}
+
+/// Runs a store operation, retrying a few times on errors (a database restart, a full pool).
+async fn retry<T, F, Fut>(mut op: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut delay = Duration::from_millis(50);
+    let mut tries = 0;
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if tries >= 4 => return Err(e),
+            Err(e) => {
+                tracing::debug!(error = %e, "outbox store operation failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                tries += 1;
+            }
+        }
+    }
+}

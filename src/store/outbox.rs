@@ -1,0 +1,576 @@
+//! Repository of the SMPP outbox: every push and text SMS is a row before it is a PDU.
+//!
+//! One row is one `submit_sm` (one short_message). A push that needs several segments is
+//! enqueued with [`enqueue_all`] as several rows in one statement, each with its own UDH.
+//!
+//! ## Claims and leases
+//!
+//! [`claim_due`] picks due rows with `FOR UPDATE SKIP LOCKED` (so several senders, in one
+//! instance or many, never pick the same row at the same time), moves them to `submitting`,
+//! counts the attempt and sets `lease_until`. The claimant then has until the lease ends to
+//! record the outcome ([`mark_submitted`], [`reschedule`], [`mark_failed`]). If it dies first,
+//! the lease expires and the row is claimed again; a row whose lease expires with its attempts
+//! used up fails with a cause instead. Nothing is lost, and no row is retried without bound.
+//!
+//! ## The at-least-once window
+//!
+//! A row can be sent twice only when a `submit_sm` reached the SMSC but its `submit_sm_resp`
+//! was not recorded: the gateway died between the two, the bind dropped while the request was
+//! in the window, or the response came after the response timeout. The outbox cannot tell
+//! these from a request that never arrived, so it sends again. Everything else (rows not yet
+//! claimed, rows recorded `submitted`) is sent exactly once.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use super::schema::outbox;
+use super::StoreError;
+
+/// What a row carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxKind {
+    /// A WAP push (SI / SL / OMA CP), binary with a UDH.
+    WapPush,
+    /// A text SMS.
+    Sms,
+}
+
+impl OutboxKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WapPush => "wap_push",
+            Self::Sms => "sms",
+        }
+    }
+}
+
+/// Where a row is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OutboxState {
+    /// Waiting for its `next_attempt_at`.
+    Queued,
+    /// Claimed by a sender, under lease.
+    Submitting,
+    /// Accepted by the SMSC (has a message_id); waiting for the receipt.
+    Submitted,
+    /// The receipt said delivered.
+    Delivered,
+    /// Given up, with a cause.
+    Failed,
+}
+
+impl OutboxState {
+    /// Every state, in life order.
+    pub const ALL: [OutboxState; 5] = [
+        Self::Queued,
+        Self::Submitting,
+        Self::Submitted,
+        Self::Delivered,
+        Self::Failed,
+    ];
+
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Submitting => "submitting",
+            Self::Submitted => "submitted",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The state a stored spelling names.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// An outbox row.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub struct OutboxRow {
+    /// Row id.
+    pub id: i64,
+    /// `wap_push` or `sms`.
+    pub kind: String,
+    /// Destination address.
+    pub destination: String,
+    /// short_message octets.
+    pub payload: Vec<u8>,
+    /// esm_class.
+    pub esm_class: i16,
+    /// data_coding.
+    pub data_coding: i16,
+    /// State (see [`OutboxState`]).
+    pub state: String,
+    /// Claims so far.
+    pub attempts: i32,
+    /// Not claimed before this.
+    pub next_attempt_at: DateTime<Utc>,
+    /// End of the current claim.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// The SMSC's message_id.
+    pub message_id: Option<String>,
+    /// Failure cause.
+    pub cause: Option<String>,
+    /// Correlation: OTA session.
+    pub session_id: Option<i64>,
+    /// Correlation: campaign.
+    pub campaign_id: Option<i64>,
+    /// When enqueued.
+    pub created_at: DateTime<Utc>,
+    /// When last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl OutboxRow {
+    /// The row's state, parsed.
+    pub fn state(&self) -> Option<OutboxState> {
+        OutboxState::parse(&self.state)
+    }
+}
+
+/// A message to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutbox {
+    /// What it is.
+    pub kind: OutboxKind,
+    /// Destination address (digits, optionally a leading '+').
+    pub destination: String,
+    /// short_message octets, UDH included for a push (at most 255).
+    pub payload: Vec<u8>,
+    /// esm_class: 0x40 (UDHI) for a WAP push, 0x00 for text.
+    pub esm_class: u8,
+    /// data_coding: 0x04 (8-bit) for a WAP push.
+    pub data_coding: u8,
+    /// OTA session that asked for it.
+    pub session_id: Option<i64>,
+    /// Campaign that asked for it.
+    pub campaign_id: Option<i64>,
+}
+
+impl NewOutbox {
+    /// A WAP push segment: `short_message` = UDH + WSP, esm_class 0x40, data_coding 0x04.
+    pub fn wap_push(destination: impl Into<String>, short_message: Vec<u8>) -> Self {
+        Self {
+            kind: OutboxKind::WapPush,
+            destination: destination.into(),
+            payload: short_message,
+            esm_class: 0x40,
+            data_coding: 0x04,
+            session_id: None,
+            campaign_id: None,
+        }
+    }
+
+    /// A text SMS in the SMSC's default alphabet: esm_class 0x00, data_coding 0x00.
+    pub fn sms(destination: impl Into<String>, text: &str) -> Self {
+        Self {
+            kind: OutboxKind::Sms,
+            destination: destination.into(),
+            payload: text.as_bytes().to_vec(),
+            esm_class: 0x00,
+            data_coding: 0x00,
+            session_id: None,
+            campaign_id: None,
+        }
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        let digits = self
+            .destination
+            .strip_prefix('+')
+            .unwrap_or(&self.destination);
+        if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(StoreError::InvalidValue {
+                field: "destination",
+                reason: format!("{:?} is not an address of 1 to 20 digits", self.destination),
+            });
+        }
+        if self.payload.len() > 255 {
+            return Err(StoreError::InvalidValue {
+                field: "payload",
+                reason: format!(
+                    "{} octets, at most 255 fit a short_message",
+                    self.payload.len()
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = outbox)]
+struct InsertRow<'a> {
+    kind: &'static str,
+    destination: &'a str,
+    payload: &'a [u8],
+    esm_class: i16,
+    data_coding: i16,
+    session_id: Option<i64>,
+    campaign_id: Option<i64>,
+}
+
+impl<'a> From<&'a NewOutbox> for InsertRow<'a> {
+    fn from(n: &'a NewOutbox) -> Self {
+        Self {
+            kind: n.kind.as_str(),
+            destination: &n.destination,
+            payload: &n.payload,
+            esm_class: i16::from(n.esm_class),
+            data_coding: i16::from(n.data_coding),
+            session_id: n.session_id,
+            campaign_id: n.campaign_id,
+        }
+    }
+}
+
+fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Enqueues one message, due now.
+pub async fn enqueue(
+    conn: &mut AsyncPgConnection,
+    new: &NewOutbox,
+) -> Result<OutboxRow, StoreError> {
+    new.check()?;
+    Ok(diesel::insert_into(outbox::table)
+        .values(InsertRow::from(new))
+        .returning(OutboxRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// Enqueues several messages (the segments of one push, a batch of a campaign) all or nothing;
+/// returns their ids in order.
+pub async fn enqueue_all(
+    conn: &mut AsyncPgConnection,
+    new: &[NewOutbox],
+) -> Result<Vec<i64>, StoreError> {
+    for n in new {
+        n.check()?;
+    }
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<InsertRow<'_>> = new.iter().map(InsertRow::from).collect();
+    Ok(diesel::insert_into(outbox::table)
+        .values(&rows)
+        .returning(outbox::id)
+        .get_results(conn)
+        .await?)
+}
+
+/// Reads a row.
+pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<OutboxRow>, StoreError> {
+    Ok(outbox::table
+        .find(id)
+        .select(OutboxRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Claims up to `limit` due rows: queued rows whose `next_attempt_at` has come, and rows whose
+/// claim (lease) has expired. Each claimed row moves to `submitting`, its attempts go up by one
+/// and its lease ends `lease` from now. A row whose lease expired with `max_attempts` already
+/// used fails instead (cause "no answer ..."). Rows locked by another claimant are skipped.
+/// Runs its own transaction (a savepoint inside the caller's).
+pub async fn claim_due(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    lease: Duration,
+    max_attempts: i32,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    if limit <= 0 {
+        return Ok(Vec::new());
+    }
+    conn.transaction::<_, StoreError, _>(async move |conn| {
+        let now = Utc::now();
+        let due: Vec<(i64, String, i32)> = outbox::table
+            .filter(
+                outbox::state
+                    .eq(OutboxState::Queued.as_str())
+                    .and(outbox::next_attempt_at.le(now))
+                    .or(outbox::state
+                        .eq(OutboxState::Submitting.as_str())
+                        .and(outbox::lease_until.le(now))),
+            )
+            .order(outbox::next_attempt_at)
+            .limit(limit)
+            .select((outbox::id, outbox::state, outbox::attempts))
+            .for_update()
+            .skip_locked()
+            .load(conn)
+            .await?;
+        let (exhausted, claim): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, state, n)| {
+            state == OutboxState::Submitting.as_str() && *n >= max_attempts
+        });
+        if !exhausted.is_empty() {
+            let ids: Vec<i64> = exhausted.iter().map(|(id, _, _)| *id).collect();
+            diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+                .set((
+                    outbox::state.eq(OutboxState::Failed.as_str()),
+                    outbox::lease_until.eq(None::<DateTime<Utc>>),
+                    outbox::cause.eq(format!(
+                        "no answer from the SMSC recorded after {max_attempts} attempts"
+                    )),
+                    outbox::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+        }
+        if claim.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = claim.iter().map(|(id, _, _)| *id).collect();
+        let mut rows: Vec<OutboxRow> =
+            diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+                .set((
+                    outbox::state.eq(OutboxState::Submitting.as_str()),
+                    outbox::attempts.eq(outbox::attempts + 1),
+                    outbox::lease_until.eq(Some(now + chrono_duration(lease))),
+                    outbox::updated_at.eq(now),
+                ))
+                .returning(OutboxRow::as_returning())
+                .get_results(conn)
+                .await?;
+        rows.sort_by_key(|r| (r.next_attempt_at, r.id));
+        Ok(rows)
+    })
+    .await
+}
+
+/// Records the SMSC's acceptance: `submitting` (or `queued`, when a late response beats a
+/// reschedule) -> `submitted` with `message_id`. Returns false when the row is gone or already
+/// past that point (it then keeps its first message_id).
+pub async fn mark_submitted(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    message_id: &str,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::state.eq_any([
+                OutboxState::Submitting.as_str(),
+                OutboxState::Queued.as_str(),
+            ])),
+    )
+    .set((
+        outbox::state.eq(OutboxState::Submitted.as_str()),
+        outbox::message_id.eq(message_id),
+        outbox::lease_until.eq(None::<DateTime<Utc>>),
+        outbox::cause.eq(None::<String>),
+        outbox::updated_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Applies a "delivered" receipt: the `submitted` row with this message_id -> `delivered`.
+/// Returns the row id, or `None` when no submitted row has this message_id (unknown, or the
+/// receipt came twice).
+pub async fn mark_delivered_by_message_id(
+    conn: &mut AsyncPgConnection,
+    message_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(diesel::update(
+        outbox::table
+            .filter(outbox::message_id.eq(message_id))
+            .filter(outbox::state.eq(OutboxState::Submitted.as_str())),
+    )
+    .set((
+        outbox::state.eq(OutboxState::Delivered.as_str()),
+        outbox::updated_at.eq(Utc::now()),
+    ))
+    .returning(outbox::id)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// Applies a final negative receipt (undeliverable, expired, rejected, deleted): the
+/// `submitted` row with this message_id -> `failed` with `cause`.
+pub async fn mark_failed_by_message_id(
+    conn: &mut AsyncPgConnection,
+    message_id: &str,
+    cause: &str,
+) -> Result<Option<i64>, StoreError> {
+    Ok(diesel::update(
+        outbox::table
+            .filter(outbox::message_id.eq(message_id))
+            .filter(outbox::state.eq(OutboxState::Submitted.as_str())),
+    )
+    .set((
+        outbox::state.eq(OutboxState::Failed.as_str()),
+        outbox::cause.eq(cause),
+        outbox::updated_at.eq(Utc::now()),
+    ))
+    .returning(outbox::id)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// Gives up on a row that is not yet submitted (a permanent error). Returns false when the
+/// row is gone or already past submission.
+pub async fn mark_failed(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    cause: &str,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::state.eq_any([
+                OutboxState::Submitting.as_str(),
+                OutboxState::Queued.as_str(),
+            ])),
+    )
+    .set((
+        outbox::state.eq(OutboxState::Failed.as_str()),
+        outbox::cause.eq(cause),
+        outbox::lease_until.eq(None::<DateTime<Utc>>),
+        outbox::updated_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// What [`reschedule`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rescheduled {
+    /// Queued again, due at this instant.
+    Retry(DateTime<Utc>),
+    /// Its attempts were used up: failed with this cause.
+    Failed(String),
+    /// The row was not `submitting` (gone, or another outcome was recorded first).
+    NotClaimed,
+}
+
+/// Hands a claimed row back after a transient failure: `queued` again, due `backoff` from now,
+/// unless its attempts have reached `max_attempts`, in which case it fails with a cause naming
+/// the last failure. When `counted` is false the attempt is refunded (the SMSC asked us to slow
+/// down: that is not the message's fault) and the row is always queued again.
+pub async fn reschedule(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    backoff: Duration,
+    max_attempts: i32,
+    cause: &str,
+    counted: bool,
+) -> Result<Rescheduled, StoreError> {
+    let cause = cause.to_string();
+    conn.transaction::<_, StoreError, _>(async move |conn| {
+        let attempts: Option<i32> = outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::state.eq(OutboxState::Submitting.as_str()))
+            .select(outbox::attempts)
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?;
+        let Some(attempts) = attempts else {
+            return Ok(Rescheduled::NotClaimed);
+        };
+        let now = Utc::now();
+        if counted && attempts >= max_attempts {
+            let cause = format!("gave up after {attempts} attempts: {cause}");
+            diesel::update(outbox::table.find(id))
+                .set((
+                    outbox::state.eq(OutboxState::Failed.as_str()),
+                    outbox::cause.eq(&cause),
+                    outbox::lease_until.eq(None::<DateTime<Utc>>),
+                    outbox::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+            return Ok(Rescheduled::Failed(cause));
+        }
+        let at = now + chrono_duration(backoff);
+        let refund = if counted { 0 } else { 1 };
+        diesel::update(outbox::table.find(id))
+            .set((
+                outbox::state.eq(OutboxState::Queued.as_str()),
+                outbox::attempts.eq((attempts - refund).max(0)),
+                outbox::next_attempt_at.eq(at),
+                outbox::lease_until.eq(None::<DateTime<Utc>>),
+                outbox::cause.eq(&cause),
+                outbox::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(Rescheduled::Retry(at))
+    })
+    .await
+}
+
+/// Rows per state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxDepth {
+    /// Waiting.
+    pub queued: i64,
+    /// Claimed, under lease.
+    pub submitting: i64,
+    /// Accepted by the SMSC, no final receipt yet.
+    pub submitted: i64,
+    /// Delivered.
+    pub delivered: i64,
+    /// Failed.
+    pub failed: i64,
+}
+
+impl OutboxDepth {
+    /// The count for one state.
+    pub fn get(&self, state: OutboxState) -> i64 {
+        match state {
+            OutboxState::Queued => self.queued,
+            OutboxState::Submitting => self.submitting,
+            OutboxState::Submitted => self.submitted,
+            OutboxState::Delivered => self.delivered,
+            OutboxState::Failed => self.failed,
+        }
+    }
+
+    /// Every row.
+    pub fn total(&self) -> i64 {
+        OutboxState::ALL.iter().map(|s| self.get(*s)).sum()
+    }
+}
+
+/// Counts rows by state.
+pub async fn depth(conn: &mut AsyncPgConnection) -> Result<OutboxDepth, StoreError> {
+    let counts: Vec<(String, i64)> = outbox::table
+        .group_by(outbox::state)
+        .select((outbox::state, diesel::dsl::count_star()))
+        .load(conn)
+        .await?;
+    let mut depth = OutboxDepth::default();
+    for (state, n) in counts {
+        match OutboxState::parse(&state) {
+            Some(OutboxState::Queued) => depth.queued = n,
+            Some(OutboxState::Submitting) => depth.submitting = n,
+            Some(OutboxState::Submitted) => depth.submitted = n,
+            Some(OutboxState::Delivered) => depth.delivered = n,
+            Some(OutboxState::Failed) => depth.failed = n,
+            None => {
+                return Err(StoreError::InvalidValue {
+                    field: "outbox.state",
+                    reason: format!("unknown state {state:?}"),
+                })
+            }
+        }
+    }
+    Ok(depth)
+}

@@ -1,0 +1,348 @@
+//! The SMPP sender and its durable outbox end to end: a real PostgreSQL (testkit), the gateway's
+//! ESME binds over real TCP on 127.0.0.1 to the simulated SMSC.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use otagw::smpp::{SmppSender, SmppSettings};
+use otagw::store::outbox::{self, NewOutbox, OutboxDepth, OutboxState};
+use otagw::store::Store;
+use otagw::testkit::TestDb;
+use otagw_sim::smsc::{Smsc, SmscConfig, SmscHandle};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn settings(smsc: &SmscHandle) -> SmppSettings {
+    SmppSettings {
+        smsc: smsc.addr(),
+        system_id: "otagw".into(),
+        password: "secret".into(),
+        system_type: "OTA".into(),
+        binds: 1,
+        window: 5,
+        max_rate_per_sec: 1000,
+        enquire_link_secs: 1,
+        max_attempts: 5,
+        retry_backoff: Duration::from_millis(100),
+        response_timeout: Duration::from_secs(2),
+        lease: Duration::from_secs(10),
+        poll_interval: Duration::from_millis(20),
+        max_reconnect_backoff: Duration::from_millis(200),
+        ..SmppSettings::default()
+    }
+}
+
+async fn smsc() -> SmscHandle {
+    Smsc::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SmscConfig {
+            receipt_delay: Duration::from_millis(20),
+            ..SmscConfig::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+fn destination(i: usize) -> String {
+    format!("1212555{i:04}")
+}
+
+/// A WAP push segment: UDH (ports 2948/9200) + a stand-in WSP body.
+fn push(i: usize) -> NewOutbox {
+    let mut sm = vec![0x06, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0x01, 0x06];
+    sm.extend_from_slice(format!("push {i}").as_bytes());
+    let mut n = NewOutbox::wap_push(destination(i), sm);
+    n.session_id = Some(i as i64);
+    n
+}
+
+async fn enqueue(store: &Store, n: usize) -> Vec<i64> {
+    let mut conn = store.conn().await.unwrap();
+    let new: Vec<NewOutbox> = (0..n).map(push).collect();
+    outbox::enqueue_all(&mut conn, &new).await.unwrap()
+}
+
+async fn depth(store: &Store) -> OutboxDepth {
+    let mut conn = store.conn().await.unwrap();
+    outbox::depth(&mut conn).await.unwrap()
+}
+
+async fn wait_depth(store: &Store, what: &str, ok: impl Fn(&OutboxDepth) -> bool) -> OutboxDepth {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let d = depth(store).await;
+        if ok(&d) {
+            return d;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}: {d:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn rows(store: &Store, ids: &[i64]) -> Vec<outbox::OutboxRow> {
+    let mut conn = store.conn().await.unwrap();
+    let mut out = Vec::new();
+    for id in ids {
+        out.push(outbox::get(&mut conn, *id).await.unwrap().unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_pushes_are_submitted_and_delivered() {
+    let db = TestDb::new().await.unwrap();
+    let smsc = smsc().await;
+    let mut s = settings(&smsc);
+    s.binds = 2;
+    let sender = SmppSender::start(db.store.clone(), s);
+    assert!(sender.wait_bound(Duration::from_secs(5)).await);
+    let ids = enqueue(&db.store, 50).await;
+    wait_depth(&db.store, "50 delivered", |d| d.delivered == 50).await;
+    sender.stop().await;
+
+    let sent = smsc.messages();
+    assert_eq!(sent.len(), 50, "each push submitted once");
+    let by_id: HashMap<&str, _> = sent.iter().map(|m| (m.message_id.as_str(), m)).collect();
+    for row in rows(&db.store, &ids).await {
+        assert_eq!(row.state(), Some(OutboxState::Delivered));
+        assert_eq!(row.attempts, 1);
+        let m = by_id[row.message_id.as_deref().unwrap()];
+        assert_eq!(
+            m.destination, row.destination,
+            "receipt correlated by message_id"
+        );
+        assert_eq!(m.short_message, row.payload);
+        assert_eq!(m.esm_class, 0x40);
+        assert_eq!(m.data_coding, 0x04);
+        assert_eq!(m.service_type, "WAP");
+        assert_eq!(m.registered_delivery & 0x03, 1);
+    }
+    assert_eq!(smsc.binds_accepted(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttling_smsc_slows_the_esme_and_everything_is_delivered() {
+    let db = TestDb::new().await.unwrap();
+    let smsc = smsc().await;
+    let sender = SmppSender::start(db.store.clone(), settings(&smsc));
+    assert!(sender.wait_bound(Duration::from_secs(5)).await);
+    smsc.throttle_next(8);
+    let ids = enqueue(&db.store, 30).await;
+    wait_depth(&db.store, "30 delivered", |d| d.delivered == 30).await;
+    smsc.queue_full_next(5);
+    let more: Vec<i64> = {
+        let mut conn = db.store.conn().await.unwrap();
+        let new: Vec<NewOutbox> = (30..40).map(push).collect();
+        outbox::enqueue_all(&mut conn, &new).await.unwrap()
+    };
+    wait_depth(&db.store, "40 delivered", |d| d.delivered == 40).await;
+    sender.stop().await;
+
+    assert_eq!(smsc.submits_received(), 40 + 8 + 5);
+    let sent = smsc.messages();
+    assert_eq!(sent.len(), 40);
+    let dests: HashSet<&str> = sent.iter().map(|m| m.destination.as_str()).collect();
+    assert_eq!(dests.len(), 40, "nothing accepted twice");
+    for row in rows(&db.store, &[ids, more].concat()).await {
+        // Being asked to slow down is not the message's fault: the attempt is refunded.
+        assert_eq!(row.attempts, 1, "row {}", row.id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_bind_reconnects_and_nothing_is_lost() {
+    let db = TestDb::new().await.unwrap();
+    let smsc = smsc().await;
+    let s = settings(&smsc);
+    let window = s.window;
+    let sender = SmppSender::start(db.store.clone(), s);
+    assert!(sender.wait_bound(Duration::from_secs(5)).await);
+    // The 10th accepted submit_sm takes the bind down before its answer leaves.
+    smsc.drop_binds_after(10);
+    let ids = enqueue(&db.store, 40).await;
+    wait_depth(&db.store, "40 delivered", |d| d.delivered == 40).await;
+    sender.stop().await;
+
+    assert!(smsc.binds_accepted() >= 2, "the ESME bound again");
+    let sent = smsc.messages();
+    // At most the requests in the window at the drop can have been accepted twice.
+    assert!(
+        sent.len() <= 40 + window,
+        "{} submits for 40 messages",
+        sent.len()
+    );
+    let dests: HashSet<&str> = sent.iter().map(|m| m.destination.as_str()).collect();
+    assert_eq!(dests.len(), 40, "every message reached the SMSC");
+    for row in rows(&db.store, &ids).await {
+        assert_eq!(row.state(), Some(OutboxState::Delivered));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_receipts_leave_rows_submitted() {
+    let db = TestDb::new().await.unwrap();
+    let smsc = smsc().await;
+    smsc.set_lose_receipts(true);
+    let sender = SmppSender::start(db.store.clone(), settings(&smsc));
+    let ids = enqueue(&db.store, 5).await;
+    wait_depth(&db.store, "5 submitted", |d| d.submitted == 5).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    sender.stop().await;
+    let d = depth(&db.store).await;
+    assert_eq!((d.submitted, d.delivered), (5, 0));
+    for row in rows(&db.store, &ids).await {
+        assert!(row.message_id.is_some());
+    }
+    assert_eq!(smsc.messages().len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_and_repeated_transient_errors_fail_with_a_cause() {
+    let db = TestDb::new().await.unwrap();
+    let smsc = smsc().await;
+    let mut s = settings(&smsc);
+    s.max_attempts = 3;
+    let sender = SmppSender::start(db.store.clone(), s);
+    assert!(sender.wait_bound(Duration::from_secs(5)).await);
+
+    // ESME_RINVDSTADR: permanent, fails at once.
+    smsc.reject_next(1, 0x0B);
+    let first = enqueue(&db.store, 1).await;
+    wait_depth(&db.store, "1 failed", |d| d.failed == 1).await;
+    let row = &rows(&db.store, &first).await[0];
+    assert_eq!(row.attempts, 1);
+    assert!(
+        row.cause.as_deref().unwrap().contains("ESME_RINVDSTADR"),
+        "{:?}",
+        row.cause
+    );
+
+    // ESME_RSYSERR: transient, retried, failed after max_attempts.
+    smsc.reject_next(100, 0x08);
+    let second = {
+        let mut conn = db.store.conn().await.unwrap();
+        outbox::enqueue(&mut conn, &push(7)).await.unwrap().id
+    };
+    wait_depth(&db.store, "2 failed", |d| d.failed == 2).await;
+    sender.stop().await;
+    let row = &rows(&db.store, &[second]).await[0];
+    assert_eq!(row.attempts, 3);
+    let cause = row.cause.as_deref().unwrap();
+    assert!(
+        cause.contains("gave up after 3 attempts") && cause.contains("ESME_RSYSERR"),
+        "{cause}"
+    );
+    assert_eq!(smsc.submits_received(), 1 + 3);
+    assert!(smsc.messages().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_claimants_never_claim_the_same_row() {
+    let db = TestDb::new().await.unwrap();
+    let ids = enqueue(&db.store, 200).await;
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let store = Store::connect(&db.url, 2).unwrap();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let mut conn = store.conn().await.unwrap();
+                let got = outbox::claim_due(&mut conn, 7, Duration::from_secs(60), 5)
+                    .await
+                    .unwrap();
+                if got.is_empty() {
+                    break;
+                }
+                mine.extend(got.into_iter().map(|r| r.id));
+            }
+            mine
+        }));
+    }
+    let mut seen = HashSet::new();
+    let mut total = 0;
+    for t in tasks {
+        let mine = t.await.unwrap();
+        assert!(!mine.is_empty(), "both claimants got work");
+        total += mine.len();
+        seen.extend(mine);
+    }
+    assert_eq!(total, 200, "no row claimed twice");
+    assert_eq!(seen, ids.into_iter().collect::<HashSet<_>>());
+    assert_eq!(depth(&db.store).await.submitting, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_on_one_database_send_each_message_once() {
+    let db = TestDb::new().await.unwrap();
+    let smsc = smsc().await;
+    let a = SmppSender::start(db.store.clone(), settings(&smsc));
+    let b = SmppSender::start(Store::connect(&db.url, 4).unwrap(), settings(&smsc));
+    assert!(a.wait_bound(Duration::from_secs(5)).await);
+    assert!(b.wait_bound(Duration::from_secs(5)).await);
+    enqueue(&db.store, 60).await;
+    wait_depth(&db.store, "60 delivered", |d| d.delivered == 60).await;
+    a.stop().await;
+    b.stop().await;
+    let sent = smsc.messages();
+    assert_eq!(sent.len(), 60);
+    let dests: HashSet<&str> = sent.iter().map(|m| m.destination.as_str()).collect();
+    assert_eq!(dests.len(), 60);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_lease_is_claimed_again_and_attempts_stay_bounded() {
+    let db = TestDb::new().await.unwrap();
+    let ids = enqueue(&db.store, 1).await;
+    let mut conn = db.store.conn().await.unwrap();
+    let lease = Duration::from_millis(50);
+    // A claimant that dies: its lease runs out and the row comes back.
+    let first = outbox::claim_due(&mut conn, 10, lease, 2).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(outbox::claim_due(&mut conn, 10, lease, 2)
+        .await
+        .unwrap()
+        .is_empty());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let second = outbox::claim_due(&mut conn, 10, lease, 2).await.unwrap();
+    assert_eq!((second.len(), second[0].attempts), (1, 2));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Its attempts are used up: it fails with a cause instead of being claimed a third time.
+    assert!(outbox::claim_due(&mut conn, 10, lease, 2)
+        .await
+        .unwrap()
+        .is_empty());
+    let row = outbox::get(&mut conn, ids[0]).await.unwrap().unwrap();
+    assert_eq!(row.state(), Some(OutboxState::Failed));
+    assert!(row.cause.unwrap().contains("after 2 attempts"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_restart_of_the_gateway_picks_up_the_queue() {
+    let db = TestDb::new().await.unwrap();
+    let smsc = smsc().await;
+    // Rows wait while no gateway runs.
+    enqueue(&db.store, 10).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(depth(&db.store).await.queued, 10);
+    let sender = SmppSender::start(db.store.clone(), settings(&smsc));
+    wait_depth(&db.store, "10 delivered", |d| d.delivered == 10).await;
+    sender.stop().await;
+    assert_eq!(smsc.messages().len(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rows_are_refused_at_enqueue() {
+    let db = TestDb::new().await.unwrap();
+    let mut conn = db.store.conn().await.unwrap();
+    let bad = NewOutbox::sms("12-34", "hi");
+    assert!(outbox::enqueue(&mut conn, &bad).await.is_err());
+    let long = NewOutbox::wap_push("1234", vec![0; 256]);
+    assert!(outbox::enqueue(&mut conn, &long).await.is_err());
+    assert_eq!(depth(&db.store).await.total(), 0);
+}
