@@ -65,6 +65,8 @@ pub struct Config {
     pub ss7: Ss7Config,
     /// The signalling trace (pcap).
     pub trace: TraceConfig,
+    /// The SMPP sender (the gateway as ESME towards the SMSC).
+    pub smpp: SmppConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -120,6 +122,11 @@ pub struct IotaConfig {
     pub segment_size: u8,
     /// How often the deadline scheduler looks for expired sessions, in milliseconds.
     pub scheduler_interval_ms: u64,
+    /// Base URL handsets reach the IOTA server at (for the OTAPA call-back URLs in WAP pushes);
+    /// empty: `http://` + the listen address.
+    pub public_url: String,
+    /// Seconds a handset has to follow a PRL push before the session closes with `timeout`.
+    pub otapa_callback_timeout_secs: u64,
 }
 
 impl Default for IotaConfig {
@@ -129,6 +136,8 @@ impl Default for IotaConfig {
             session_timeout_secs: 120,
             segment_size: 251,
             scheduler_interval_ms: 1000,
+            public_url: String::new(),
+            otapa_callback_timeout_secs: 600,
         }
     }
 }
@@ -201,6 +210,50 @@ impl Default for Ss7Config {
             session_timeout_secs: 300,
             force_ss7: true,
             msc: Vec::new(),
+        }
+    }
+}
+
+/// SMPP sender settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmppConfig {
+    /// Whether the gateway binds to an SMSC (WAP push, text SMS).
+    pub enabled: bool,
+    /// The SMSC, `host:port`.
+    pub smsc: String,
+    /// system_id of bind_transceiver.
+    pub system_id: String,
+    /// password of bind_transceiver (redacted by `otagw config`).
+    pub password: String,
+    /// system_type of bind_transceiver.
+    pub system_type: String,
+    /// source_addr of the messages (empty: the SMSC's default).
+    pub source_addr: String,
+    /// Binds sharing the outbox.
+    pub binds: usize,
+    /// submit_sm awaiting their response, per bind.
+    pub window: usize,
+    /// submit_sm per second, per bind.
+    pub max_rate_per_sec: u32,
+    /// Attempts per message before it fails.
+    pub max_attempts: i32,
+}
+
+impl Default for SmppConfig {
+    fn default() -> Self {
+        let d = crate::smpp::SmppSettings::default();
+        Self {
+            enabled: false,
+            smsc: d.smsc.to_string(),
+            system_id: d.system_id,
+            password: d.password,
+            system_type: d.system_type,
+            source_addr: d.source_addr,
+            binds: d.binds,
+            window: d.window,
+            max_rate_per_sec: d.max_rate_per_sec,
+            max_attempts: d.max_attempts,
         }
     }
 }
@@ -428,6 +481,7 @@ impl Config {
             });
         }
         self.ss7_settings()?;
+        self.smpp_settings()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| ConfigError::Value {
             key: "log.level",
             message: format!(
@@ -466,6 +520,38 @@ impl Config {
                 "expected an address like 127.0.0.1:8181, got {:?}",
                 self.iota.listen
             ),
+        })
+    }
+
+    /// The SMPP sender settings, parsed and checked.
+    pub fn smpp_settings(&self) -> Result<crate::smpp::SmppSettings, ConfigError> {
+        let smsc = self.smpp.smsc.parse().map_err(|_| ConfigError::Value {
+            key: "smpp.smsc",
+            message: format!("expected host:port, got {:?}", self.smpp.smsc),
+        })?;
+        if self.smpp.system_id.len() > 15 || self.smpp.password.len() > 8 {
+            return Err(ConfigError::Value {
+                key: "smpp.system_id",
+                message: "system_id is at most 15 characters and password at most 8".to_string(),
+            });
+        }
+        if self.smpp.binds == 0 || self.smpp.window == 0 || self.smpp.max_rate_per_sec == 0 {
+            return Err(ConfigError::Value {
+                key: "smpp.binds",
+                message: "binds, window and max_rate_per_sec must be at least 1".to_string(),
+            });
+        }
+        Ok(crate::smpp::SmppSettings {
+            smsc,
+            system_id: self.smpp.system_id.clone(),
+            password: self.smpp.password.clone(),
+            system_type: self.smpp.system_type.clone(),
+            source_addr: self.smpp.source_addr.clone(),
+            binds: self.smpp.binds,
+            window: self.smpp.window,
+            max_rate_per_sec: self.smpp.max_rate_per_sec,
+            max_attempts: self.smpp.max_attempts.max(1),
+            ..crate::smpp::SmppSettings::default()
         })
     }
 
@@ -562,6 +648,9 @@ impl Config {
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = redact_url(&shown.database.url);
+        if !shown.smpp.password.is_empty() {
+            shown.smpp.password = "***".to_string();
+        }
         toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }
 }

@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
+use crate::flows::prl_push::PrlPushSettings;
 use crate::flows::star_code::StarCodeSettings;
 use crate::iota::{self, IotaSettings};
 use crate::mniu::asp::{Asp, AspConfig, Linkset};
@@ -56,6 +57,8 @@ pub struct Gateway {
     pub linkset: Option<Linkset>,
     /// The OSPP driver (what the triggers talk to).
     pub driver: OsppDriver,
+    /// The SMPP sender, when enabled.
+    pub smpp: Option<crate::smpp::SmppSender>,
     /// Stops the HTTP servers (first, so no request is left without a driver).
     stop_servers: watch::Sender<bool>,
     /// Stops the driver and the scheduler.
@@ -104,6 +107,14 @@ impl Gateway {
                 })?,
             )
         };
+        let smpp = if config.smpp.enabled {
+            Some(crate::smpp::SmppSender::start(
+                store.clone(),
+                config.smpp_settings()?,
+            ))
+        } else {
+            None
+        };
         let (ss7, linkset) = if config.ss7.enabled {
             let (context, linkset, ss7_tasks) =
                 start_ss7(config, trace.clone(), shutdown.subscribe())?;
@@ -112,8 +123,25 @@ impl Gateway {
         } else {
             (None, None)
         };
-        let (driver, driver_task) =
-            OsppDriver::spawn(store.clone(), settings, ss7, trace, shutdown.subscribe());
+        let prl_push = PrlPushSettings {
+            iota_base_url: if config.iota.public_url.is_empty() {
+                format!("http://{iota_addr}")
+            } else {
+                config.iota.public_url.clone()
+            },
+            callback_timeout: chrono::Duration::seconds(
+                i64::try_from(config.iota.otapa_callback_timeout_secs).unwrap_or(86_400),
+            ),
+            segment_size: config.iota.segment_size,
+        };
+        let (driver, driver_task) = OsppDriver::spawn(
+            store.clone(),
+            settings,
+            ss7,
+            prl_push,
+            trace,
+            shutdown.subscribe(),
+        );
         tasks.push(driver_task);
         let iota_app = iota::router(iota::IotaState {
             driver: driver.clone(),
@@ -150,6 +178,7 @@ impl Gateway {
             admin_addr,
             linkset,
             driver,
+            smpp,
             stop_servers,
             shutdown,
             servers,
@@ -168,6 +197,9 @@ impl Gateway {
         let _ = self.stop_servers.send(true);
         for server in self.servers {
             let _ = server.await;
+        }
+        if let Some(smpp) = self.smpp {
+            smpp.stop().await;
         }
         let _ = self.shutdown.send(true);
         for task in self.tasks {

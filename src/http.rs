@@ -29,6 +29,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/admin/star-code", post(star_code))
+        .route("/admin/prl-push", post(prl_push))
         .with_state(state)
 }
 
@@ -122,6 +123,74 @@ async fn star_code(State(state): State<AdminState>, body: axum::body::Bytes) -> 
                 StarCodeError::Disabled => StatusCode::SERVICE_UNAVAILABLE,
                 StarCodeError::IotaBearer(_) => StatusCode::CONFLICT,
                 StarCodeError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            json(
+                status,
+                serde_json::json!({"error": err.cause(), "detail": err.to_string()}),
+            )
+        }
+    }
+}
+
+/// Body of `POST /admin/prl-push`: a PRL library id and one subscriber identity.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrlPushTrigger {
+    /// PRL library id.
+    prl: i32,
+    /// MDN.
+    mdn: Option<String>,
+    /// ESN.
+    esn: Option<String>,
+    /// MEID.
+    meid: Option<String>,
+}
+
+/// The PRL push trigger (an OTAP admin's): queues the WAP push and answers with the session.
+async fn prl_push(State(state): State<AdminState>, body: axum::body::Bytes) -> Response {
+    const ROUTE: &str = "/admin/prl-push";
+    let json = |status: StatusCode, value: serde_json::Value| {
+        count(ROUTE, status);
+        (
+            status,
+            [("content-type", "application/json")],
+            value.to_string(),
+        )
+            .into_response()
+    };
+    let bad = |detail: String| {
+        json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({"error": "bad-request", "detail": detail}),
+        )
+    };
+    let trigger: PrlPushTrigger = match serde_json::from_slice(&body) {
+        Ok(t) => t,
+        Err(e) => {
+            return bad(format!(
+                "expected {{\"prl\": N, \"mdn\"|\"esn\"|\"meid\": \"...\"}}: {e}"
+            ))
+        }
+    };
+    let lookup = match (&trigger.mdn, &trigger.esn, &trigger.meid) {
+        (Some(v), None, None) | (None, Some(v), None) | (None, None, Some(v)) => {
+            match crate::store::profiles::Lookup::parse(v) {
+                Ok(l) => l,
+                Err(e) => return bad(e),
+            }
+        }
+        _ => return bad("give exactly one of mdn, esn, meid".to_string()),
+    };
+    match state.driver.prl_push(trigger.prl, lookup).await {
+        Ok(started) => json(
+            StatusCode::ACCEPTED,
+            serde_json::to_value(&started).unwrap_or_default(),
+        ),
+        Err(err) => {
+            let status = match err.cause() {
+                "unknown-device" | "unknown-prl" => StatusCode::NOT_FOUND,
+                "not-activated" | "no-mdn" => StatusCode::CONFLICT,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
             };
             json(
                 status,

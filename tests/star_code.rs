@@ -168,6 +168,22 @@ async fn trigger(lab: &Lab, trn: &str) -> (u16, serde_json::Value) {
         .unwrap()
 }
 
+async fn metrics(addr: SocketAddr) -> String {
+    tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    })
+    .await
+    .unwrap()
+}
+
 async fn reload(store: &Store, id: i64) -> Profile {
     let mut conn = store.conn().await.unwrap();
     profiles::find(&mut conn, &Lookup::Id(id)).await.unwrap()
@@ -362,22 +378,7 @@ async fn the_session_survives_an_association_lost_and_restored() {
     );
     let h = lab.net.msc().take_handset(&trn).unwrap();
     assert_eq!(h.committed_prl(), Some(prl().as_slice()));
-    let metrics = {
-        let addr = lab.gateway.admin_addr;
-        tokio::task::spawn_blocking(move || {
-            let mut s = TcpStream::connect(addr).unwrap();
-            write!(
-                s,
-                "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-            )
-            .unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).unwrap();
-            out
-        })
-        .await
-        .unwrap()
-    };
+    let metrics = metrics(lab.gateway.admin_addr).await;
     assert!(metrics.contains("otagw_m3ua_reconnects_total"), "{metrics}");
     lab.gateway.stop().await;
 }
@@ -592,22 +593,7 @@ async fn two_associations_share_the_load_and_track_destinations() {
     let (status, report) = trigger(&lab, &trn).await;
     assert_eq!(status, 200, "{report}");
     // Outgoing DATA went over both (SLS from the transaction IDs).
-    let metrics = {
-        let addr = lab.gateway.admin_addr;
-        tokio::task::spawn_blocking(move || {
-            let mut s = TcpStream::connect(addr).unwrap();
-            write!(
-                s,
-                "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-            )
-            .unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).unwrap();
-            out
-        })
-        .await
-        .unwrap()
-    };
+    let metrics = metrics(lab.gateway.admin_addr).await;
     for asp in linkset.asps() {
         let line = format!(
             r#"otagw_m3ua_messages_total{{asp="{}",direction="out",message="DATA"}}"#,

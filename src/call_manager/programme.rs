@@ -8,7 +8,7 @@ use otagw_codecs::is683::{
 };
 use thiserror::Error;
 
-use crate::ospp_driver::plan::Programme;
+use crate::ospp_driver::plan::{PlanKind, Programme};
 use crate::store::models::{NamSettings, PrlEntry, Profile};
 
 /// Why a profile cannot be programmed.
@@ -71,11 +71,39 @@ pub fn build(
         prl_extended: prl_of(3),
         spc,
         segment_size: segment_size.clamp(1, MAX_SEGMENT_SIZE),
+        kind: PlanKind::Activation,
+        sspr_p_rev: profile.capabilities().ok().and_then(|c| c.sspr_p_rev),
     };
     if programme.nam_download.is_none()
         && programme.prl_classic.is_none()
         && programme.prl_extended.is_none()
     {
+        return Err(ProgrammeError::Empty(profile.id));
+    }
+    Ok(programme)
+}
+
+/// The programme of an OTAPA PRL download: the PRL `prls` holds (one entry per format), no NAM.
+pub fn build_prl_download(
+    profile: &Profile,
+    prls: &[PrlEntry],
+    segment_size: u8,
+) -> Result<Programme, ProgrammeError> {
+    let prl_of = |extended: bool| {
+        prls.iter()
+            .find(|p| (p.sspr_p_rev >= 3) == extended)
+            .map(|p| p.data.clone())
+    };
+    let programme = Programme {
+        nam_download: None,
+        prl_classic: prl_of(false),
+        prl_extended: prl_of(true),
+        spc: None,
+        segment_size: segment_size.clamp(1, MAX_SEGMENT_SIZE),
+        kind: PlanKind::PrlDownload,
+        sspr_p_rev: profile.capabilities().ok().and_then(|c| c.sspr_p_rev),
+    };
+    if programme.prl_classic.is_none() && programme.prl_extended.is_none() {
         return Err(ProgrammeError::Empty(profile.id));
     }
     Ok(programme)

@@ -1,4 +1,5 @@
 //! The flows: one file per call flow of the patent, each driving the programming plan over a
 //! bearer. The one-button IOTA flow lives with its bearer in `iota`.
 
+pub mod prl_push;
 pub mod star_code;

@@ -22,6 +22,8 @@ pub use session::{IotaError, IotaSettings};
 pub const BOOTSTRAP_PATH: &str = "/iota/bootstrap";
 /// Prefix of session URLs.
 pub const SESSION_PATH: &str = "/iota/s";
+/// Prefix of OTAPA call-back URLs (sent to handsets in a WAP push).
+pub const OTAPA_PATH: &str = "/iota/otapa";
 /// Largest request body.
 pub const MAX_BODY: usize = 64 * 1024;
 /// Content type of MMC documents.
@@ -43,6 +45,7 @@ pub fn router(state: IotaState) -> Router {
     Router::new()
         .route(BOOTSTRAP_PATH, get(bootstrap))
         .route(&format!("{SESSION_PATH}/{{token}}"), post(answer))
+        .route(&format!("{OTAPA_PATH}/{{token}}"), get(otapa_callback))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -102,6 +105,22 @@ async fn bootstrap(State(state): State<IotaState>, headers: HeaderMap) -> Respon
     const ROUTE: &str = "/iota/bootstrap";
     let result = match device_of(&headers) {
         Ok(device) => state.driver.iota_bootstrap(device).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(reply) => document(200, reply.document, ROUTE),
+        Err(err) => refuse(err, ROUTE),
+    }
+}
+
+async fn otapa_callback(
+    State(state): State<IotaState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    const ROUTE: &str = "/iota/otapa/{token}";
+    let result = match device_of(&headers) {
+        Ok(device) => state.driver.iota_otapa(token, device).await,
         Err(e) => Err(e),
     };
     match result {

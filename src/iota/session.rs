@@ -129,24 +129,27 @@ pub struct Reply {
     pub started: bool,
     /// The session ended with this request.
     pub finished: Option<(Outcome, DateTime<Utc>)>,
+    /// The session's flow (for metrics).
+    pub flow: String,
 }
 
 impl Reply {
     /// Counts what this reply did. Call after the transaction committed.
     pub fn count(&self) {
         if self.started {
-            driver::count_started(FLOW_ONE_BUTTON, BEARER);
+            driver::count_started(&self.flow, BEARER);
         }
         self.received.iter().for_each(driver::count_reverse);
         self.sent.iter().for_each(driver::count_forward);
         if let Some((outcome, started_at)) = &self.finished {
-            driver::count_finished(FLOW_ONE_BUTTON, BEARER, outcome, *started_at);
+            driver::count_finished(&self.flow, BEARER, outcome, *started_at);
         }
     }
 }
 
 /// 24 random octets from the kernel, URL-safe base64: the session token.
-fn new_token() -> Result<String, IotaError> {
+/// A new session token (24 random octets, URL-safe base64).
+pub fn new_token() -> Result<String, IotaError> {
     let mut buf = [0u8; 24];
     use std::io::Read;
     std::fs::File::open("/dev/urandom")
@@ -246,6 +249,7 @@ pub async fn bootstrap(
             received: Vec::new(),
             started: true,
             finished: outcome.map(|o| (o, now)),
+            flow: FLOW_ONE_BUTTON.to_string(),
         })
     })
     .await
@@ -304,6 +308,7 @@ pub async fn answer(
                 received: Vec::new(),
                 started: false,
                 finished: None,
+                flow: session.flow.clone(),
             });
         }
         if session.status != SessionStatus::Active.as_str() {
@@ -371,6 +376,94 @@ pub async fn answer(
             received,
             started: false,
             finished: outcome.map(|o| (o, state.started_at)),
+            flow: session.flow.clone(),
+        })
+    })
+    .await
+}
+
+/// The GET of an OTAPA call-back URL (`/iota/otapa/{token}`) from the handset a PRL push was
+/// sent to: checks the device is the profile's, starts the session's OTAPA plan and returns its
+/// first document.
+pub async fn otapa_callback(
+    conn: &mut AsyncPgConnection,
+    settings: &IotaSettings,
+    token: &str,
+    device: DeviceId,
+) -> Result<Reply, IotaError> {
+    let settings = settings.clone();
+    let token = token.to_string();
+    conn.transaction::<_, IotaError, _>(async move |conn| {
+        let session = sessions::by_token_for_update(conn, &token).await?;
+        if session.flow != driver::FLOW_PRL_PUSH {
+            return Err(IotaError::UnknownSession(token.clone()));
+        }
+        let state = load_state(&session)?;
+        if state.seq > 0 {
+            // The handset asked again: it gets the first document again.
+            if state.seq == 1 {
+                return Ok(Reply {
+                    document: state.last_reply.clone(),
+                    sent: Vec::new(),
+                    received: Vec::new(),
+                    started: false,
+                    finished: None,
+                    flow: session.flow.clone(),
+                });
+            }
+            return Err(IotaError::UnexpectedResponse(
+                "the OTAPA session is already under way".to_string(),
+            ));
+        }
+        if session.status != SessionStatus::Active.as_str() {
+            let why = session
+                .cause
+                .clone()
+                .unwrap_or_else(|| session.status.clone());
+            return Err(IotaError::SessionEnded(why));
+        }
+        let profile = crate::store::profiles::find(
+            conn,
+            &crate::store::profiles::Lookup::Id(session.profile_id),
+        )
+        .await?;
+        let matches = match device {
+            DeviceId::Esn(esn) => {
+                let esn = esn.to_string();
+                profile.esn.as_deref() == Some(&esn) || profile.pesn.as_deref() == Some(&esn)
+            }
+            DeviceId::Meid(meid) => profile.meid.as_deref() == Some(meid.to_string().as_str()),
+        };
+        if !matches {
+            return Err(IotaError::UnknownDevice(
+                "this call-back URL was sent to another device".to_string(),
+            ));
+        }
+        let (plan, commands) = plan::step(&state.plan, Event::Start)
+            .map_err(|e| IotaError::UnexpectedResponse(e.to_string()))?;
+        let (document, sent, outcome) = render(&token, 1, &settings, &commands)?;
+        let now = Utc::now();
+        let new_state = IotaState {
+            plan,
+            seq: 1,
+            last_reply: document.clone(),
+            started_at: now,
+        };
+        let transition = Transition {
+            state: serde_json::to_value(&new_state)
+                .map_err(|e| IotaError::Internal(e.to_string()))?,
+            status: SessionStatus::Active,
+            cause: None,
+            deadline: Some(now + settings.session_timeout),
+        };
+        sessions::advance(conn, session.id, session.version, &transition).await?;
+        Ok(Reply {
+            document,
+            sent,
+            received: Vec::new(),
+            started: true,
+            finished: outcome.map(|o| (o, now)),
+            flow: session.flow.clone(),
         })
     })
     .await

@@ -15,9 +15,11 @@ use otagw_codecs::identity::DeviceId;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
+use crate::flows::prl_push::{self, PrlPushError, PrlPushSettings, PrlPushStarted};
 use crate::flows::star_code::{self, StarCodeError, StarCodeReport, StarCodeSettings};
 use crate::iota::session::{self as iota_session, IotaError, IotaSettings, Reply};
 use crate::mniu::is725::Is725;
+use crate::store::profiles::Lookup;
 use crate::store::{Store, StoreError};
 use crate::trace::Tracer;
 
@@ -41,11 +43,23 @@ enum Request {
         device: DeviceId,
         reply: oneshot::Sender<Result<Reply, IotaError>>,
     },
+    /// The GET of an OTAPA call-back URL.
+    IotaOtapa {
+        token: String,
+        device: DeviceId,
+        reply: oneshot::Sender<Result<Reply, IotaError>>,
+    },
     /// A POST to IOTA session `token`.
     IotaAnswer {
         token: String,
         body: Vec<u8>,
         reply: oneshot::Sender<Result<Reply, IotaError>>,
+    },
+    /// Start a PRL push.
+    PrlPush {
+        prl_id: i32,
+        lookup: Lookup,
+        reply: oneshot::Sender<Result<PrlPushStarted, PrlPushError>>,
     },
     /// A star-code activation for `trn` over SS7, run to its end.
     StarCode {
@@ -74,6 +88,7 @@ struct Context {
     store: Store,
     settings: IotaSettings,
     ss7: Option<Ss7Context>,
+    prl_push: PrlPushSettings,
     trace: Option<Tracer>,
 }
 
@@ -107,7 +122,9 @@ impl std::fmt::Debug for Request {
         match self {
             Self::IotaBootstrap { device, .. } => write!(f, "IotaBootstrap({device:?})"),
             Self::IotaAnswer { token, .. } => write!(f, "IotaAnswer({token})"),
+            Self::IotaOtapa { token, .. } => write!(f, "IotaOtapa({token})"),
             Self::StarCode { trn, .. } => write!(f, "StarCode({trn})"),
+            Self::PrlPush { prl_id, lookup, .. } => write!(f, "PrlPush({prl_id}, {lookup})"),
             Self::ExpireDue { limit, .. } => write!(f, "ExpireDue({limit})"),
         }
     }
@@ -119,6 +136,7 @@ impl OsppDriver {
         store: Store,
         settings: IotaSettings,
         ss7: Option<Ss7Context>,
+        prl_push: PrlPushSettings,
         trace: Option<Tracer>,
         stop: watch::Receiver<bool>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
@@ -127,6 +145,7 @@ impl OsppDriver {
             store,
             settings,
             ss7,
+            prl_push,
             trace,
         });
         let handle = tokio::spawn(supervise(context, rx, stop));
@@ -152,11 +171,41 @@ impl OsppDriver {
             .unwrap_or_else(|e| Err(IotaError::Internal(e.to_string())))
     }
 
+    /// A handset followed its OTAPA call-back URL.
+    pub async fn iota_otapa(&self, token: String, device: DeviceId) -> Result<Reply, IotaError> {
+        self.ask(|reply| Request::IotaOtapa {
+            token,
+            device,
+            reply,
+        })
+        .await
+        .unwrap_or_else(|e| Err(IotaError::Internal(e.to_string())))
+    }
+
     /// The IOTA server received a POST for session `token`.
     pub async fn iota_answer(&self, token: String, body: Vec<u8>) -> Result<Reply, IotaError> {
         self.ask(|reply| Request::IotaAnswer { token, body, reply })
             .await
             .unwrap_or_else(|e| Err(IotaError::Internal(e.to_string())))
+    }
+
+    /// Starts a PRL push of library PRL `prl_id` to the subscriber `lookup` names.
+    pub async fn prl_push(
+        &self,
+        prl_id: i32,
+        lookup: Lookup,
+    ) -> Result<PrlPushStarted, PrlPushError> {
+        self.ask(|reply| Request::PrlPush {
+            prl_id,
+            lookup,
+            reply,
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(PrlPushError::Store(crate::store::StoreError::Connect(
+                e.to_string(),
+            )))
+        })
     }
 
     /// Runs a star-code activation for `trn` (an IVR's or operator's trigger) to its end.
@@ -241,6 +290,21 @@ async fn handle(context: &Context, request: Request) {
             }
             let _ = reply.send(result);
         }
+        Request::IotaOtapa {
+            token,
+            device,
+            reply,
+        } => {
+            let result = async {
+                let mut conn = store.conn().await?;
+                iota_session::otapa_callback(&mut conn, settings, &token, device).await
+            }
+            .await;
+            if let Ok(r) = &result {
+                context.done(r);
+            }
+            let _ = reply.send(result);
+        }
         Request::IotaAnswer { token, body, reply } => {
             let result = async {
                 let mut conn = store.conn().await?;
@@ -250,6 +314,18 @@ async fn handle(context: &Context, request: Request) {
             if let Ok(r) = &result {
                 context.done(r);
             }
+            let _ = reply.send(result);
+        }
+        Request::PrlPush {
+            prl_id,
+            lookup,
+            reply,
+        } => {
+            let result = async {
+                let mut conn = store.conn().await?;
+                prl_push::start(&mut conn, &context.prl_push, prl_id, &lookup).await
+            }
+            .await;
             let _ = reply.send(result);
         }
         Request::StarCode { trn, reply } => {

@@ -14,8 +14,8 @@
 
 use otagw_codecs::is683::ReverseMessage;
 use otagw_codecs::is683::{
-    Feature, ForwardMessage, ProtocolCapabilityRequest, ResultCode, Spc, SsprDownloadRequest,
-    ValidationBlock, ValidationRequest,
+    Feature, ForwardMessage, OtapaRequest, ProtocolCapabilityRequest, ResultCode, Spc,
+    SsprDownloadRequest, ValidationBlock, ValidationRequest,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -69,6 +69,24 @@ pub struct Programme {
     pub spc: Option<String>,
     /// Largest SSPR Download segment, in octets (1-251; the bearer decides).
     pub segment_size: u8,
+    /// Which plan: a first activation, or an OTAPA PRL download.
+    #[serde(default)]
+    pub kind: PlanKind,
+    /// SSPR_P_REV the profile says the device supports (used when no capability exchange runs).
+    #[serde(default)]
+    pub sspr_p_rev: Option<u8>,
+}
+
+/// Which plan a programme runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanKind {
+    /// OTASP activation: Protocol Capability -> [Validation] -> NAM Download -> SSPR Download ->
+    /// Commit.
+    #[default]
+    Activation,
+    /// OTAPA PRL download: OTAPA start -> SSPR Download -> Commit -> OTAPA stop.
+    PrlDownload,
 }
 
 impl Programme {
@@ -120,6 +138,13 @@ pub enum Cause {
     },
     /// The handset is locked and the profile has no SPC, or it stays locked after validation.
     MsLocked,
+    /// The handset refused the OTAPA start.
+    OtapaRejected {
+        /// RESULT_CODE.
+        result: u8,
+    },
+    /// The NAM is SPASM-locked (the OTAPA Response carried RAND_OTAPA).
+    NamLocked,
     /// The handset refused the SPC.
     SpcRejected {
         /// RESULT_CODE.
@@ -167,6 +192,8 @@ impl Cause {
             Self::CommitRejected { .. } => "commit-rejected",
             Self::MsLocked => "ms-locked",
             Self::SpcRejected { .. } => "spc-rejected",
+            Self::OtapaRejected { .. } => "otapa-rejected",
+            Self::NamLocked => "nam-locked",
             Self::BadProgramme { .. } => "bad-programme",
             Self::Bearer { failure, .. } => match failure {
                 BearerFailure::LinkDown => "link-down",
@@ -206,6 +233,14 @@ impl std::fmt::Display for Cause {
                 ResultCode::from(*result).description()
             ),
             Self::MsLocked => f.write_str("the handset is locked and no SPC unlocks it"),
+            Self::OtapaRejected { result } => write!(
+                f,
+                "OTAPA start rejected: {}",
+                ResultCode::from(*result).description()
+            ),
+            Self::NamLocked => f.write_str(
+                "the NAM is SPASM-locked and otagw holds no A-key material to compute AUTH_OTAPA",
+            ),
             Self::SpcRejected { result } => write!(
                 f,
                 "SPC rejected: {}",
@@ -251,6 +286,10 @@ pub enum Phase {
     },
     /// Commit Request outstanding.
     Commit,
+    /// OTAPA Request (start) outstanding.
+    OtapaStart,
+    /// OTAPA Request (stop) outstanding; the Commit was accepted.
+    OtapaStop,
     /// Ended.
     Finished(Outcome),
 }
@@ -347,6 +386,8 @@ impl PlanState {
             Phase::NamDownload => "Download Request",
             Phase::SsprDownload { .. } => "SSPR Download Request",
             Phase::Commit => "Commit Request",
+            Phase::OtapaStart => "OTAPA Request (start)",
+            Phase::OtapaStop => "OTAPA Request (stop)",
             Phase::Finished(_) => "nothing (ended)",
         }
     }
@@ -363,7 +404,10 @@ pub fn step(state: &PlanState, event: Event) -> Step {
             if next.phase != Phase::Idle {
                 return Err(StepError::AlreadyStarted);
             }
-            Ok(next.enter(Phase::Capability))
+            match next.programme.kind {
+                PlanKind::Activation => Ok(next.enter(Phase::Capability)),
+                PlanKind::PrlDownload => Ok(next.enter(Phase::OtapaStart)),
+            }
         }
         Event::Timeout => Ok(next.fail(Cause::Timeout)),
         Event::AnswerLost => match state.phase.clone() {
@@ -472,8 +516,42 @@ pub fn step(state: &PlanState, event: Event) -> Step {
                         Ok(next.on_rejection(state.phase.clone(), result, cause))
                     }
                 }
+                (Phase::OtapaStart, ReverseMessage::Otapa(resp)) => {
+                    if resp.result != ResultCode::Accepted {
+                        return Ok(next.fail(Cause::OtapaRejected {
+                            result: u8::from(resp.result),
+                        }));
+                    }
+                    if resp.rand_otapa.is_some() {
+                        // A SPASM-locked NAM needs AUTH_OTAPA, computed from the A-key
+                        // material otagw does not hold.
+                        return Ok(next.fail(Cause::NamLocked));
+                    }
+                    let wanted = match next.programme.sspr_p_rev {
+                        Some(rev) if rev >= 3 => PrlKind::Extended,
+                        _ => PrlKind::Classic,
+                    };
+                    let kind = if next.programme.prl(wanted).is_some() {
+                        wanted
+                    } else {
+                        wanted.other()
+                    };
+                    if next.programme.prl(kind).is_none() {
+                        return Ok(next.fail(Cause::PrlFormatUnavailable));
+                    }
+                    next.prl_kind = Some(kind);
+                    Ok(next.enter(Phase::SsprDownload { kind, offset: 0 }))
+                }
+                (Phase::OtapaStop, ReverseMessage::Otapa(_)) => {
+                    // The Commit was accepted: the PRL is in; how the stop is answered does not
+                    // change that.
+                    Ok(next.finish(Outcome::Success))
+                }
                 (Phase::Commit, ReverseMessage::Commit(result)) => {
                     if result == ResultCode::Accepted {
+                        if next.programme.kind == PlanKind::PrlDownload {
+                            return Ok(next.enter(Phase::OtapaStop));
+                        }
                         Ok(next.finish(Outcome::Success))
                     } else {
                         Ok(next.on_rejection(
@@ -565,6 +643,8 @@ impl PlanState {
                 })
             }
             Phase::Commit => ForwardMessage::Commit,
+            Phase::OtapaStart => ForwardMessage::Otapa(OtapaRequest { start: true }),
+            Phase::OtapaStop => ForwardMessage::Otapa(OtapaRequest { start: false }),
         };
         self.phase = phase;
         self.messages += 1;

@@ -4,7 +4,7 @@
 
 use otagw_codecs::is683::{
     BlockResult, BlockResults, DownloadRequest, Feature, ForwardMessage, Mdn, NamDownloadBlock,
-    ProtocolCapabilityResponse, ResultCode, ReverseMessage, SsprDownloadResponse,
+    OtapaResponse, ProtocolCapabilityResponse, ResultCode, ReverseMessage, SsprDownloadResponse,
 };
 
 use super::plan::*;
@@ -22,7 +22,28 @@ fn programme(classic: Option<usize>, extended: Option<usize>) -> Programme {
         prl_extended: extended.map(|n| (0..n).map(|i| (i * 7) as u8).collect()),
         spc: Some("123456".into()),
         segment_size: 100,
+        kind: PlanKind::Activation,
+        sspr_p_rev: None,
     }
+}
+
+fn prl_download(classic: usize, sspr_p_rev: Option<u8>) -> Programme {
+    Programme {
+        nam_download: None,
+        prl_classic: Some((0..classic).map(|i| i as u8).collect()),
+        prl_extended: None,
+        spc: None,
+        segment_size: 100,
+        kind: PlanKind::PrlDownload,
+        sspr_p_rev,
+    }
+}
+
+fn otapa_result(code: u8, locked: bool) -> Event {
+    Event::Response(ReverseMessage::Otapa(OtapaResponse {
+        result: ResultCode::from(code),
+        rand_otapa: locked.then_some(0x1234_5678),
+    }))
 }
 
 fn capability(sspr_p_rev: u8) -> Event {
@@ -378,4 +399,51 @@ fn a_lost_answer_resends_and_restarts_the_prl() {
         Err(StepError::Unexpected { .. })
     ));
     let _ = s;
+}
+
+#[test]
+fn otapa_prl_download_starts_downloads_commits_and_stops() {
+    let s = PlanState::new(prl_download(150, Some(1)));
+    let (s, c) = run(&s, Event::Start);
+    let [Command::Send(ForwardMessage::Otapa(req))] = c.as_slice() else {
+        panic!("{c:?}")
+    };
+    assert!(req.start);
+    let (mut s, mut c) = run(&s, otapa_result(0, false));
+    let mut segments = 0;
+    while let [Command::Send(ForwardMessage::SsprDownload(_))] = c.as_slice() {
+        segments += 1;
+        let ev = sspr_answer(&c, 0);
+        (s, c) = run(&s, ev);
+    }
+    assert_eq!(segments, 2);
+    assert_eq!(sent_type(&c), "Commit");
+    let (s, c) = run(&s, commit_result(0));
+    let [Command::Send(ForwardMessage::Otapa(req))] = c.as_slice() else {
+        panic!("{c:?}")
+    };
+    assert!(!req.start, "OTAPA stop after the commit");
+    let (s, c) = run(&s, otapa_result(0, false));
+    assert_eq!(outcome(&c), Outcome::Success);
+    assert!(s.is_finished());
+}
+
+#[test]
+fn otapa_refusals_and_locked_nams_fail() {
+    let s = PlanState::new(prl_download(10, None));
+    let (s, _) = run(&s, Event::Start);
+    let (_, c) = run(&s, otapa_result(6, false));
+    assert_eq!(
+        outcome(&c),
+        Outcome::Failure(Cause::OtapaRejected { result: 6 })
+    );
+    let (_, c) = run(&s, otapa_result(0, true));
+    assert_eq!(outcome(&c), Outcome::Failure(Cause::NamLocked));
+    // An extended-only handset with only a classic PRL: tried, then refused with 35.
+    let s = PlanState::new(prl_download(10, Some(3)));
+    let (s, _) = run(&s, Event::Start);
+    let (s, c) = run(&s, otapa_result(0, false));
+    let ev = sspr_answer(&c, 35);
+    let (_, c) = run(&s, ev);
+    assert_eq!(outcome(&c), Outcome::Failure(Cause::PrlFormatUnavailable));
 }

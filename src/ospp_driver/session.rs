@@ -17,6 +17,8 @@ use crate::telemetry::names;
 
 /// Flow name of the one-button IOTA activation.
 pub const FLOW_ONE_BUTTON: &str = "one-button";
+/// Flow name of the automated IOTA PRL download.
+pub const FLOW_PRL_PUSH: &str = "prl-push";
 
 /// Why a session could not be opened.
 #[derive(Debug, Error)]
@@ -64,8 +66,9 @@ pub async fn profile_for_activation(
     Ok((profile, programme))
 }
 
-/// Records the end of a session: on success the profile is marked activated; in every case one
-/// audit detail record is written. Runs in the caller's transaction, so a failure here undoes
+/// Records the end of a session: on success an activation marks the profile activated and a
+/// PRL download makes the pending PRL the profile's; in every case one audit detail record is
+/// written. Runs in the caller's transaction, so a failure here undoes
 /// the session's final transition too.
 pub async fn finish(
     conn: &mut AsyncPgConnection,
@@ -75,7 +78,9 @@ pub async fn finish(
     started_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let now = Utc::now();
-    if *outcome == Outcome::Success {
+    if *outcome == Outcome::Success && session.flow == FLOW_PRL_PUSH {
+        profiles::apply_pending_prl(conn, session.profile_id).await?;
+    } else if *outcome == Outcome::Success {
         let profile = profiles::find(conn, &Lookup::Id(session.profile_id)).await?;
         let esn = profile
             .esn

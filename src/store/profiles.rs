@@ -233,3 +233,57 @@ pub async fn activate(
             ..p
         })?)
 }
+
+/// Records a PRL waiting to be pushed and the OTAPA call-back URL the handset is sent to, if
+/// the profile is still at `expected_version`.
+pub async fn set_pending_prl(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    expected_version: i64,
+    prl_id: i32,
+    callback_url: &str,
+) -> Result<Profile, StoreError> {
+    let updated = diesel::update(
+        profiles::table
+            .filter(profiles::id.eq(id))
+            .filter(profiles::version.eq(expected_version)),
+    )
+    .set((
+        profiles::pending_prl_id.eq(Some(prl_id)),
+        profiles::otapa_callback_url.eq(Some(callback_url)),
+        profiles::updated_at.eq(chrono::Utc::now()),
+        profiles::version.eq(profiles::version + 1),
+    ))
+    .returning(Profile::as_returning())
+    .get_result(conn)
+    .await
+    .optional()?;
+    updated.ok_or(StoreError::StaleVersion {
+        what: "profile",
+        id,
+        expected: expected_version,
+    })
+}
+
+/// After a successful PRL download: the pending PRL becomes the profile's PRL, and the pending
+/// fields are cleared.
+pub async fn apply_pending_prl(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<Profile, StoreError> {
+    let profile = find(conn, &Lookup::Id(id)).await?;
+    let Some(pending) = profile.pending_prl_id else {
+        return Ok(profile);
+    };
+    Ok(diesel::update(profiles::table.find(id))
+        .set((
+            profiles::prl_id.eq(Some(pending)),
+            profiles::pending_prl_id.eq(None::<i32>),
+            profiles::otapa_callback_url.eq(None::<String>),
+            profiles::updated_at.eq(chrono::Utc::now()),
+            profiles::version.eq(profiles::version + 1),
+        ))
+        .returning(Profile::as_returning())
+        .get_result(conn)
+        .await?)
+}

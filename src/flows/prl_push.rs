@@ -1,0 +1,202 @@
+//! Automated IOTA PRL download (OTAPA), for one subscriber (patent: "Automated IOTA PRL
+//! Download").
+//!
+//! 1. A trigger (the admin API; OSPP over SMPP later) names the subscriber and a PRL of the
+//!    library. The profile must be activated and the PRL known.
+//! 2. In one transaction: the profile's pending PRL ID and OTAPA call-back URL are set, a session
+//!    row is opened (flow `prl-push`, bearer `iota`, the OTAPA plan not yet started, a deadline)
+//!    and the WAP push Service Loading that carries the call-back URL is put in the outbox, one
+//!    row per SMS segment. The SMPP sender delivers it through the SMSC.
+//! 3. The handset follows the URL: its GET of `/iota/otapa/{token}` starts the plan (OTAPA start
+//!    -> SSPR Download segments -> Commit -> OTAPA stop), walked over the IOTA bearer like any
+//!    session (`iota::session`).
+//! 4. On success the profile's PRL ID becomes the pending one and the pending fields are
+//!    cleared; the audit record is written with the session's end.
+//!
+//! A handset that never calls back is closed by the deadline scheduler with cause `timeout`.
+
+use chrono::Utc;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use otagw_codecs::wap::push::{sms_segments, ConcatReference, PushContent, WapPush};
+use otagw_codecs::wap::wbxml::{ServiceLoading, SlAction};
+use thiserror::Error;
+
+use crate::call_manager::programme::{self, ProgrammeError};
+use crate::iota::session::IotaState;
+use crate::ospp_driver::plan::PlanState;
+use crate::store::models::ActivationState;
+use crate::store::outbox::{self, NewOutbox};
+use crate::store::profiles::{self, Lookup};
+use crate::store::sessions::{self, NewSession};
+use crate::store::{prl_library, StoreError};
+
+/// Flow name.
+pub const FLOW: &str = crate::ospp_driver::session::FLOW_PRL_PUSH;
+
+/// Settings of the flow.
+#[derive(Debug, Clone)]
+pub struct PrlPushSettings {
+    /// Base of the call-back URL handsets are sent to, e.g. `http://otaf.example:8181`.
+    pub iota_base_url: String,
+    /// How long the handset has to call back.
+    pub callback_timeout: chrono::Duration,
+    /// Largest SSPR Download segment.
+    pub segment_size: u8,
+}
+
+/// What the trigger is told.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PrlPushStarted {
+    /// The session.
+    pub session_id: i64,
+    /// The URL the handset is sent to.
+    pub callback_url: String,
+    /// Outbox rows (SMS segments) queued.
+    pub segments: usize,
+}
+
+/// Why a PRL push was not started. Nothing was written.
+#[derive(Debug, Error)]
+pub enum PrlPushError {
+    /// No such subscriber.
+    #[error("no profile for {0}")]
+    UnknownSubscriber(String),
+    /// Only activated handsets take OTAPA.
+    #[error("{0} is not activated")]
+    NotActivated(String),
+    /// The profile has no MDN to push to.
+    #[error("{0} has no MDN to send the push to")]
+    NoMdn(String),
+    /// No such PRL.
+    #[error("PRL {0} is not in the PRL library")]
+    UnknownPrl(i32),
+    /// The programme could not be built.
+    #[error(transparent)]
+    Programme(#[from] ProgrammeError),
+    /// The push could not be encoded.
+    #[error("building the WAP push: {0}")]
+    Push(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl PrlPushError {
+    /// Short cause for triggers.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            Self::UnknownSubscriber(_) => "unknown-device",
+            Self::NotActivated(_) => "not-activated",
+            Self::NoMdn(_) => "no-mdn",
+            Self::UnknownPrl(_) => "unknown-prl",
+            Self::Programme(_) | Self::Push(_) | Self::Store(_) => "internal-error",
+        }
+    }
+}
+
+impl From<diesel::result::Error> for PrlPushError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// The WAP push (Service Loading, execute-high) that sends a handset to `url`, as SMS segments.
+pub fn push_segments(url: &str, reference: u8) -> Result<Vec<Vec<u8>>, PrlPushError> {
+    let push = WapPush {
+        tid: reference,
+        content: PushContent::Sl(ServiceLoading {
+            href: url.to_string(),
+            action: SlAction::ExecuteHigh,
+        }),
+    };
+    let wsp = push
+        .encode()
+        .map_err(|e| PrlPushError::Push(e.to_string()))?;
+    sms_segments(&wsp, ConcatReference::Eight(reference))
+        .map_err(|e| PrlPushError::Push(e.to_string()))
+}
+
+/// Starts a PRL push of library PRL `prl_id` to the subscriber `lookup` names.
+pub async fn start(
+    conn: &mut AsyncPgConnection,
+    settings: &PrlPushSettings,
+    prl_id: i32,
+    lookup: &Lookup,
+) -> Result<PrlPushStarted, PrlPushError> {
+    let token = crate::iota::session::new_token().map_err(|e| PrlPushError::Push(e.to_string()))?;
+    let settings = settings.clone();
+    let lookup = lookup.clone();
+    conn.transaction::<_, PrlPushError, _>(async move |conn| {
+        let profile = match profiles::find(conn, &lookup).await {
+            Ok(p) => p,
+            Err(StoreError::ProfileNotFound(_)) => {
+                return Err(PrlPushError::UnknownSubscriber(lookup.to_string()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if profile.activation_state()? != ActivationState::Activated {
+            return Err(PrlPushError::NotActivated(lookup.to_string()));
+        }
+        let mdn = profile
+            .mdn
+            .clone()
+            .ok_or_else(|| PrlPushError::NoMdn(lookup.to_string()))?;
+        let prls = match prl_library::formats_of(conn, prl_id).await {
+            Ok(p) => p,
+            Err(StoreError::PrlNotFound(id)) => return Err(PrlPushError::UnknownPrl(id)),
+            Err(e) => return Err(e.into()),
+        };
+        let programme = programme::build_prl_download(&profile, &prls, settings.segment_size)?;
+        let callback_url = format!(
+            "{}{}/{token}",
+            settings.iota_base_url.trim_end_matches('/'),
+            crate::iota::OTAPA_PATH
+        );
+        profiles::set_pending_prl(conn, profile.id, profile.version, prl_id, &callback_url).await?;
+        sessions::supersede_active(conn, profile.id).await?;
+        let now = Utc::now();
+        let state = IotaState {
+            plan: PlanState::new(programme),
+            seq: 0,
+            last_reply: String::new(),
+            started_at: now,
+        };
+        let session = sessions::create(
+            conn,
+            &NewSession {
+                token: token.clone(),
+                profile_id: profile.id,
+                flow: FLOW.to_string(),
+                bearer: crate::iota::session::BEARER.to_string(),
+                state: serde_json::to_value(&state).map_err(|e| StoreError::InvalidValue {
+                    field: "state",
+                    reason: e.to_string(),
+                })?,
+                deadline: Some(now + settings.callback_timeout),
+            },
+        )
+        .await?;
+        let reference = (session.id & 0xFF) as u8;
+        let segments = push_segments(&callback_url, reference)?;
+        let rows: Vec<NewOutbox> = segments
+            .into_iter()
+            .map(|s| NewOutbox {
+                session_id: Some(session.id),
+                ..NewOutbox::wap_push(mdn.clone(), s)
+            })
+            .collect();
+        outbox::enqueue_all(conn, &rows).await?;
+        tracing::info!(
+            session = session.id,
+            profile = profile.id,
+            prl_id,
+            "PRL push queued"
+        );
+        Ok(PrlPushStarted {
+            session_id: session.id,
+            callback_url,
+            segments: rows.len(),
+        })
+    })
+    .await
+}

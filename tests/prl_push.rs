@@ -1,0 +1,301 @@
+//! Automated IOTA PRL download end to end: the admin trigger, the WAP push through the durable
+//! outbox and the gateway's SMPP bind to the simulated SMSC, the handset simulator following the
+//! Service Loading to its call-back URL, the OTAPA session over IOTA, and the profile updated.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use otagw::config::Config;
+use otagw::gateway::Gateway;
+use otagw::import;
+use otagw::store::models::{NewProfile, Profile};
+use otagw::store::profiles::{self, Lookup};
+use otagw::store::{audit, Store};
+use otagw::testkit::TestDb;
+use otagw_codecs::identity::DeviceId;
+use otagw_codecs::prl::classic::{AcqRecord, ClassicPrl, Nid, PrefNeg, SysRecord};
+use otagw_sim::handset::iota::{run_session, NetFaults, SessionOutcome};
+use otagw_sim::handset::model::{Handset, HandsetConfig};
+use otagw_sim::handset::push::{target_url, PushInbox};
+use otagw_sim::smsc::{Smsc, SmscConfig};
+use tokio::sync::Mutex;
+
+const ESN: &str = "1A2B3C4D";
+const MDN: &str = "6195550101";
+
+fn prl(id: u16, systems: u16) -> Vec<u8> {
+    ClassicPrl {
+        pr_list_id: id,
+        pref_only: false,
+        def_roam_ind: 1,
+        acq_records: vec![AcqRecord::PcsCdmaBlocks { blocks: vec![7] }],
+        sys_records: (0..systems)
+            .map(|i| SysRecord {
+                sid: 100 + i,
+                nid: Nid::Wildcard,
+                pref_neg: PrefNeg::Preferred {
+                    pri: i == 0,
+                    roam_ind: 1,
+                },
+                geo: i > 0,
+                acq_index: 0,
+            })
+            .collect(),
+    }
+    .encode()
+    .unwrap()
+}
+
+struct Lab {
+    db: TestDb,
+    gateway: Gateway,
+    profile: Profile,
+    smsc: otagw_sim::smsc::SmscHandle,
+}
+
+async fn lab(callback_timeout_secs: u64) -> Lab {
+    let db = TestDb::new().await.unwrap();
+    let mut conn = db.store.conn().await.unwrap();
+    import::prl::import(&mut conn, 1, &prl(1, 3), None, "old", false)
+        .await
+        .unwrap();
+    import::prl::import(&mut conn, 2, &prl(2, 60), None, "new", false)
+        .await
+        .unwrap();
+    let profile = profiles::insert(
+        &mut conn,
+        &NewProfile {
+            esn: Some(ESN.into()),
+            meid: None,
+            pesn: None,
+            min: Some(MDN.into()),
+            mdn: Some(MDN.into()),
+            imsi_m: None,
+            imsi_t: None,
+            make: "Acme".into(),
+            model: "X1".into(),
+            firmware_version: "1.0".into(),
+            capabilities: serde_json::json!({"iota": true, "sspr_p_rev": 1}),
+            nam: serde_json::json!({}),
+            prl_id: Some(1),
+            sspr_table_number: None,
+            spc: None,
+            activation_state: "activated".into(),
+        },
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let smsc = Smsc::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SmscConfig {
+            receipt_delay: Duration::from_millis(10),
+            ..SmscConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut c = Config::default();
+    c.iota.listen = "127.0.0.1:0".into();
+    c.http.listen = "127.0.0.1:0".into();
+    c.iota.scheduler_interval_ms = 100;
+    c.iota.otapa_callback_timeout_secs = callback_timeout_secs;
+    c.smpp.enabled = true;
+    c.smpp.smsc = smsc.addr().to_string();
+    c.smpp.password = "secret".into();
+    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
+    assert!(
+        gateway
+            .smpp
+            .as_ref()
+            .unwrap()
+            .wait_bound(Duration::from_secs(10))
+            .await
+    );
+    Lab {
+        db,
+        gateway,
+        profile,
+        smsc,
+    }
+}
+
+/// The handset side of the network: every short message the SMSC receives for `MDN` goes to the
+/// handset's push inbox; a complete push sends the handset to its URL.
+fn handset_follows_pushes(
+    smsc: &otagw_sim::smsc::SmscHandle,
+    handset: Arc<Mutex<Handset>>,
+) -> tokio::task::JoinHandle<Option<SessionOutcome>> {
+    let mut messages = smsc.subscribe();
+    tokio::spawn(async move {
+        let mut inbox = PushInbox::new();
+        loop {
+            let m = messages.recv().await.ok()?;
+            if m.destination != MDN {
+                continue;
+            }
+            let Some(push) = inbox.receive(&m.short_message).unwrap() else {
+                continue;
+            };
+            let url = target_url(&push)?.to_string();
+            let mut h = handset.lock().await;
+            return run_session(&url, &mut h, NetFaults::default()).await.ok();
+        }
+    })
+}
+
+fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let json = out
+        .split("\r\n\r\n")
+        .nth(1)
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or_default();
+    (status, json)
+}
+
+async fn trigger(lab: &Lab, body: &str) -> (u16, serde_json::Value) {
+    let addr = lab.gateway.admin_addr;
+    let body = body.to_string();
+    tokio::task::spawn_blocking(move || post(addr, "/admin/prl-push", &body))
+        .await
+        .unwrap()
+}
+
+async fn reload(store: &Store, id: i64) -> Profile {
+    let mut conn = store.conn().await.unwrap();
+    profiles::find(&mut conn, &Lookup::Id(id)).await.unwrap()
+}
+
+async fn session(store: &Store, sid: i64) -> (String, Option<String>) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use otagw::store::schema::ota_sessions::dsl::*;
+    let mut conn = store.conn().await.unwrap();
+    ota_sessions
+        .find(sid)
+        .select((status, cause))
+        .first(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prl_push_reaches_the_handset_and_updates_the_profile() {
+    let lab = lab(60).await;
+    let handset = Arc::new(Mutex::new(
+        Handset::new({
+            let mut c = HandsetConfig::new(DeviceId::Esn(ESN.parse().unwrap()));
+            c.sspr_p_rev = 1;
+            c
+        })
+        .unwrap(),
+    ));
+    let follower = handset_follows_pushes(&lab.smsc, handset.clone());
+    let (status, started) = trigger(&lab, &format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#)).await;
+    assert_eq!(status, 202, "{started}");
+    let session_id = started["session_id"].as_i64().unwrap();
+    assert!(started["callback_url"]
+        .as_str()
+        .unwrap()
+        .contains("/iota/otapa/"));
+    // Pending until the handset calls back.
+    let pending = reload(&lab.db.store, lab.profile.id).await;
+    assert_eq!(pending.pending_prl_id, Some(2));
+
+    let outcome = tokio::time::timeout(Duration::from_secs(30), follower)
+        .await
+        .expect("the handset followed the push")
+        .unwrap()
+        .expect("the IOTA session ran");
+    assert!(
+        matches!(outcome, SessionOutcome::Terminated { .. }),
+        "{outcome:?}"
+    );
+    let h = handset.lock().await;
+    assert_eq!(h.committed_prl(), Some(prl(2, 60).as_slice()));
+    assert!(!h.otapa_active(), "OTAPA stopped");
+    drop(h);
+
+    let after = reload(&lab.db.store, lab.profile.id).await;
+    assert_eq!(after.prl_id, Some(2));
+    assert_eq!(after.pending_prl_id, None);
+    assert_eq!(after.otapa_callback_url, None);
+    assert_eq!(after.activation_state, "activated");
+    assert_eq!(
+        session(&lab.db.store, session_id).await,
+        ("completed".to_string(), None)
+    );
+    let mut conn = lab.db.store.conn().await.unwrap();
+    let records = audit::for_session(&mut conn, session_id).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].flow, "prl-push");
+    assert_eq!(records[0].outcome, "success");
+    // The push went through the SMSC as WAP push SMS segments with esm_class UDHI.
+    let sent = lab.smsc.messages();
+    assert!(!sent.is_empty());
+    assert!(sent
+        .iter()
+        .all(|m| m.esm_class & 0x40 != 0 && m.destination == MDN));
+    lab.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handset_that_never_calls_back_times_out() {
+    let lab = lab(1).await;
+    let (status, started) = trigger(&lab, &format!(r#"{{"prl": 2, "esn": "{ESN}"}}"#)).await;
+    assert_eq!(status, 202, "{started}");
+    let session_id = started["session_id"].as_i64().unwrap();
+    let mut result = (String::new(), None);
+    for _ in 0..60 {
+        result = session(&lab.db.store, session_id).await;
+        if result.0 != "active" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(result, ("failed".to_string(), Some("timeout".to_string())));
+    let after = reload(&lab.db.store, lab.profile.id).await;
+    assert_eq!(after.prl_id, Some(1), "the old PRL stays");
+    lab.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_pushes_are_refused_and_change_nothing() {
+    let lab = lab(60).await;
+    let (status, body) = trigger(&lab, r#"{"prl": 9, "mdn": "6195550101"}"#).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("unknown-prl")),
+        "{body}"
+    );
+    let (status, body) = trigger(&lab, r#"{"prl": 2, "mdn": "6195559999"}"#).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("unknown-device")),
+        "{body}"
+    );
+    let (status, _) = trigger(&lab, r#"{"prl": 2}"#).await;
+    assert_eq!(status, 400);
+    let (status, _) = trigger(&lab, r#"{"prl": 2, "mdn": "1", "esn": "1A2B3C4D"}"#).await;
+    assert_eq!(status, 400);
+    let after = reload(&lab.db.store, lab.profile.id).await;
+    assert_eq!(after.pending_prl_id, None);
+    assert_eq!(after.version, lab.profile.version);
+    assert!(lab.smsc.messages().is_empty());
+    lab.gateway.stop().await;
+}
