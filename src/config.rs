@@ -67,6 +67,8 @@ pub struct Config {
     pub trace: TraceConfig,
     /// The SMPP sender (the gateway as ESME towards the SMSC).
     pub smpp: SmppConfig,
+    /// IVR-assisted activation.
+    pub ivr: IvrConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -254,6 +256,25 @@ impl Default for SmppConfig {
             window: d.window,
             max_rate_per_sec: d.max_rate_per_sec,
             max_attempts: d.max_attempts,
+        }
+    }
+}
+
+/// IVR-assisted activation settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IvrConfig {
+    /// The welcome SMS sent before the WAP push (empty: none).
+    pub welcome_text: String,
+    /// The text of the WAP push Service Indication.
+    pub push_text: String,
+}
+
+impl Default for IvrConfig {
+    fn default() -> Self {
+        Self {
+            welcome_text: "Welcome! Your phone is being activated.".to_string(),
+            push_text: "Activate your phone".to_string(),
         }
     }
 }

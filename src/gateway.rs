@@ -9,6 +9,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
+use crate::flows::ivr_star_code::IvrStarCodeSettings;
 use crate::flows::prl_push::PrlPushSettings;
 use crate::flows::star_code::StarCodeSettings;
 use crate::iota::{self, IotaSettings};
@@ -134,11 +135,19 @@ impl Gateway {
             ),
             segment_size: config.iota.segment_size,
         };
+        let ivr = IvrStarCodeSettings {
+            iota_base_url: prl_push.iota_base_url.clone(),
+            callback_timeout: prl_push.callback_timeout,
+            segment_size: config.iota.segment_size,
+            welcome_text: config.ivr.welcome_text.clone(),
+            push_text: config.ivr.push_text.clone(),
+        };
         let (driver, driver_task) = OsppDriver::spawn(
             store.clone(),
             settings,
             ss7,
             prl_push,
+            ivr,
             trace,
             shutdown.subscribe(),
         );

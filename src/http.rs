@@ -30,6 +30,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/admin/star-code", post(star_code))
         .route("/admin/prl-push", post(prl_push))
+        .route("/admin/ivr-star-code", post(ivr_star_code))
         .with_state(state)
 }
 
@@ -191,6 +192,49 @@ async fn prl_push(State(state): State<AdminState>, body: axum::body::Bytes) -> R
                 "unknown-device" | "unknown-prl" => StatusCode::NOT_FOUND,
                 "not-activated" | "no-mdn" => StatusCode::CONFLICT,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            json(
+                status,
+                serde_json::json!({"error": err.cause(), "detail": err.to_string()}),
+            )
+        }
+    }
+}
+
+/// The IVR-assisted star-code IOTA activation trigger (an IVR's, until its SMPP trigger is
+/// routed): attaches the TRN, queues the WAP push, answers with the session.
+async fn ivr_star_code(State(state): State<AdminState>, body: axum::body::Bytes) -> Response {
+    const ROUTE: &str = "/admin/ivr-star-code";
+    let json = |status: StatusCode, value: serde_json::Value| {
+        count(ROUTE, status);
+        (
+            status,
+            [("content-type", "application/json")],
+            value.to_string(),
+        )
+            .into_response()
+    };
+    let trigger = match serde_json::from_slice::<StarCodeTrigger>(&body) {
+        Ok(t) if !t.trn.is_empty() && t.trn.bytes().all(|b| b.is_ascii_digit()) => t,
+        _ => {
+            return json(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"error": "bad-request", "detail": "expected {\"trn\": \"digits\"}"}),
+            )
+        }
+    };
+    match state.driver.ivr_star_code(trigger.trn).await {
+        Ok(started) => json(
+            StatusCode::ACCEPTED,
+            serde_json::to_value(&started).unwrap_or_default(),
+        ),
+        Err(err) => {
+            let status = match err.cause() {
+                "unknown-trn" | "unknown-device" => StatusCode::NOT_FOUND,
+                "already-activated" | "deactivated" | "no-mdn" => StatusCode::CONFLICT,
+                "ss7-disabled" => StatusCode::SERVICE_UNAVAILABLE,
+                "internal-error" => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_GATEWAY,
             };
             json(
                 status,

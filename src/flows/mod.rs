@@ -1,5 +1,7 @@
 //! The flows: one file per call flow of the patent, each driving the programming plan over a
 //! bearer. The one-button IOTA flow lives with its bearer in `iota`.
 
+pub mod callback;
+pub mod ivr_star_code;
 pub mod prl_push;
 pub mod star_code;

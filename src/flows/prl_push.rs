@@ -17,17 +17,12 @@
 
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use otagw_codecs::wap::push::{sms_segments, ConcatReference, PushContent, WapPush};
-use otagw_codecs::wap::wbxml::{ServiceLoading, SlAction};
 use thiserror::Error;
 
+use super::callback;
 use crate::call_manager::programme::{self, ProgrammeError};
-use crate::iota::session::IotaState;
-use crate::ospp_driver::plan::PlanState;
 use crate::store::models::ActivationState;
-use crate::store::outbox::{self, NewOutbox};
 use crate::store::profiles::{self, Lookup};
-use crate::store::sessions::{self, NewSession};
 use crate::store::{prl_library, StoreError};
 
 /// Flow name.
@@ -100,22 +95,6 @@ impl From<diesel::result::Error> for PrlPushError {
     }
 }
 
-/// The WAP push (Service Loading, execute-high) that sends a handset to `url`, as SMS segments.
-pub fn push_segments(url: &str, reference: u8) -> Result<Vec<Vec<u8>>, PrlPushError> {
-    let push = WapPush {
-        tid: reference,
-        content: PushContent::Sl(ServiceLoading {
-            href: url.to_string(),
-            action: SlAction::ExecuteHigh,
-        }),
-    };
-    let wsp = push
-        .encode()
-        .map_err(|e| PrlPushError::Push(e.to_string()))?;
-    sms_segments(&wsp, ConcatReference::Eight(reference))
-        .map_err(|e| PrlPushError::Push(e.to_string()))
-}
-
 /// Starts a PRL push of library PRL `prl_id` to the subscriber `lookup` names.
 pub async fn start(
     conn: &mut AsyncPgConnection,
@@ -153,39 +132,21 @@ pub async fn start(
             crate::iota::OTAPA_PATH
         );
         profiles::set_pending_prl(conn, profile.id, profile.version, prl_id, &callback_url).await?;
-        sessions::supersede_active(conn, profile.id).await?;
-        let now = Utc::now();
-        let state = IotaState {
-            plan: PlanState::new(programme),
-            seq: 0,
-            last_reply: String::new(),
-            started_at: now,
-        };
-        let session = sessions::create(
+        let opened = callback::open(
             conn,
-            &NewSession {
-                token: token.clone(),
+            &callback::Callback {
+                flow: FLOW,
                 profile_id: profile.id,
-                flow: FLOW.to_string(),
-                bearer: crate::iota::session::BEARER.to_string(),
-                state: serde_json::to_value(&state).map_err(|e| StoreError::InvalidValue {
-                    field: "state",
-                    reason: e.to_string(),
-                })?,
-                deadline: Some(now + settings.callback_timeout),
+                mdn: &mdn,
+                token: &token,
+                callback_url: &callback_url,
+                deadline: Utc::now() + settings.callback_timeout,
+                content: callback::PushKind::ServiceLoading,
             },
+            programme,
         )
         .await?;
-        let reference = (session.id & 0xFF) as u8;
-        let segments = push_segments(&callback_url, reference)?;
-        let rows: Vec<NewOutbox> = segments
-            .into_iter()
-            .map(|s| NewOutbox {
-                session_id: Some(session.id),
-                ..NewOutbox::wap_push(mdn.clone(), s)
-            })
-            .collect();
-        outbox::enqueue_all(conn, &rows).await?;
+        let session = opened.session;
         tracing::info!(
             session = session.id,
             profile = profile.id,
@@ -195,7 +156,7 @@ pub async fn start(
         Ok(PrlPushStarted {
             session_id: session.id,
             callback_url,
-            segments: rows.len(),
+            segments: opened.segments,
         })
     })
     .await

@@ -24,6 +24,8 @@ pub const BOOTSTRAP_PATH: &str = "/iota/bootstrap";
 pub const SESSION_PATH: &str = "/iota/s";
 /// Prefix of OTAPA call-back URLs (sent to handsets in a WAP push).
 pub const OTAPA_PATH: &str = "/iota/otapa";
+/// Prefix of activation call-back URLs (IVR-assisted activation, sent in a WAP push).
+pub const ACTIVATE_PATH: &str = "/iota/activate";
 /// Largest request body.
 pub const MAX_BODY: usize = 64 * 1024;
 /// Content type of MMC documents.
@@ -45,7 +47,8 @@ pub fn router(state: IotaState) -> Router {
     Router::new()
         .route(BOOTSTRAP_PATH, get(bootstrap))
         .route(&format!("{SESSION_PATH}/{{token}}"), post(answer))
-        .route(&format!("{OTAPA_PATH}/{{token}}"), get(otapa_callback))
+        .route(&format!("{OTAPA_PATH}/{{token}}"), get(callback))
+        .route(&format!("{ACTIVATE_PATH}/{{token}}"), get(callback))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
@@ -113,12 +116,12 @@ async fn bootstrap(State(state): State<IotaState>, headers: HeaderMap) -> Respon
     }
 }
 
-async fn otapa_callback(
+async fn callback(
     State(state): State<IotaState>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    const ROUTE: &str = "/iota/otapa/{token}";
+    const ROUTE: &str = "/iota/callback";
     let result = match device_of(&headers) {
         Ok(device) => state.driver.iota_otapa(token, device).await,
         Err(e) => Err(e),

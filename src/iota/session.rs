@@ -382,9 +382,9 @@ pub async fn answer(
     .await
 }
 
-/// The GET of an OTAPA call-back URL (`/iota/otapa/{token}`) from the handset a PRL push was
-/// sent to: checks the device is the profile's, starts the session's OTAPA plan and returns its
-/// first document.
+/// The GET of a call-back URL a WAP push sent a handset to (`/iota/otapa/{token}` for a PRL
+/// push, `/iota/activate/{token}` for an IVR-assisted activation): checks the device is the
+/// profile's, starts the session's plan and returns its first document.
 pub async fn otapa_callback(
     conn: &mut AsyncPgConnection,
     settings: &IotaSettings,
@@ -395,7 +395,7 @@ pub async fn otapa_callback(
     let token = token.to_string();
     conn.transaction::<_, IotaError, _>(async move |conn| {
         let session = sessions::by_token_for_update(conn, &token).await?;
-        if session.flow != driver::FLOW_PRL_PUSH {
+        if session.flow != driver::FLOW_PRL_PUSH && session.flow != driver::FLOW_IVR_STAR_CODE {
             return Err(IotaError::UnknownSession(token.clone()));
         }
         let state = load_state(&session)?;
@@ -412,7 +412,7 @@ pub async fn otapa_callback(
                 });
             }
             return Err(IotaError::UnexpectedResponse(
-                "the OTAPA session is already under way".to_string(),
+                "the session is already under way".to_string(),
             ));
         }
         if session.status != SessionStatus::Active.as_str() {

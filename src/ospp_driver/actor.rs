@@ -15,6 +15,7 @@ use otagw_codecs::identity::DeviceId;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
+use crate::flows::ivr_star_code::{self, IvrStarCodeError, IvrStarCodeSettings, IvrStarted};
 use crate::flows::prl_push::{self, PrlPushError, PrlPushSettings, PrlPushStarted};
 use crate::flows::star_code::{self, StarCodeError, StarCodeReport, StarCodeSettings};
 use crate::iota::session::{self as iota_session, IotaError, IotaSettings, Reply};
@@ -55,6 +56,11 @@ enum Request {
         body: Vec<u8>,
         reply: oneshot::Sender<Result<Reply, IotaError>>,
     },
+    /// Start an IVR-assisted IOTA activation for the call `trn`.
+    IvrStarCode {
+        trn: String,
+        reply: oneshot::Sender<Result<IvrStarted, IvrStarCodeError>>,
+    },
     /// Start a PRL push.
     PrlPush {
         prl_id: i32,
@@ -89,6 +95,7 @@ struct Context {
     settings: IotaSettings,
     ss7: Option<Ss7Context>,
     prl_push: PrlPushSettings,
+    ivr: IvrStarCodeSettings,
     trace: Option<Tracer>,
 }
 
@@ -125,6 +132,7 @@ impl std::fmt::Debug for Request {
             Self::IotaOtapa { token, .. } => write!(f, "IotaOtapa({token})"),
             Self::StarCode { trn, .. } => write!(f, "StarCode({trn})"),
             Self::PrlPush { prl_id, lookup, .. } => write!(f, "PrlPush({prl_id}, {lookup})"),
+            Self::IvrStarCode { trn, .. } => write!(f, "IvrStarCode({trn})"),
             Self::ExpireDue { limit, .. } => write!(f, "ExpireDue({limit})"),
         }
     }
@@ -137,6 +145,7 @@ impl OsppDriver {
         settings: IotaSettings,
         ss7: Option<Ss7Context>,
         prl_push: PrlPushSettings,
+        ivr: IvrStarCodeSettings,
         trace: Option<Tracer>,
         stop: watch::Receiver<bool>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
@@ -146,6 +155,7 @@ impl OsppDriver {
             settings,
             ss7,
             prl_push,
+            ivr,
             trace,
         });
         let handle = tokio::spawn(supervise(context, rx, stop));
@@ -187,6 +197,18 @@ impl OsppDriver {
         self.ask(|reply| Request::IotaAnswer { token, body, reply })
             .await
             .unwrap_or_else(|e| Err(IotaError::Internal(e.to_string())))
+    }
+
+    /// Starts an IVR-assisted IOTA activation for the handset on the call `trn` (the WAP push is
+    /// queued; the outcome is the session's).
+    pub async fn ivr_star_code(&self, trn: String) -> Result<IvrStarted, IvrStarCodeError> {
+        self.ask(|reply| Request::IvrStarCode { trn, reply })
+            .await
+            .unwrap_or_else(|e| {
+                Err(IvrStarCodeError::Store(crate::store::StoreError::Connect(
+                    e.to_string(),
+                )))
+            })
     }
 
     /// Starts a PRL push of library PRL `prl_id` to the subscriber `lookup` names.
@@ -314,6 +336,19 @@ async fn handle(context: &Context, request: Request) {
             if let Ok(r) = &result {
                 context.done(r);
             }
+            let _ = reply.send(result);
+        }
+        Request::IvrStarCode { trn, reply } => {
+            let result = match &context.ss7 {
+                Some(ss7) => {
+                    async {
+                        let mut conn = store.conn().await?;
+                        ivr_star_code::start(&mut conn, &ss7.is725, &context.ivr, &trn).await
+                    }
+                    .await
+                }
+                None => Err(IvrStarCodeError::Disabled),
+            };
             let _ = reply.send(result);
         }
         Request::PrlPush {

@@ -19,6 +19,8 @@ use crate::telemetry::names;
 pub const FLOW_ONE_BUTTON: &str = "one-button";
 /// Flow name of the automated IOTA PRL download.
 pub const FLOW_PRL_PUSH: &str = "prl-push";
+/// Flow name of the IVR-assisted star-code IOTA activation.
+pub const FLOW_IVR_STAR_CODE: &str = "ivr-star-code";
 
 /// Why a session could not be opened.
 #[derive(Debug, Error)]
