@@ -69,6 +69,8 @@ pub struct Config {
     pub smpp: SmppConfig,
     /// IVR-assisted activation.
     pub ivr: IvrConfig,
+    /// The OSPP handler: the SMPP server IVRs and OTAP tools bind to.
+    pub ospp: OsppConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -256,6 +258,38 @@ impl Default for SmppConfig {
             window: d.window,
             max_rate_per_sec: d.max_rate_per_sec,
             max_attempts: d.max_attempts,
+        }
+    }
+}
+
+/// OSPP handler settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OsppConfig {
+    /// Whether the gateway accepts SMPP binds from tools.
+    pub enabled: bool,
+    /// Listen address.
+    pub listen: String,
+    /// The accounts tools bind with (file only; passwords are redacted by `otagw config`).
+    pub accounts: Vec<OsppAccount>,
+}
+
+/// One tool account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OsppAccount {
+    /// system_id.
+    pub system_id: String,
+    /// password.
+    pub password: String,
+}
+
+impl Default for OsppConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: "127.0.0.1:2776".to_string(),
+            accounts: Vec::new(),
         }
     }
 }
@@ -503,6 +537,7 @@ impl Config {
         }
         self.ss7_settings()?;
         self.smpp_settings()?;
+        self.ospp_listen()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| ConfigError::Value {
             key: "log.level",
             message: format!(
@@ -540,6 +575,17 @@ impl Config {
             message: format!(
                 "expected an address like 127.0.0.1:8181, got {:?}",
                 self.iota.listen
+            ),
+        })
+    }
+
+    /// The OSPP handler's listen address.
+    pub fn ospp_listen(&self) -> Result<SocketAddr, ConfigError> {
+        self.ospp.listen.parse().map_err(|_| ConfigError::Value {
+            key: "ospp.listen",
+            message: format!(
+                "expected an address like 127.0.0.1:2776, got {:?}",
+                self.ospp.listen
             ),
         })
     }
@@ -671,6 +717,9 @@ impl Config {
         shown.database.url = redact_url(&shown.database.url);
         if !shown.smpp.password.is_empty() {
             shown.smpp.password = "***".to_string();
+        }
+        for account in &mut shown.ospp.accounts {
+            account.password = "***".to_string();
         }
         toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }

@@ -31,6 +31,9 @@ pub enum Scenario {
     /// Star-code (*228) OTASP over SS7: simulated STP, MSC and HLR; each handset's TRN triggers
     /// the gateway as an IVR would.
     StarCode,
+    /// Automated IOTA PRL download: activated handsets get a WAP push through the simulated
+    /// SMSC and load a new PRL over IOTA.
+    PrlPush,
 }
 
 /// What to run.
@@ -75,6 +78,8 @@ pub struct DemoReport {
     pub wall: Duration,
     /// Per-session times, sorted.
     pub session_times: Vec<Duration>,
+    /// What a success is called in the summary (empty: "activated").
+    pub success_label: &'static str,
 }
 
 impl DemoReport {
@@ -95,7 +100,15 @@ impl DemoReport {
     /// The summary an operator reads.
     pub fn summary(&self) -> String {
         let mut out = format!(
-            "activated: {}\nfailed:    {}\n",
+            "{:<10} {}\nfailed:    {}\n",
+            format!(
+                "{}:",
+                if self.success_label.is_empty() {
+                    "activated"
+                } else {
+                    self.success_label
+                }
+            ),
             self.activated,
             self.failed.values().sum::<usize>()
         );
@@ -120,6 +133,15 @@ const MAX_HANDSETS: usize = 0x00FF_FFFF;
 /// Loads the lab PRL (as library PRL 1 unless present) and `n` pending profiles with ESNs
 /// from the demo range; returns their ESNs and MINs.
 pub async fn load(store: &Store, n: usize) -> Result<Vec<(Esn, Min)>, DemoError> {
+    load_as(store, n, "pending_activation").await
+}
+
+/// [`load`] with the profiles in `activation_state`.
+async fn load_as(
+    store: &Store,
+    n: usize,
+    activation_state: &str,
+) -> Result<Vec<(Esn, Min)>, DemoError> {
     if n > MAX_HANDSETS {
         return Err(DemoError::TooMany(MAX_HANDSETS));
     }
@@ -159,7 +181,7 @@ pub async fn load(store: &Store, n: usize) -> Result<Vec<(Esn, Min)>, DemoError>
                 prl_id: Some(1),
                 sspr_table_number: Some(1),
                 spc: Some("000000".into()),
-                activation_state: "pending_activation".into(),
+                activation_state: activation_state.into(),
             }
         })
         .collect();
@@ -240,6 +262,8 @@ pub struct DemoRun {
     pub report: DemoReport,
     /// The simulated SS7 network of the star-code scenario (stopped when dropped).
     pub network: Option<Network>,
+    /// The simulated SMSC of the PRL-push scenario (stopped when dropped).
+    pub smsc: Option<otagw_sim::smsc::SmscHandle>,
 }
 
 /// Loads the data, starts a gateway and activates every handset.
@@ -249,8 +273,12 @@ pub async fn run(
     options: &DemoOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<DemoRun, DemoError> {
-    let handsets = load(&store, options.handsets).await?;
+    let handsets = match options.scenario {
+        Scenario::PrlPush => load_as(&store, options.handsets, "activated").await?,
+        Scenario::OneButton | Scenario::StarCode => load(&store, options.handsets).await?,
+    };
     match options.scenario {
+        Scenario::PrlPush => prl_push(config, store, handsets, options, progress).await,
         Scenario::OneButton => {
             let gateway = Gateway::start(config, store).await?;
             let esns: Vec<Esn> = handsets.into_iter().map(|(e, _)| e).collect();
@@ -265,10 +293,178 @@ pub async fn run(
                 gateway,
                 report,
                 network: None,
+                smsc: None,
             })
         }
         Scenario::StarCode => star_code(config, store, handsets, options, progress).await,
     }
+}
+
+/// The new PRL the PRL-push scenario sends (library PRL 2, PR_LIST_ID 2002).
+fn new_prl() -> Result<Vec<u8>, DemoError> {
+    use otagw_codecs::prl::classic::{AcqRecord, ClassicPrl, Nid, PrefNeg, SysRecord};
+    ClassicPrl {
+        pr_list_id: 2002,
+        pref_only: false,
+        def_roam_ind: 1,
+        acq_records: vec![AcqRecord::PcsCdmaBlocks {
+            blocks: vec![0, 1, 2, 3, 4, 5],
+        }],
+        sys_records: (0..40)
+            .map(|i| SysRecord {
+                sid: 4000 + i,
+                nid: Nid::Wildcard,
+                pref_neg: PrefNeg::Preferred {
+                    pri: i == 0,
+                    roam_ind: 1,
+                },
+                geo: i > 0,
+                acq_index: 0,
+            })
+            .collect(),
+    }
+    .encode()
+    .map_err(|e| DemoError::Network(format!("building the demo PRL: {e}")))
+}
+
+/// The PRL-push scenario: a simulated SMSC, activated handsets that follow the pushes they
+/// receive, one push per handset.
+async fn prl_push(
+    config: &Config,
+    store: Store,
+    handsets: Vec<(Esn, Min)>,
+    options: &DemoOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<DemoRun, DemoError> {
+    use otagw_sim::handset::push::{target_url, PushInbox};
+    use otagw_sim::smsc::{Smsc, SmscConfig};
+
+    {
+        let mut conn = store.conn().await?;
+        match crate::import::prl::import(
+            &mut conn,
+            2,
+            &new_prl()?,
+            None,
+            "otagw demo new PRL",
+            false,
+        )
+        .await
+        {
+            Ok(_) | Err(PrlImportError::Store(StoreError::DuplicatePrl(_))) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let smsc = Smsc::start(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        SmscConfig {
+            receipt_delay: Duration::from_millis(5),
+            ..SmscConfig::default()
+        },
+    )
+    .await
+    .map_err(|e| DemoError::Network(format!("simulated SMSC: {e}")))?;
+    let mut config = config.clone();
+    config.smpp.enabled = true;
+    config.smpp.smsc = smsc.addr().to_string();
+    config.smpp.system_id = SmscConfig::default().system_id;
+    config.smpp.password = SmscConfig::default().password;
+    config.smpp.window = 50;
+    config.smpp.max_rate_per_sec = 5000;
+    let gateway = Gateway::start(&config, store).await?;
+    let bound = match &gateway.smpp {
+        Some(s) => s.wait_bound(Duration::from_secs(10)).await,
+        None => false,
+    };
+    if !bound {
+        return Err(DemoError::Network(
+            "the SMPP bind to the simulated SMSC did not come up".into(),
+        ));
+    }
+    // The handsets: each follows the first push that reaches its MDN.
+    let mut messages = smsc.subscribe();
+    let fleet: std::collections::HashMap<String, Esn> = handsets
+        .iter()
+        .map(|(esn, min)| (min.to_string(), *esn))
+        .collect();
+    let total = fleet.len();
+    let semaphore = std::sync::Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let followers = tokio::spawn(async move {
+        let mut inboxes: std::collections::HashMap<String, PushInbox> = Default::default();
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut launched = 0;
+        while launched < total {
+            let Ok(m) = messages.recv().await else { break };
+            let Some(esn) = fleet.get(&m.destination).copied() else {
+                continue;
+            };
+            let inbox = inboxes.entry(m.destination.clone()).or_default();
+            let Ok(Some(push)) = inbox.receive(&m.short_message) else {
+                continue;
+            };
+            let Some(url) = target_url(&push).map(str::to_string) else {
+                continue;
+            };
+            launched += 1;
+            let semaphore = semaphore.clone();
+            tasks.spawn(async move {
+                let _permit = semaphore.acquire_owned().await;
+                let mut cfg = HandsetConfig::new(DeviceId::Esn(esn));
+                cfg.sspr_p_rev = 1;
+                let t0 = Instant::now();
+                let outcome = match Handset::new(cfg) {
+                    Ok(mut h) => run_session(&url, &mut h, NetFaults::default())
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                (t0.elapsed(), outcome)
+            });
+        }
+        tasks
+    });
+    let started = Instant::now();
+    let mut report = DemoReport {
+        success_label: "PRL loaded",
+        ..DemoReport::default()
+    };
+    for (_, min) in &handsets {
+        let lookup = crate::store::profiles::Lookup::Mdn(
+            min.to_string()
+                .parse()
+                .map_err(|e| DemoError::Network(format!("MDN: {e}")))?,
+        );
+        if let Err(e) = gateway.driver.prl_push(2, lookup).await {
+            *report.failed.entry(e.cause().to_string()).or_default() += 1;
+        }
+    }
+    let mut tasks = followers
+        .await
+        .map_err(|e| DemoError::Network(e.to_string()))?;
+    let mut done = 0;
+    while let Some(joined) = tasks.join_next().await {
+        done += 1;
+        match joined {
+            Ok((elapsed, Ok(SessionOutcome::Terminated { .. }))) => {
+                report.activated += 1;
+                report.session_times.push(elapsed);
+            }
+            Ok((_, Ok(SessionOutcome::Refused { code, .. }))) => {
+                *report.failed.entry(code).or_default() += 1
+            }
+            Ok(_) => *report.failed.entry("handset-error".into()).or_default() += 1,
+            Err(_) => *report.failed.entry("panicked".into()).or_default() += 1,
+        }
+        progress(done, total);
+    }
+    report.wall = started.elapsed();
+    report.session_times.sort();
+    Ok(DemoRun {
+        gateway,
+        report,
+        network: None,
+        smsc: Some(smsc),
+    })
 }
 
 /// The star-code scenario: a simulated SS7 network, each handset in an OTASP call, each TRN
@@ -356,5 +552,6 @@ async fn star_code(
         gateway,
         report,
         network: Some(network),
+        smsc: None,
     })
 }

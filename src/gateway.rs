@@ -27,6 +27,9 @@ pub enum GatewayError {
     /// A listen address is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The OSPP handler could not start.
+    #[error("OSPP handler (ospp.listen): {0}")]
+    Ospp(String),
     /// The trace file could not be created.
     #[error("cannot create the signalling trace {path} (trace.file): {source}")]
     Trace {
@@ -60,6 +63,8 @@ pub struct Gateway {
     pub driver: OsppDriver,
     /// The SMPP sender, when enabled.
     pub smpp: Option<crate::smpp::SmppSender>,
+    /// The OSPP handler (tools' SMPP binds), when enabled.
+    pub ospp: Option<crate::ospp_handler::OsppHandlerHandle>,
     /// Stops the HTTP servers (first, so no request is left without a driver).
     stop_servers: watch::Sender<bool>,
     /// Stops the driver and the scheduler.
@@ -152,6 +157,30 @@ impl Gateway {
             shutdown.subscribe(),
         );
         tasks.push(driver_task);
+        let ospp = if config.ospp.enabled {
+            let settings = crate::ospp_handler::OsppHandlerSettings {
+                accounts: config
+                    .ospp
+                    .accounts
+                    .iter()
+                    .map(|a| (a.system_id.clone(), a.password.clone()))
+                    .collect(),
+                ..Default::default()
+            };
+            let addr = config.ospp_listen()?;
+            Some(
+                crate::ospp_handler::OsppHandler::start(
+                    addr,
+                    settings,
+                    driver.clone(),
+                    store.clone(),
+                )
+                .await
+                .map_err(|e| GatewayError::Ospp(e.to_string()))?,
+            )
+        } else {
+            None
+        };
         let iota_app = iota::router(iota::IotaState {
             driver: driver.clone(),
         });
@@ -188,6 +217,7 @@ impl Gateway {
             linkset,
             driver,
             smpp,
+            ospp,
             stop_servers,
             shutdown,
             servers,
@@ -206,6 +236,9 @@ impl Gateway {
         let _ = self.stop_servers.send(true);
         for server in self.servers {
             let _ = server.await;
+        }
+        if let Some(ospp) = self.ospp {
+            ospp.stop().await;
         }
         if let Some(smpp) = self.smpp {
             smpp.stop().await;

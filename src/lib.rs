@@ -12,6 +12,7 @@
 //! | [`import`] | legacy profile CSV import and binary PRL import |
 //! | [`http`] | the admin HTTP server (`/healthz`, `/metrics`) |
 //! | [`smpp`] | the SMPP sender (ESME) towards the SMSC and its durable outbox |
+//! | [`ospp_handler`] | the SMPP server for IVRs and OTAP tools: OSPP requests in, replies as deliver_sm |
 //! | [`telemetry`] | logging and metrics |
 //! | [`testkit`] | throwaway clusters and fresh databases for tests and demos |
 
@@ -26,6 +27,7 @@ pub mod import;
 pub mod iota;
 pub mod mniu;
 pub mod ospp_driver;
+pub mod ospp_handler;
 pub mod smpp;
 pub mod store;
 pub mod telemetry;

@@ -283,6 +283,7 @@ async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
     }
     gateway.stop().await;
     drop(run.network);
+    drop(run.smsc);
     db.shutdown().await?;
     Ok(())
 }

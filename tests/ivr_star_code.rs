@@ -103,6 +103,12 @@ async fn lab() -> Lab {
     c.smpp.enabled = true;
     c.smpp.smsc = smsc.addr().to_string();
     c.smpp.password = "secret".into();
+    c.ospp.enabled = true;
+    c.ospp.listen = "127.0.0.1:0".into();
+    c.ospp.accounts = vec![otagw::config::OsppAccount {
+        system_id: "ivr".into(),
+        password: "ivrpass".into(),
+    }];
     let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
     assert!(
         gateway
@@ -230,5 +236,75 @@ async fn unknown_trns_are_refused() {
     assert_eq!(status, 404, "{refused}");
     assert_eq!(refused["error"], "unknown-trn");
     assert!(lab.smsc.messages().is_empty());
+    lab.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ivr_triggers_over_ospp_and_hears_the_result() {
+    use otagw_codecs::ospp::{Reply, Request, Subscriber};
+    let lab = lab().await;
+    let mut messages = lab.smsc.subscribe();
+    let trn = lab
+        .net
+        .place_otasp_call(handset(), MDN.parse::<Min>().unwrap());
+    let ospp_addr = lab.gateway.ospp.as_ref().unwrap().addr();
+    let mut ivr = otagw_sim::ivr::Ivr::connect(ospp_addr, "ivr", "ivrpass")
+        .await
+        .unwrap();
+    ivr.request_with_pid(
+        0x7B,
+        Request::StartActivation {
+            tref: "call-1".into(),
+            subscriber: Subscriber::Trn(trn.clone()),
+        },
+    )
+    .await
+    .unwrap();
+    let reference = match ivr.next_reply(Duration::from_secs(20)).await.unwrap() {
+        Reply::Accepted { tref, reference } => {
+            assert_eq!(tref, "call-1");
+            reference
+        }
+        other => panic!("{other:?}"),
+    };
+    // The handset follows the push.
+    let mut h = lab.net.msc().take_handset(&trn).expect("released handset");
+    let mut inbox = PushInbox::new();
+    let url = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let m = messages.recv().await.unwrap();
+            if m.esm_class & 0x40 == 0 {
+                continue;
+            }
+            if let Some(push) = inbox.receive(&m.short_message).unwrap() {
+                return target_url(&push).unwrap().to_string();
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(run_session(&url, &mut h, NetFaults::default())
+        .await
+        .unwrap()
+        .is_rebooted());
+    match ivr.next_reply(Duration::from_secs(20)).await.unwrap() {
+        Reply::Result {
+            tref,
+            reference: r,
+            success,
+            ..
+        } => {
+            assert_eq!(
+                (tref.as_str(), r.as_str(), success),
+                ("call-1", reference.as_str(), true)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        reload(&lab.db.store, lab.profile.id).await.activation_state,
+        "activated"
+    );
+    ivr.unbind().await;
     lab.gateway.stop().await;
 }

@@ -7,12 +7,12 @@
 //! | module | element |
 //! |---|---|
 //! | [`handset`] | a CDMA handset provisioned over IOTA (IS-683 OTASP/OTAPA over HTTP) |
+//! | [`ivr`] | an IVR / OTAP tool: SMPP client of the gateway's OSPP handler, OSPP requests and replies |
 //! | [`smsc`] | an SMSC: SMPP 3.4 server for the gateway's ESME, delivery receipts, fault knobs |
 //! | [`ss7`] | an SS7 network for IS-725-A: STP (M3UA over TCP), MSC holding handsets in OTASP calls, HLR |
-//!
-//! The IVR simulator arrives with the flow that needs it.
 
 pub mod handset;
+pub mod ivr;
 pub mod smsc;
 pub mod ss7;
 

@@ -1,0 +1,285 @@
+//! The OSPP handler: the gateway as an SMPP server (SMPP 3.4, SMSC side) for IVRs and OTAP
+//! tools, carrying OSPP messages (`docs/ospp.md`).
+//!
+//! ```text
+//!   IVR / OTAP tool                       OSPP handler                         OSPP driver
+//!   bind_transceiver ------------------>  account check
+//!   submit_sm pid=0x7C "OSPP/1 START"  -> decode (pid, text) -> submit_sm_resp
+//!                                         spawn per request  ----------------> prl_push(..)
+//!   deliver_sm "OSPP/1 ACCEPTED ..."   <- reply router    <- session id
+//!   deliver_sm "OSPP/1 RESULT ..."     <- watch the session row until it ends
+//! ```
+//!
+//! Binds: `bind_transceiver`, `bind_transmitter` and `bind_receiver` are accepted only with a
+//! configured system_id and its password; otherwise the bind_*_resp carries ESME_RINVSYSID
+//! (0x0F) or ESME_RINVPASWD (0x0E) and the connection is closed. A second bind on a bound
+//! connection gets ESME_RALYBND. `submit_sm` before a bind (or on a receiver bind) gets
+//! ESME_RINVBNDSTS (0x04), any other request before a bind a generic_nack with that status.
+//! `enquire_link` is answered in any state, `unbind` is answered and closes the connection,
+//! other requests get generic_nack ESME_RINVCMDID.
+//!
+//! `submit_sm`: the OSPP text is the short_message, or the message_payload TLV when the
+//! short_message is empty. It is decoded with the submit_sm's protocol_id
+//! ([`otagw_codecs::ospp::Request::decode`]). A submit_sm that is no OSPP message is answered
+//! with `ospp::status::EMPTY` (ESME_RINVMSGLEN) or `ospp::status::INVALID` (ESME_RSUBMITFAIL)
+//! and nothing is started. A valid one is answered with ESME_ROK and a fresh message_id at once,
+//! then acted on in its own task (requests are independent of each other), by protocol_id:
+//!
+//! - 0x7A (OTASP over SS7, `trn=`): the star-code flow runs to its end inside the driver, and the
+//!   session id is only known then, so there is no `ACCEPTED`: the tool gets a single `RESULT`
+//!   (the session's outcome, cause and detail) or `REJECTED` (cause from the flow's error) when
+//!   no session was opened;
+//! - 0x7B (IVR-assisted IOTA activation): see [`requests`];
+//! - 0x7C (PRL download): `ACCEPTED ref=<session id>` once the push is queued, then the session
+//!   row is watched (every [`OsppHandlerSettings::poll_interval`], for at most
+//!   [`OsppHandlerSettings::result_watch`]) and `RESULT` is sent when it is no longer active; a
+//!   refused push gets `REJECTED`. A session still active when the watch ends gets no `RESULT`
+//!   (the tool asks with `STATUS`);
+//! - 0x7D (`STATUS ref=<session id>`): `RESULT` for an ended session, `ACCEPTED` for an active
+//!   one, `REJECTED cause=unknown-ref` otherwise. Any session id can be asked about.
+//!
+//! Replies are `deliver_sm` with esm_class 0x00, data_coding 0x01, the request's protocol_id,
+//! the submit_sm's addresses swapped, and the OSPP text as short_message (in message_payload
+//! when longer than 254 octets). A reply goes to the connection the request came on when it can
+//! receive (a transceiver bind), else to another receiving bind of the same system_id; when no
+//! such bind is up it waits for one for up to [`OsppHandlerSettings::reply_wait`] and is then
+//! dropped (logged). `deliver_sm_resp` statuses are not acted on.
+//!
+//! Metrics: `otagw_ospp_requests_total{session_type,outcome}` (outcome `invalid`, `rejected`,
+//! `success`, `failure`, `pending` for a watch that ended before the session, `answered` for a
+//! status query), `otagw_ospp_binds` (binds up).
+
+mod connection;
+pub mod requests;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusmpp::pdus::DeliverSm;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::ospp_driver::actor::OsppDriver;
+use crate::store::Store;
+
+/// Settings of the OSPP handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OsppHandlerSettings {
+    /// The accounts tools bind with: (system_id, password).
+    pub accounts: Vec<(String, String)>,
+    /// How often a started session's row is read to see whether it ended.
+    pub poll_interval: Duration,
+    /// How long a started session is watched for its end before the handler stops watching.
+    pub result_watch: Duration,
+    /// How long a reply waits for a bind that can receive it.
+    pub reply_wait: Duration,
+}
+
+impl Default for OsppHandlerSettings {
+    fn default() -> Self {
+        Self {
+            accounts: Vec::new(),
+            poll_interval: Duration::from_millis(200),
+            result_watch: Duration::from_secs(3600),
+            reply_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why the handler could not start.
+#[derive(Debug, Error)]
+pub enum OsppHandlerError {
+    /// The listening socket could not be opened.
+    #[error("OSPP handler: listening on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The OSPP handler.
+#[derive(Debug)]
+pub struct OsppHandler;
+
+impl OsppHandler {
+    /// Listens on `listen` (port 0 for any) and serves tools until [`OsppHandlerHandle::stop`].
+    pub async fn start(
+        listen: SocketAddr,
+        settings: OsppHandlerSettings,
+        driver: OsppDriver,
+        store: Store,
+    ) -> Result<OsppHandlerHandle, OsppHandlerError> {
+        let listener =
+            TcpListener::bind(listen)
+                .await
+                .map_err(|source| OsppHandlerError::Listen {
+                    addr: listen,
+                    source,
+                })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| OsppHandlerError::Listen {
+                addr: listen,
+                source,
+            })?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        // Message ids stay unique across restarts: they start from the clock.
+        let base = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        let shared = Arc::new(Shared {
+            settings,
+            driver,
+            store,
+            binds: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(1),
+            next_message: AtomicU64::new(base),
+            stop: stop_rx.clone(),
+        });
+        metrics::gauge!("otagw_ospp_binds").set(0.0);
+        let task = tokio::spawn(accept_loop(listener, shared, stop_rx));
+        tracing::info!(%addr, "OSPP handler listening");
+        Ok(OsppHandlerHandle {
+            addr,
+            stop: stop_tx,
+            task,
+        })
+    }
+}
+
+/// A running OSPP handler.
+#[derive(Debug)]
+pub struct OsppHandlerHandle {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl OsppHandlerHandle {
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops listening, unbinds every tool, stops watching sessions, and waits for the
+    /// connections to close. Sessions already started go on in the driver.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// A bind that is up, as the reply router sees it.
+#[derive(Debug)]
+struct BindEntry {
+    system_id: String,
+    /// Whether deliver_sm may be sent on it (transceiver or receiver).
+    receives: bool,
+    out: mpsc::Sender<DeliverSm>,
+}
+
+/// What the connections and request tasks share.
+#[derive(Debug)]
+struct Shared {
+    settings: OsppHandlerSettings,
+    driver: OsppDriver,
+    store: Store,
+    binds: Mutex<HashMap<u64, BindEntry>>,
+    next_conn: AtomicU64,
+    next_message: AtomicU64,
+    stop: watch::Receiver<bool>,
+}
+
+impl Shared {
+    fn binds(&self) -> std::sync::MutexGuard<'_, HashMap<u64, BindEntry>> {
+        self.binds.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The account check: the bind status for `system_id` / `password`.
+    fn check_account(&self, system_id: &str, password: &str) -> rusmpp::CommandStatus {
+        match self
+            .settings
+            .accounts
+            .iter()
+            .find(|(sid, _)| sid == system_id)
+        {
+            None => rusmpp::CommandStatus::EsmeRinvsysid,
+            Some((_, pw)) if pw != password => rusmpp::CommandStatus::EsmeRinvpaswd,
+            Some(_) => rusmpp::CommandStatus::EsmeRok,
+        }
+    }
+
+    fn message_id(&self) -> String {
+        format!("{:X}", self.next_message.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// A bind to send a reply to: `conn_id` itself when it receives, else another receiving
+    /// bind of `system_id`.
+    fn route(&self, conn_id: u64, system_id: &str) -> Option<mpsc::Sender<DeliverSm>> {
+        let binds = self.binds();
+        if let Some(b) = binds.get(&conn_id).filter(|b| b.receives) {
+            return Some(b.out.clone());
+        }
+        binds
+            .values()
+            .find(|b| b.receives && b.system_id == system_id)
+            .map(|b| b.out.clone())
+    }
+
+    /// Sends a reply on a receiving bind, waiting for one for up to `reply_wait`.
+    async fn deliver(&self, conn_id: u64, system_id: &str, mut pdu: DeliverSm) -> bool {
+        let give_up = tokio::time::Instant::now() + self.settings.reply_wait;
+        loop {
+            if let Some(out) = self.route(conn_id, system_id) {
+                match out.send(pdu).await {
+                    Ok(()) => return true,
+                    Err(e) => pdu = e.0,
+                }
+            }
+            if tokio::time::Instant::now() >= give_up || *self.stop.borrow() {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    break;
+                }
+            }
+            accepted = listener.accept() => {
+                match accepted {
+                    Ok((tcp, peer)) => {
+                        let _ = tcp.set_nodelay(true);
+                        conns.spawn(connection::serve(tcp, peer, shared.clone(), stop.clone()));
+                    }
+                    Err(err) => {
+                        tracing::warn!(%err, "OSPP handler: accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        while conns.join_next().await.is_some() {}
+    })
+    .await;
+    conns.abort_all();
+}
