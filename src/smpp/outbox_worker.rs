@@ -80,6 +80,9 @@ impl OutboxWorker {
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut held: Vec<HeldReceipt> = Vec::new();
         let mut last_depth = Instant::now() - Duration::from_secs(60);
+        // Whether the last claim filled the queue: more rows may be due, so claim again as
+        // soon as a bind frees room instead of waiting for the next tick.
+        let mut more_due = false;
         loop {
             tokio::select! {
                 changed = stop.changed() => {
@@ -90,9 +93,12 @@ impl OutboxWorker {
                 event = events.recv() => {
                     let Some(event) = event else { break };
                     self.on_event(event, &mut held).await;
+                    if more_due {
+                        more_due = self.claim(&jobs).await;
+                    }
                 }
                 _ = poll.tick() => {
-                    self.claim(&jobs).await;
+                    more_due = self.claim(&jobs).await;
                     self.retry_held(&mut held).await;
                     if last_depth.elapsed() >= Duration::from_secs(2) {
                         last_depth = Instant::now();
@@ -112,10 +118,15 @@ impl OutboxWorker {
         self.binds.is_empty() || self.binds.iter().any(Esme::is_bound)
     }
 
-    async fn claim(&self, jobs: &mpsc::Sender<SubmitJob>) {
+    /// Claims as many due rows as the job queue has room for; true when it filled the room
+    /// (more may be due) or had none.
+    async fn claim(&self, jobs: &mpsc::Sender<SubmitJob>) -> bool {
         let room = jobs.capacity();
-        if room == 0 || !self.any_bind_up() {
-            return;
+        if room == 0 {
+            return true;
+        }
+        if !self.any_bind_up() {
+            return false;
         }
         let s = &self.settings;
         let rows = retry(|| async {
@@ -127,9 +138,10 @@ impl OutboxWorker {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::warn!(error = %e, "outbox claim failed");
-                return;
+                return false;
             }
         };
+        let filled = rows.len() >= room;
         for row in rows {
             let job = job_for(&row);
             if let Err(e) = jobs.try_send(job) {
@@ -138,6 +150,7 @@ impl OutboxWorker {
                 tracing::warn!(id = row.id, error = %e, "cannot queue a claimed row");
             }
         }
+        filled
     }
 
     async fn on_event(&self, event: EsmeEvent, held: &mut Vec<HeldReceipt>) {
