@@ -31,6 +31,8 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/star-code", post(star_code))
         .route("/admin/prl-push", post(prl_push))
         .route("/admin/ivr-star-code", post(ivr_star_code))
+        .route("/admin/prl-campaign", post(prl_campaign))
+        .route("/admin/prl-campaign/{id}", get(prl_campaign_progress))
         .with_state(state)
 }
 
@@ -242,4 +244,96 @@ async fn ivr_star_code(State(state): State<AdminState>, body: axum::body::Bytes)
             )
         }
     }
+}
+
+/// Body of `POST /admin/prl-campaign`: a PRL and either a list of subscribers or a make/model.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CampaignTrigger {
+    prl: i32,
+    subscribers: Option<Vec<String>>,
+    make: Option<String>,
+    model: Option<String>,
+}
+
+/// Creates a PRL campaign (an OTAP admin's trigger).
+async fn prl_campaign(State(state): State<AdminState>, body: axum::body::Bytes) -> Response {
+    use crate::flows::prl_campaign::{CampaignError, Target};
+    const ROUTE: &str = "/admin/prl-campaign";
+    let json = |status: StatusCode, value: serde_json::Value| {
+        count(ROUTE, status);
+        (
+            status,
+            [("content-type", "application/json")],
+            value.to_string(),
+        )
+            .into_response()
+    };
+    let bad = |detail: &str| {
+        json(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({"error": "bad-request", "detail": detail}),
+        )
+    };
+    let Ok(trigger) = serde_json::from_slice::<CampaignTrigger>(&body) else {
+        return bad("expected {\"prl\": N, \"subscribers\": [...]} or {\"prl\": N, \"make\": ..., \"model\": ...}");
+    };
+    let target = match (trigger.subscribers, trigger.make, trigger.model) {
+        (Some(list), None, None) => Target::Subscribers(list),
+        (None, Some(make), Some(model)) => Target::MakeModel { make, model },
+        _ => return bad("give subscribers, or make and model"),
+    };
+    match state.driver.prl_campaign(trigger.prl, target).await {
+        Ok(started) => json(
+            StatusCode::ACCEPTED,
+            serde_json::to_value(&started).unwrap_or_default(),
+        ),
+        Err(err) => {
+            let (status, cause) = match &err {
+                CampaignError::UnknownPrl(_) => (StatusCode::NOT_FOUND, "unknown-prl"),
+                CampaignError::Empty => (StatusCode::UNPROCESSABLE_ENTITY, "no-subscriber"),
+                CampaignError::UnknownCampaign(_) => (StatusCode::NOT_FOUND, "unknown-campaign"),
+                CampaignError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal-error"),
+            };
+            json(
+                status,
+                serde_json::json!({"error": cause, "detail": err.to_string()}),
+            )
+        }
+    }
+}
+
+/// A PRL campaign's progress.
+async fn prl_campaign_progress(
+    State(state): State<AdminState>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Response {
+    const ROUTE: &str = "/admin/prl-campaign/{id}";
+    let result = async {
+        let mut conn = state
+            .store
+            .conn()
+            .await
+            .map_err(crate::flows::prl_campaign::CampaignError::from)?;
+        crate::flows::prl_campaign::progress(&mut conn, id).await
+    }
+    .await;
+    let (status, body) = match result {
+        Ok(p) => (StatusCode::OK, serde_json::to_value(&p).unwrap_or_default()),
+        Err(e @ crate::flows::prl_campaign::CampaignError::UnknownCampaign(_)) => (
+            StatusCode::NOT_FOUND,
+            serde_json::json!({"error": "unknown-campaign", "detail": e.to_string()}),
+        ),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({"error": "internal-error", "detail": e.to_string()}),
+        ),
+    };
+    count(ROUTE, status);
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }

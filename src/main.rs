@@ -98,6 +98,23 @@ enum ProfileCommand {
 
 #[derive(Debug, Subcommand)]
 enum PrlCommand {
+    /// Push a PRL of the library to many subscribers (a PRL campaign): a CSV with an mdn, esn
+    /// or meid column, or every activated profile of a make/model. The pushes are queued in the
+    /// outbox; a running gateway with SMPP enabled sends them and serves the call-backs.
+    Campaign {
+        /// Library id of the PRL to push.
+        #[arg(long)]
+        prl: i32,
+        /// CSV of subscribers (header line; the first mdn, esn or meid column is used).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["make", "model"])]
+        csv: Option<PathBuf>,
+        /// Every activated profile of this make (with --model).
+        #[arg(long, requires = "model")]
+        make: Option<String>,
+        /// ... and this model.
+        #[arg(long, requires = "make")]
+        model: Option<String>,
+    },
     /// Import a binary PRL: its size field, CRC and records are checked; a bad file is refused
     /// and nothing is written.
     Import {
@@ -205,6 +222,42 @@ async fn dispatch(command: Command, config: &Config, db: &Database) -> Result<()
             }
             Ok(())
         }
+        Command::Prl(PrlCommand::Campaign {
+            prl,
+            csv,
+            make,
+            model,
+        }) => {
+            use otagw::flows::prl_campaign::{self, Target};
+            let target = match (csv, make, model) {
+                (Some(file), _, _) => Target::Subscribers(read_subscribers(&file)?),
+                (None, Some(make), Some(model)) => Target::MakeModel { make, model },
+                _ => anyhow::bail!("give --csv FILE, or --make and --model"),
+            };
+            let settings = otagw::flows::prl_push::PrlPushSettings {
+                iota_base_url: if config.iota.public_url.is_empty() {
+                    format!("http://{}", config.iota_listen()?)
+                } else {
+                    config.iota.public_url.clone()
+                },
+                callback_timeout: chrono::Duration::seconds(
+                    i64::try_from(config.iota.otapa_callback_timeout_secs).unwrap_or(86_400),
+                ),
+                segment_size: config.iota.segment_size,
+            };
+            let mut conn = db.store.conn().await?;
+            let started = prl_campaign::start(&mut conn, &settings, prl, &target).await?;
+            println!(
+                "PRL campaign {}: {} pushes queued, {} skipped",
+                started.campaign_id,
+                started.queued,
+                started.skipped.len()
+            );
+            for s in &started.skipped {
+                println!("  skipped {}: {}", s.subscriber, s.cause);
+            }
+            Ok(())
+        }
         Command::Prl(PrlCommand::Import {
             file,
             id,
@@ -231,6 +284,27 @@ async fn dispatch(command: Command, config: &Config, db: &Database) -> Result<()
             Ok(())
         }
     }
+}
+
+/// The subscribers of a campaign CSV: the first `mdn`, `esn` or `meid` column.
+fn read_subscribers(file: &std::path::Path) -> Result<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(file)
+        .with_context(|| format!("reading {}", file.display()))?;
+    let header = reader.headers()?.clone();
+    let column = header
+        .iter()
+        .position(|h| matches!(h.to_ascii_lowercase().as_str(), "mdn" | "esn" | "meid"))
+        .with_context(|| format!("{} has no mdn, esn or meid column", file.display()))?;
+    let mut out = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{} line {}", file.display(), i + 2))?;
+        if let Some(v) = record.get(column).filter(|v| !v.is_empty()) {
+            out.push(v.to_string());
+        }
+    }
+    Ok(out)
 }
 
 async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {

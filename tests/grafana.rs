@@ -26,6 +26,20 @@ const METRICS: &[&str] = &[
     "otagw_iota_http_requests_total",
     "otagw_iota_rejected_total",
     "otagw_scheduler_timeouts_total",
+    "otagw_m3ua_association_up",
+    "otagw_m3ua_messages_total",
+    "otagw_m3ua_reconnects_total",
+    "otagw_tcap_messages_total",
+    "otagw_tcap_timeouts_total",
+    "otagw_tcap_dropped_total",
+    "otagw_ss7_relay_retries_total",
+    "otagw_smpp_bind_up",
+    "otagw_smpp_window_in_use",
+    "otagw_smpp_submits_total",
+    "otagw_smpp_receipts_total",
+    "otagw_smpp_outbox_depth",
+    "otagw_ospp_requests_total",
+    "otagw_ospp_binds",
 ];
 
 /// The histograms among [`METRICS`]: queried only through their exposed series.

@@ -299,3 +299,92 @@ async fn bad_pushes_are_refused_and_change_nothing() {
     assert!(lab.smsc.messages().is_empty());
     lab.gateway.stop().await;
 }
+
+fn get(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let json = out
+        .split("\r\n\r\n")
+        .nth(1)
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or_default();
+    (status, json)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_pushes_to_many_and_reports_progress() {
+    let lab = lab(60).await;
+    let handset = Arc::new(Mutex::new(
+        Handset::new({
+            let mut c = HandsetConfig::new(DeviceId::Esn(ESN.parse().unwrap()));
+            c.sspr_p_rev = 1;
+            c
+        })
+        .unwrap(),
+    ));
+    let follower = handset_follows_pushes(&lab.smsc, handset.clone());
+    let addr = lab.gateway.admin_addr;
+    let body = format!(r#"{{"prl": 2, "subscribers": ["{MDN}", "6195559999", "xyz"]}}"#);
+    let (status, started) =
+        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign", &body))
+            .await
+            .unwrap();
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(started["queued"], 1);
+    assert_eq!(started["total"], 3);
+    let skipped: Vec<&str> = started["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["cause"].as_str().unwrap())
+        .collect();
+    assert_eq!(skipped, vec!["unknown-device", "bad-identity"]);
+    let id = started["campaign_id"].as_i64().unwrap();
+
+    tokio::time::timeout(Duration::from_secs(30), follower)
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("the handset ran its session");
+    let mut progress = serde_json::Value::Null;
+    for _ in 0..50 {
+        let path = format!("/admin/prl-campaign/{id}");
+        let (status, p) = tokio::task::spawn_blocking(move || get(addr, &path))
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{p}");
+        progress = p;
+        if progress["completed"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(progress["completed"], 1, "{progress}");
+    assert_eq!(progress["active"], 0, "{progress}");
+    assert!(
+        progress["pushes"]["delivered"].as_i64().unwrap_or(0) >= 1,
+        "{progress}"
+    );
+    assert_eq!(reload(&lab.db.store, lab.profile.id).await.prl_id, Some(2));
+
+    // By make/model: the (only) activated Acme X1 again.
+    let body = r#"{"prl": 1, "make": "Acme", "model": "X1"}"#;
+    let (status, started) =
+        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign", body))
+            .await
+            .unwrap();
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(started["queued"], 1);
+    let (status, _) = tokio::task::spawn_blocking(move || get(addr, "/admin/prl-campaign/999"))
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+    lab.gateway.stop().await;
+}

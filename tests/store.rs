@@ -155,6 +155,7 @@ async fn stale_versions_are_refused() {
             bearer: "iota".into(),
             state: serde_json::json!({"step": "capability"}),
             deadline: None,
+            campaign_id: None,
         },
     )
     .await

@@ -39,6 +39,8 @@ pub struct Callback<'a> {
     pub deadline: DateTime<Utc>,
     /// The push.
     pub content: PushKind,
+    /// The PRL campaign the session belongs to.
+    pub campaign_id: Option<i64>,
 }
 
 /// The session opened and the outbox rows queued.
@@ -99,6 +101,7 @@ pub async fn open(
                 reason: e.to_string(),
             })?,
             deadline: Some(callback.deadline),
+            campaign_id: callback.campaign_id,
         },
     )
     .await?;
@@ -114,6 +117,7 @@ pub async fn open(
         .into_iter()
         .map(|s| NewOutbox {
             session_id: Some(session.id),
+            campaign_id: callback.campaign_id,
             ..NewOutbox::wap_push(callback.mdn, s)
         })
         .collect();

@@ -165,6 +165,7 @@ pub async fn start(
                     callback_url: &callback_url,
                     deadline: Utc::now() + settings_c.callback_timeout,
                     content: callback::PushKind::ServiceIndication(settings_c.push_text.clone()),
+                    campaign_id: None,
                 },
                 programme,
             )

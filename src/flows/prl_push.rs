@@ -102,6 +102,17 @@ pub async fn start(
     prl_id: i32,
     lookup: &Lookup,
 ) -> Result<PrlPushStarted, PrlPushError> {
+    start_in(conn, settings, prl_id, lookup, None).await
+}
+
+/// [`start`], as part of PRL campaign `campaign_id` when given.
+pub async fn start_in(
+    conn: &mut AsyncPgConnection,
+    settings: &PrlPushSettings,
+    prl_id: i32,
+    lookup: &Lookup,
+    campaign_id: Option<i64>,
+) -> Result<PrlPushStarted, PrlPushError> {
     let token = crate::iota::session::new_token().map_err(|e| PrlPushError::Push(e.to_string()))?;
     let settings = settings.clone();
     let lookup = lookup.clone();
@@ -142,6 +153,7 @@ pub async fn start(
                 callback_url: &callback_url,
                 deadline: Utc::now() + settings.callback_timeout,
                 content: callback::PushKind::ServiceLoading,
+                campaign_id,
             },
             programme,
         )

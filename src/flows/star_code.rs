@@ -342,6 +342,7 @@ async fn open(
                 bearer: BEARER.to_string(),
                 state: serde_json::to_value(&state).map_err(invalid)?,
                 deadline: Some(now + timeout),
+                campaign_id: None,
             },
         )
         .await?;

@@ -239,6 +239,7 @@ pub async fn bootstrap(
                 bearer: BEARER.to_string(),
                 state: state_json,
                 deadline: Some(now + settings.session_timeout),
+                campaign_id: None,
             },
         )
         .await?;

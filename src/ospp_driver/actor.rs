@@ -16,6 +16,7 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use crate::flows::ivr_star_code::{self, IvrStarCodeError, IvrStarCodeSettings, IvrStarted};
+use crate::flows::prl_campaign::{self, CampaignError, CampaignStarted, Target};
 use crate::flows::prl_push::{self, PrlPushError, PrlPushSettings, PrlPushStarted};
 use crate::flows::star_code::{self, StarCodeError, StarCodeReport, StarCodeSettings};
 use crate::iota::session::{self as iota_session, IotaError, IotaSettings, Reply};
@@ -60,6 +61,12 @@ enum Request {
     IvrStarCode {
         trn: String,
         reply: oneshot::Sender<Result<IvrStarted, IvrStarCodeError>>,
+    },
+    /// Create a PRL campaign.
+    PrlCampaign {
+        prl_id: i32,
+        target: Target,
+        reply: oneshot::Sender<Result<CampaignStarted, CampaignError>>,
     },
     /// Start a PRL push.
     PrlPush {
@@ -133,6 +140,7 @@ impl std::fmt::Debug for Request {
             Self::StarCode { trn, .. } => write!(f, "StarCode({trn})"),
             Self::PrlPush { prl_id, lookup, .. } => write!(f, "PrlPush({prl_id}, {lookup})"),
             Self::IvrStarCode { trn, .. } => write!(f, "IvrStarCode({trn})"),
+            Self::PrlCampaign { prl_id, .. } => write!(f, "PrlCampaign({prl_id})"),
             Self::ExpireDue { limit, .. } => write!(f, "ExpireDue({limit})"),
         }
     }
@@ -209,6 +217,25 @@ impl OsppDriver {
                     e.to_string(),
                 )))
             })
+    }
+
+    /// Creates a PRL campaign: library PRL `prl_id` pushed to every subscriber of `target`.
+    pub async fn prl_campaign(
+        &self,
+        prl_id: i32,
+        target: Target,
+    ) -> Result<CampaignStarted, CampaignError> {
+        self.ask(|reply| Request::PrlCampaign {
+            prl_id,
+            target,
+            reply,
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(CampaignError::Store(crate::store::StoreError::Connect(
+                e.to_string(),
+            )))
+        })
     }
 
     /// Starts a PRL push of library PRL `prl_id` to the subscriber `lookup` names.
@@ -349,6 +376,18 @@ async fn handle(context: &Context, request: Request) {
                 }
                 None => Err(IvrStarCodeError::Disabled),
             };
+            let _ = reply.send(result);
+        }
+        Request::PrlCampaign {
+            prl_id,
+            target,
+            reply,
+        } => {
+            let result = async {
+                let mut conn = store.conn().await?;
+                prl_campaign::start(&mut conn, &context.prl_push, prl_id, &target).await
+            }
+            .await;
             let _ = reply.send(result);
         }
         Request::PrlPush {

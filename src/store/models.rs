@@ -286,6 +286,8 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     /// When last changed.
     pub updated_at: DateTime<Utc>,
+    /// The PRL campaign it belongs to.
+    pub campaign_id: Option<i64>,
 }
 
 /// An audit detail record to write.

@@ -109,6 +109,24 @@ diesel::table! {
         created_at -> Timestamptz,
         /// When last changed.
         updated_at -> Timestamptz,
+        /// The PRL campaign it belongs to.
+        campaign_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    /// PRL campaigns.
+    prl_campaigns (id) {
+        /// Row id.
+        id -> Int8,
+        /// The PRL pushed.
+        prl_id -> Int4,
+        /// Who (JSON).
+        target -> Jsonb,
+        /// Subscribers targeted.
+        total -> Int4,
+        /// When created.
+        created_at -> Timestamptz,
     }
 }
 
@@ -180,6 +198,7 @@ diesel::table! {
 
 diesel::joinable!(ota_sessions -> profiles (profile_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    prl_campaigns,
     prl_library,
     profiles,
     ota_sessions,

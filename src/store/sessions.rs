@@ -47,6 +47,8 @@ pub struct NewSession {
     pub state: serde_json::Value,
     /// When it times out.
     pub deadline: Option<DateTime<Utc>>,
+    /// The PRL campaign it belongs to.
+    pub campaign_id: Option<i64>,
 }
 
 /// Opens a session.
