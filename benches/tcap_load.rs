@@ -86,6 +86,7 @@ async fn run(transactions: usize, concurrency: usize) {
         name: "msc".into(),
         endpoint: msc,
         trn_prefix: cfg.msc.trn_prefix.clone(),
+        sms_address: None,
     }];
     let is725 = Arc::new(Is725::new(tcap, routes, hlr, Duration::from_secs(5)));
     let handset = Handset::new(HandsetConfig::new(DeviceId::Esn(Esn::new(0xD300_0001)))).unwrap();

@@ -192,6 +192,9 @@ pub struct MscConfig {
     pub ssn: u8,
     /// TRNs starting with this prefix belong to this MSC.
     pub trn_prefix: String,
+    /// The MSC's SMS_Address, as the HLR answers SMSRequest (for OTAPA over SS7).
+    #[serde(default)]
+    pub sms_address: Option<String>,
 }
 
 fn default_msc_ssn() -> u8 {
@@ -672,6 +675,7 @@ impl Config {
                         ssn: m.ssn,
                     },
                     trn_prefix: m.trn_prefix.clone(),
+                    sms_address: m.sms_address.clone(),
                 })
             })
             .collect::<Result<Vec<_>, ConfigError>>()?;

@@ -487,6 +487,7 @@ async fn star_code(
         point_code: network.config().msc.point_code.to_string(),
         ssn: network.config().msc.ssn,
         trn_prefix: network.config().msc.trn_prefix.clone(),
+        sms_address: None,
     }];
     config.ss7.point_code = network.config().gateway_point_code.to_string();
     config.ss7.ssn = network.config().gateway_ssn;

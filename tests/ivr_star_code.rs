@@ -99,6 +99,7 @@ async fn lab() -> Lab {
         point_code: "1-1-2".into(),
         ssn: 8,
         trn_prefix: "555".into(),
+        sms_address: None,
     }];
     c.smpp.enabled = true;
     c.smpp.smsc = smsc.addr().to_string();

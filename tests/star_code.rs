@@ -69,6 +69,7 @@ fn config(stp: SocketAddr) -> Config {
         point_code: "1-1-2".into(),
         ssn: 8,
         trn_prefix: "555".into(),
+        sms_address: None,
     }];
     c
 }

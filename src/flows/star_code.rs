@@ -59,8 +59,8 @@ pub struct StarCodeSettings {
 pub struct Ss7State {
     /// The plan.
     pub plan: PlanState,
-    /// The TRN.
-    pub trn: String,
+    /// The TRN (none for network-initiated OTAPA).
+    pub trn: Option<String>,
     /// The MSC attached.
     pub msc: Endpoint,
     /// When the session began.
@@ -187,7 +187,7 @@ pub async fn run(
 
     let mut conn = store.conn().await?;
     let opened = open(&mut conn, &attached, device, segment_size, settings).await;
-    let (mut session, mut state, mut commands) = match opened {
+    let (session, state, commands) = match opened {
         Ok(x) => x,
         Err(e) => {
             // The call is not ours to keep: let the MSC release it.
@@ -200,83 +200,15 @@ pub async fn run(
     driver::count_started(FLOW, BEARER);
     tracing::info!(session = session.id, trn, msc = %attached.msc, "star-code session opened");
 
-    let mut lost = 0;
-    let outcome = loop {
-        // The plan asks for one request at a time, or says it is over.
-        let message = match commands.as_slice() {
-            [.., Command::Finish(o)] => break o.clone(),
-            [Command::Send(m)] => m.clone(),
-            _ => {
-                let failure = (
-                    BearerFailure::ProtocolError,
-                    "the plan asked for nothing".into(),
-                );
-                break fail(&mut conn, &session, &state, failure, settings).await?;
-            }
-        };
-        driver::count_forward(&message);
-        let reply = match message.encode() {
-            Ok(bytes) => {
-                is725
-                    .relay(&attached, service_indicator::CDMA_OTASP, bytes)
-                    .await
-            }
-            Err(e) => {
-                let failure = (BearerFailure::ProtocolError, format!("encoding: {e}"));
-                break fail(&mut conn, &session, &state, failure, settings).await?;
-            }
-        };
-        let reply = match reply {
-            Ok(r) => {
-                lost = 0;
-                r
-            }
-            Err(Is725Error::Tcap(TcapError::Link(_) | TcapError::Timeout(_)))
-                if lost + 1 < RELAY_ATTEMPTS =>
-            {
-                // The request may or may not have reached the handset: wait for the link,
-                // then let the plan say what to send again.
-                lost += 1;
-                metrics::counter!("otagw_ss7_relay_retries_total").increment(1);
-                tokio::time::sleep(settings.retry_pause).await;
-                match plan::step(&state.plan, Event::AnswerLost) {
-                    Ok((plan, cmds)) => {
-                        (session, state) =
-                            commit(&mut conn, &session, &state, plan, &cmds, settings).await?;
-                        commands = cmds;
-                        continue;
-                    }
-                    Err(e) => {
-                        let failure = (BearerFailure::ProtocolError, e.to_string());
-                        break fail(&mut conn, &session, &state, failure, settings).await?;
-                    }
-                }
-            }
-            Err(e) => break fail(&mut conn, &session, &state, failure_of(&e), settings).await?,
-        };
-        let response = match ReverseMessage::decode(&reply) {
-            Ok(m) => m,
-            Err(e) => {
-                let failure = (
-                    BearerFailure::ProtocolError,
-                    format!("the handset's answer: {e}"),
-                );
-                break fail(&mut conn, &session, &state, failure, settings).await?;
-            }
-        };
-        driver::count_reverse(&response);
-        match plan::step(&state.plan, Event::Response(response)) {
-            Ok((plan, cmds)) => {
-                (session, state) =
-                    commit(&mut conn, &session, &state, plan, &cmds, settings).await?;
-                commands = cmds;
-            }
-            Err(e) => {
-                let failure = (BearerFailure::ProtocolError, e.to_string());
-                break fail(&mut conn, &session, &state, failure, settings).await?;
-            }
-        }
-    };
+    let (outcome, session, state) = drive(
+        &mut conn,
+        is725,
+        settings,
+        &attached,
+        service_indicator::CDMA_OTASP,
+        (session, state, commands),
+    )
+    .await?;
     driver::count_finished(FLOW, BEARER, &outcome, state.started_at);
     // End the call: the MSC lets the handset restart with what it committed.
     if let Err(e) = is725.release_trn(&attached).await {
@@ -299,6 +231,94 @@ pub async fn run(
         cause: (cause != "none").then(|| cause.to_string()),
         detail,
     })
+}
+
+/// Walks the plan over SS7: each request in an SMDPP with `service_indicator` to the MSC of
+/// `attached`, each answer from its ReturnResult, every transition committed before the next
+/// SMDPP; a lost answer is resent (the plan decides what), at most [`RELAY_ATTEMPTS`] times in a
+/// row. Returns how the session ended, with its final row and state.
+pub(crate) async fn drive(
+    conn: &mut AsyncPgConnection,
+    is725: &Is725,
+    settings: &StarCodeSettings,
+    attached: &Attached,
+    service_indicator: u8,
+    (mut session, mut state, mut commands): (Session, Ss7State, Vec<Command>),
+) -> Result<(Outcome, Session, Ss7State), StoreError> {
+    let mut lost = 0;
+    let outcome = loop {
+        // The plan asks for one request at a time, or says it is over.
+        let message = match commands.as_slice() {
+            [.., Command::Finish(o)] => break o.clone(),
+            [Command::Send(m)] => m.clone(),
+            _ => {
+                let failure = (
+                    BearerFailure::ProtocolError,
+                    "the plan asked for nothing".into(),
+                );
+                break fail(conn, &session, &state, failure, settings).await?;
+            }
+        };
+        driver::count_forward(&message);
+        let reply = match message.encode() {
+            Ok(bytes) => is725.relay(attached, service_indicator, bytes).await,
+            Err(e) => {
+                let failure = (BearerFailure::ProtocolError, format!("encoding: {e}"));
+                break fail(conn, &session, &state, failure, settings).await?;
+            }
+        };
+        let reply = match reply {
+            Ok(r) => {
+                lost = 0;
+                r
+            }
+            Err(Is725Error::Tcap(TcapError::Link(_) | TcapError::Timeout(_)))
+                if lost + 1 < RELAY_ATTEMPTS =>
+            {
+                // The request may or may not have reached the handset: wait for the link,
+                // then let the plan say what to send again.
+                lost += 1;
+                metrics::counter!("otagw_ss7_relay_retries_total").increment(1);
+                tokio::time::sleep(settings.retry_pause).await;
+                match plan::step(&state.plan, Event::AnswerLost) {
+                    Ok((plan, cmds)) => {
+                        (session, state) =
+                            commit(conn, &session, &state, plan, &cmds, settings).await?;
+                        commands = cmds;
+                        continue;
+                    }
+                    Err(e) => {
+                        let failure = (BearerFailure::ProtocolError, e.to_string());
+                        break fail(conn, &session, &state, failure, settings).await?;
+                    }
+                }
+            }
+            Err(e) => break fail(conn, &session, &state, failure_of(&e), settings).await?,
+        };
+        let response = match ReverseMessage::decode(&reply) {
+            Ok(m) => m,
+            Err(e) => {
+                let failure = (
+                    BearerFailure::ProtocolError,
+                    format!("the handset's answer: {e}"),
+                );
+                break fail(conn, &session, &state, failure, settings).await?;
+            }
+        };
+        driver::count_reverse(&response);
+        match plan::step(&state.plan, Event::Response(response)) {
+            Ok((plan, cmds)) => {
+                (session, state) =
+                    commit(conn, &session, &state, plan, &cmds, settings).await?;
+                commands = cmds;
+            }
+            Err(e) => {
+                let failure = (BearerFailure::ProtocolError, e.to_string());
+                break fail(conn, &session, &state, failure, settings).await?;
+            }
+        }
+    };
+    Ok((outcome, session, state))
 }
 
 /// Opens the session row: profile checked, programme built, plan started.
@@ -336,7 +356,11 @@ async fn open(
         let session = sessions::create(
             conn,
             &NewSession {
-                token: format!("trn-{}-{}", attached.trn, now.timestamp_micros()),
+                token: format!(
+                    "trn-{}-{}",
+                    attached.trn.as_deref().unwrap_or_default(),
+                    now.timestamp_micros()
+                ),
                 profile_id: profile.id,
                 flow: FLOW.to_string(),
                 bearer: BEARER.to_string(),

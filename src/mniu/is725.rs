@@ -28,6 +28,9 @@ pub struct MscRoute {
     pub endpoint: Endpoint,
     /// TRNs starting with this prefix are allocated by this MSC.
     pub trn_prefix: String,
+    /// The MSC's SMS_Address as the HLR reports it (to find it from an SMSRequest).
+    #[serde(default)]
+    pub sms_address: Option<String>,
 }
 
 /// Why an IS-725-A operation failed.
@@ -98,8 +101,8 @@ impl Is725Error {
 pub struct Attached {
     /// The MSC.
     pub msc: Endpoint,
-    /// The TRN.
-    pub trn: String,
+    /// The TRN of the call (none for network-initiated OTAPA).
+    pub trn: Option<String>,
     /// ESN (or pESN).
     pub esn: Option<Esn>,
     /// MEID.
@@ -208,7 +211,7 @@ impl Is725 {
         }
         Ok(Attached {
             msc,
-            trn: trn.to_string(),
+            trn: Some(trn.to_string()),
             esn: result.esn,
             meid: result.meid,
             min,
@@ -228,7 +231,7 @@ impl Is725 {
         invoke.esn = attached.esn;
         invoke.meid = attached.meid;
         invoke.msid = attached.min.clone().map(Msid::Min);
-        invoke.trn = Some(attached.trn.clone());
+        invoke.trn = attached.trn.clone();
         let answer = self.call(attached.msc, &invoke).await?;
         let result: SmdppResult = outcome("SMSDeliveryPointToPoint", attached.msc, answer)?;
         result.bearer_data.ok_or_else(|| Is725Error::BadAnswer {
@@ -244,7 +247,7 @@ impl Is725 {
     pub async fn release_trn(&self, attached: &Attached) -> Result<(), Is725Error> {
         let request = OtaspRequest {
             action_code: action_code::RELEASE_TRN,
-            trn: Some(attached.trn.clone()),
+            trn: attached.trn.clone(),
             esn: attached.esn,
             meid: attached.meid,
             msid: attached.min.clone().map(Msid::Min),
@@ -255,6 +258,35 @@ impl Is725 {
         let answer = self.call(attached.msc, &request).await?;
         let _: OtaspRequestResult = outcome("OTASPRequest", attached.msc, answer)?;
         Ok(())
+    }
+
+    /// The MSC serving `min`, found with an SMSRequest to the HLR, ready for SMDPPs (OTAPA).
+    pub async fn locate_msc(
+        &self,
+        min: &Min,
+        esn: Option<Esn>,
+        meid: Option<Meid>,
+    ) -> Result<Attached, Is725Error> {
+        let address = self.locate(min, esn).await?;
+        let msc = self
+            .mscs
+            .iter()
+            .find(|m| m.sms_address.as_deref() == Some(address.digits.as_str()))
+            .map(|m| m.endpoint)
+            .ok_or_else(|| Is725Error::BadAnswer {
+                operation: "SMSRequest",
+                reason: format!(
+                    "the HLR names SMS_Address {}, which no configured MSC has (ss7.msc.sms_address)",
+                    address.digits
+                ),
+            })?;
+        Ok(Attached {
+            msc,
+            trn: None,
+            esn,
+            meid,
+            min: Some(min.clone()),
+        })
     }
 
     /// SMSRequest to the HLR: the SMS_Address of the MSC serving `min`.
@@ -285,7 +317,7 @@ pub fn max_is683_in_udt(attached: &Attached) -> usize {
         invoke.esn = attached.esn;
         invoke.meid = attached.meid;
         invoke.msid = attached.min.clone().map(Msid::Min);
-        invoke.trn = Some(attached.trn.clone());
+        invoke.trn = attached.trn.clone();
         let Ok(parameters) = invoke.to_parameters() else {
             return false;
         };
