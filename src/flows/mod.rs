@@ -4,5 +4,6 @@
 pub mod callback;
 pub mod ivr_star_code;
 pub mod prl_campaign;
+pub mod prl_fallback;
 pub mod prl_push;
 pub mod star_code;

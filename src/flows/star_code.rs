@@ -308,8 +308,7 @@ pub(crate) async fn drive(
         driver::count_reverse(&response);
         match plan::step(&state.plan, Event::Response(response)) {
             Ok((plan, cmds)) => {
-                (session, state) =
-                    commit(conn, &session, &state, plan, &cmds, settings).await?;
+                (session, state) = commit(conn, &session, &state, plan, &cmds, settings).await?;
                 commands = cmds;
             }
             Err(e) => {

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use crate::flows::ivr_star_code::{self, IvrStarCodeError, IvrStarCodeSettings, IvrStarted};
 use crate::flows::prl_campaign::{self, CampaignError, CampaignStarted, Target};
+use crate::flows::prl_fallback;
 use crate::flows::prl_push::{self, PrlPushError, PrlPushSettings, PrlPushStarted};
 use crate::flows::star_code::{self, StarCodeError, StarCodeReport, StarCodeSettings};
 use crate::iota::session::{self as iota_session, IotaError, IotaSettings, Reply};
@@ -410,11 +411,27 @@ async fn handle(context: &Context, request: Request) {
             let _ = reply.send(result);
         }
         Request::ExpireDue { limit, reply } => {
+            let fallback_window = context.ss7.as_ref().map(|s| s.settings.session_timeout);
             let result = async {
                 let mut conn = store.conn().await?;
-                super::session::expire_due(&mut conn, limit).await
+                super::session::expire_due(&mut conn, limit, fallback_window).await
             }
             .await;
+            let result = result.map(|expired| {
+                if let Some(ss7) = &context.ss7 {
+                    for session_id in expired.fallback {
+                        let (store, ss7) = (store.clone(), ss7.clone());
+                        tokio::spawn(async move {
+                            if let Err(e) =
+                                prl_fallback::run(&store, &ss7.is725, &ss7.settings, session_id).await
+                            {
+                                tracing::warn!(session_id, error = %e, "PRL push fallback over SS7");
+                            }
+                        });
+                    }
+                }
+                expired.closed
+            });
             let _ = reply.send(result);
         }
     }

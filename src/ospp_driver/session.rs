@@ -200,7 +200,15 @@ pub fn reverse_result(message: &ReverseMessage) -> Option<u8> {
 /// their bearer: every bearer keeps the plan under `plan` and the start under `started_at` in
 /// the session state. Safe to run on several instances at once: rows are claimed with
 /// `FOR UPDATE SKIP LOCKED`.
-pub async fn expire_due(conn: &mut AsyncPgConnection, limit: i64) -> Result<usize, StoreError> {
+///
+/// A PRL push whose handset never called back is handed to the SS7 fallback instead, once, when
+/// `fallback` holds: its deadline is pushed back by `fallback_window`, it is marked, and its id is
+/// returned for the caller to run it over SS7.
+pub async fn expire_due(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    fallback: Option<chrono::Duration>,
+) -> Result<Expired, StoreError> {
     use diesel_async::AsyncConnection;
 
     use super::plan::{self, Cause, Event};
@@ -214,7 +222,24 @@ pub async fn expire_due(conn: &mut AsyncPgConnection, limit: i64) -> Result<usiz
         .transaction::<_, StoreError, _>(async |conn| {
             let due = sessions::claim_expired(conn, Utc::now(), limit).await?;
             let mut ended = Vec::new();
+            let mut diverted = Vec::new();
             for session in due {
+                let never_called_back = session.flow == FLOW_PRL_PUSH
+                    && session.state.get("seq").and_then(serde_json::Value::as_u64) == Some(0)
+                    && session.state.get("fallback").is_none();
+                if let (true, Some(window)) = (never_called_back, fallback) {
+                    let mut state = session.state.clone();
+                    state["fallback"] = serde_json::Value::Bool(true);
+                    let transition = Transition {
+                        state,
+                        status: SessionStatus::Active,
+                        cause: None,
+                        deadline: Some(Utc::now() + window),
+                    };
+                    sessions::advance(conn, session.id, session.version, &transition).await?;
+                    diverted.push(session.id);
+                    continue;
+                }
                 let plan: PlanState =
                     serde_json::from_value(session.state.get("plan").cloned().unwrap_or_default())
                         .map_err(invalid)?;
@@ -241,9 +266,10 @@ pub async fn expire_due(conn: &mut AsyncPgConnection, limit: i64) -> Result<usiz
                 finish(conn, &session, &plan, &outcome, started_at).await?;
                 ended.push((session.flow.clone(), session.bearer.clone(), started_at));
             }
-            Ok(ended)
+            Ok((ended, diverted))
         })
         .await?;
+    let (ended, diverted) = ended;
     for (flow, bearer, started_at) in &ended {
         count_finished(
             flow,
@@ -253,5 +279,17 @@ pub async fn expire_due(conn: &mut AsyncPgConnection, limit: i64) -> Result<usiz
         );
         metrics::counter!(names::SCHEDULER_TIMEOUTS).increment(1);
     }
-    Ok(ended.len())
+    Ok(Expired {
+        closed: ended.len(),
+        fallback: diverted,
+    })
+}
+
+/// What [`expire_due`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expired {
+    /// Sessions closed with cause "timeout".
+    pub closed: usize,
+    /// PRL pushes handed to the SS7 fallback.
+    pub fallback: Vec<i64>,
 }

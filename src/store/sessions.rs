@@ -183,3 +183,38 @@ pub async fn supersede_active(
     .execute(conn)
     .await?)
 }
+
+/// Reads a session by id and locks its row until the transaction ends.
+pub async fn by_id_for_update(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<Session, StoreError> {
+    ota_sessions::table
+        .find(id)
+        .select(Session::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| StoreError::SessionNotFound(id.to_string()))
+}
+
+/// Moves a session to another bearer (a fallback), if it is still at `expected_version`.
+pub async fn switch_bearer(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    expected_version: i64,
+    bearer: &str,
+    transition: &Transition,
+) -> Result<Session, StoreError> {
+    let session = advance(conn, id, expected_version, transition).await?;
+    Ok(diesel::update(ota_sessions::table.find(id))
+        .set(ota_sessions::bearer.eq(bearer))
+        .returning(Session::as_returning())
+        .get_result(conn)
+        .await
+        .map(|s: Session| Session {
+            version: session.version,
+            ..s
+        })?)
+}

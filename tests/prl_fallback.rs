@@ -1,0 +1,200 @@
+//! The PRL push fallback: the handset never follows the WAP push, so when the call-back
+//! deadline passes the PRL goes over SS7 (OTAPA in SMDPPs, ServiceIndicator 3) through the MSC
+//! the HLR names, and the audit record says so.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use otagw::config::{Config, MscConfig};
+use otagw::gateway::Gateway;
+use otagw::import;
+use otagw::store::audit;
+use otagw::store::models::NewProfile;
+use otagw::store::profiles::{self, Lookup};
+use otagw::testkit::TestDb;
+use otagw_codecs::identity::{DeviceId, Min};
+use otagw_codecs::prl::classic::{AcqRecord, ClassicPrl, Nid, PrefNeg, SysRecord};
+use otagw_sim::handset::model::{Handset, HandsetConfig};
+use otagw_sim::smsc::{Smsc, SmscConfig};
+use otagw_sim::ss7::{Network, NetworkConfig};
+
+const ESN: &str = "1A2B3C4D";
+const MDN: &str = "6195550101";
+
+fn prl(id: u16, systems: u16) -> Vec<u8> {
+    ClassicPrl {
+        pr_list_id: id,
+        pref_only: false,
+        def_roam_ind: 1,
+        acq_records: vec![AcqRecord::PcsCdmaBlocks { blocks: vec![7] }],
+        sys_records: (0..systems)
+            .map(|i| SysRecord {
+                sid: 100 + i,
+                nid: Nid::Wildcard,
+                pref_neg: PrefNeg::Preferred {
+                    pri: i == 0,
+                    roam_ind: 1,
+                },
+                geo: i > 0,
+                acq_index: 0,
+            })
+            .collect(),
+    }
+    .encode()
+    .unwrap()
+}
+
+fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let json = out
+        .split("\r\n\r\n")
+        .nth(1)
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or_default();
+    (status, json)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_nobody_follows_goes_over_ss7() {
+    let db = TestDb::new().await.unwrap();
+    let mut conn = db.store.conn().await.unwrap();
+    import::prl::import(&mut conn, 1, &prl(1, 3), None, "", false)
+        .await
+        .unwrap();
+    import::prl::import(&mut conn, 2, &prl(2, 80), None, "", false)
+        .await
+        .unwrap();
+    let profile = profiles::insert(
+        &mut conn,
+        &NewProfile {
+            esn: Some(ESN.into()),
+            meid: None,
+            pesn: None,
+            min: Some(MDN.into()),
+            mdn: Some(MDN.into()),
+            imsi_m: None,
+            imsi_t: None,
+            make: "Acme".into(),
+            model: "X1".into(),
+            firmware_version: "1.0".into(),
+            capabilities: serde_json::json!({"iota": true, "sspr_p_rev": 1}),
+            nam: serde_json::json!({}),
+            prl_id: Some(1),
+            sspr_table_number: None,
+            spc: None,
+            activation_state: "activated".into(),
+        },
+    )
+    .await
+    .unwrap();
+    drop(conn);
+
+    // The handset is attached to the simulated MSC (and known to the HLR) but ignores pushes.
+    let net = Network::start(NetworkConfig::default()).await.unwrap();
+    let mut cfg = HandsetConfig::new(DeviceId::Esn(ESN.parse().unwrap()));
+    cfg.sspr_p_rev = 1;
+    let trn = net.place_otasp_call(Handset::new(cfg).unwrap(), MDN.parse::<Min>().unwrap());
+    let smsc = Smsc::start("127.0.0.1:0".parse().unwrap(), SmscConfig::default())
+        .await
+        .unwrap();
+
+    let mut c = Config::default();
+    c.iota.listen = "127.0.0.1:0".into();
+    c.http.listen = "127.0.0.1:0".into();
+    c.iota.scheduler_interval_ms = 100;
+    c.iota.otapa_callback_timeout_secs = 1;
+    c.smpp.enabled = true;
+    c.smpp.smsc = smsc.addr().to_string();
+    c.smpp.password = "secret".into();
+    c.ss7.enabled = true;
+    c.ss7.peers = vec![net.stp().addr().to_string()];
+    c.ss7.msc = vec![MscConfig {
+        name: "msc1".into(),
+        point_code: "1-1-2".into(),
+        ssn: 8,
+        trn_prefix: "555".into(),
+        sms_address: Some(otagw_sim::ss7::DEFAULT_MSC_SMS_ADDRESS.into()),
+    }];
+    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
+    assert!(
+        gateway
+            .linkset
+            .as_ref()
+            .unwrap()
+            .wait_active(Duration::from_secs(10))
+            .await
+    );
+    assert!(
+        gateway
+            .smpp
+            .as_ref()
+            .unwrap()
+            .wait_bound(Duration::from_secs(10))
+            .await
+    );
+
+    let addr = gateway.admin_addr;
+    let body = format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#);
+    let (status, started) =
+        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-push", &body))
+            .await
+            .unwrap();
+    assert_eq!(status, 202, "{started}");
+    let session_id = started["session_id"].as_i64().unwrap();
+
+    // After the call-back deadline the fallback runs over SS7.
+    let mut after = None;
+    for _ in 0..100 {
+        let mut conn = db.store.conn().await.unwrap();
+        let p = profiles::find(&mut conn, &Lookup::Id(profile.id))
+            .await
+            .unwrap();
+        if p.prl_id == Some(2) {
+            after = Some(p);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if after.is_none() {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        use otagw::store::schema::ota_sessions::dsl::*;
+        let mut conn = db.store.conn().await.unwrap();
+        let row: (String, Option<String>, String, serde_json::Value) = ota_sessions
+            .find(session_id)
+            .select((status, cause, bearer, state))
+            .first(&mut conn)
+            .await
+            .unwrap();
+        panic!("the PRL did not arrive over SS7; session: {row:?}");
+    }
+    let after = after.unwrap();
+    assert_eq!(after.pending_prl_id, None);
+    let h = net.msc().handset_state(&trn).unwrap();
+    assert_eq!(h.committed_prl(), Some(prl(2, 80).as_slice()));
+    assert!(!h.otapa_active());
+
+    let mut conn = db.store.conn().await.unwrap();
+    let records = audit::for_session(&mut conn, session_id).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].flow, "prl-push");
+    assert_eq!(
+        records[0].bearer, "ss7",
+        "the audit record says the legacy path carried it"
+    );
+    assert_eq!(records[0].outcome, "success");
+    gateway.stop().await;
+}
