@@ -34,6 +34,9 @@ pub enum Scenario {
     /// Automated IOTA PRL download: activated handsets get a WAP push through the simulated
     /// SMSC and load a new PRL over IOTA.
     PrlPush,
+    /// IVR-assisted star-code IOTA activation: each call's TRN triggers the gateway, which
+    /// attaches over SS7 and sends the handset a WAP push to its IOTA call-back URL.
+    IvrStarCode,
 }
 
 /// What to run.
@@ -275,10 +278,13 @@ pub async fn run(
 ) -> Result<DemoRun, DemoError> {
     let handsets = match options.scenario {
         Scenario::PrlPush => load_as(&store, options.handsets, "activated").await?,
-        Scenario::OneButton | Scenario::StarCode => load(&store, options.handsets).await?,
+        Scenario::OneButton | Scenario::StarCode | Scenario::IvrStarCode => {
+            load(&store, options.handsets).await?
+        }
     };
     match options.scenario {
         Scenario::PrlPush => prl_push(config, store, handsets, options, progress).await,
+        Scenario::IvrStarCode => ivr_star_code(config, store, handsets, options, progress).await,
         Scenario::OneButton => {
             let gateway = Gateway::start(config, store).await?;
             let esns: Vec<Esn> = handsets.into_iter().map(|(e, _)| e).collect();
@@ -327,6 +333,98 @@ fn new_prl() -> Result<Vec<u8>, DemoError> {
     .map_err(|e| DemoError::Network(format!("building the demo PRL: {e}")))
 }
 
+/// Waits for the handsets that followed pushes and counts their outcomes.
+async fn collect(
+    followers: tokio::task::JoinHandle<Followed>,
+    report: &mut DemoReport,
+    total: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<(), DemoError> {
+    let mut tasks = followers
+        .await
+        .map_err(|e| DemoError::Network(e.to_string()))?;
+    let mut done = 0;
+    while let Some(joined) = tasks.join_next().await {
+        done += 1;
+        match joined {
+            Ok((elapsed, Ok(SessionOutcome::Terminated { .. }))) => {
+                report.activated += 1;
+                report.session_times.push(elapsed);
+            }
+            Ok((_, Ok(SessionOutcome::Refused { code, .. }))) => {
+                *report.failed.entry(code).or_default() += 1
+            }
+            Ok(_) => *report.failed.entry("handset-error".into()).or_default() += 1,
+            Err(_) => *report.failed.entry("panicked".into()).or_default() += 1,
+        }
+        progress(done, total);
+    }
+    Ok(())
+}
+
+/// Handsets by MDN, waiting for pushes.
+type Fleet = std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, Handset>>>;
+
+/// Session results of the handsets that followed a push.
+type Followed = tokio::task::JoinSet<(Duration, Result<SessionOutcome, String>)>;
+
+/// Hands every complete WAP push the SMSC receives to the handset of its MDN (waiting a little
+/// for handsets that join the fleet late), which follows its URL; stops after `total` pushes.
+fn follow_pushes(
+    smsc: &otagw_sim::smsc::SmscHandle,
+    fleet: Fleet,
+    total: usize,
+    concurrency: usize,
+) -> tokio::task::JoinHandle<Followed> {
+    use otagw_sim::handset::push::{target_url, PushInbox};
+    let mut messages = smsc.subscribe();
+    let semaphore = std::sync::Arc::new(Semaphore::new(concurrency.max(1)));
+    tokio::spawn(async move {
+        let mut inboxes: std::collections::HashMap<String, PushInbox> = Default::default();
+        let mut tasks = Followed::new();
+        let mut launched = 0;
+        while launched < total {
+            // A push that never comes (its trigger was refused) must not hang the demo.
+            let Ok(Ok(m)) = tokio::time::timeout(Duration::from_secs(10), messages.recv()).await
+            else {
+                break;
+            };
+            if m.esm_class & 0x40 == 0 {
+                continue; // a text SMS (the welcome message)
+            }
+            let inbox = inboxes.entry(m.destination.clone()).or_default();
+            let Ok(Some(push)) = inbox.receive(&m.short_message) else {
+                continue;
+            };
+            let Some(url) = target_url(&push).map(str::to_string) else {
+                continue;
+            };
+            launched += 1;
+            let (semaphore, fleet, mdn) = (semaphore.clone(), fleet.clone(), m.destination);
+            tasks.spawn(async move {
+                let _permit = semaphore.acquire_owned().await;
+                let mut handset = None;
+                for _ in 0..500 {
+                    handset = fleet.lock().await.remove(&mdn);
+                    if handset.is_some() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                let Some(mut h) = handset else {
+                    return (Duration::ZERO, Err(format!("no handset for {mdn}")));
+                };
+                let t0 = Instant::now();
+                let outcome = run_session(&url, &mut h, NetFaults::default())
+                    .await
+                    .map_err(|e| e.to_string());
+                (t0.elapsed(), outcome)
+            });
+        }
+        tasks
+    })
+}
+
 /// The PRL-push scenario: a simulated SMSC, activated handsets that follow the pushes they
 /// receive, one push per handset.
 async fn prl_push(
@@ -336,7 +434,6 @@ async fn prl_push(
     options: &DemoOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<DemoRun, DemoError> {
-    use otagw_sim::handset::push::{target_url, PushInbox};
     use otagw_sim::smsc::{Smsc, SmscConfig};
 
     {
@@ -382,47 +479,18 @@ async fn prl_push(
         ));
     }
     // The handsets: each follows the first push that reaches its MDN.
-    let mut messages = smsc.subscribe();
-    let fleet: std::collections::HashMap<String, Esn> = handsets
-        .iter()
-        .map(|(esn, min)| (min.to_string(), *esn))
-        .collect();
-    let total = fleet.len();
-    let semaphore = std::sync::Arc::new(Semaphore::new(options.concurrency.max(1)));
-    let followers = tokio::spawn(async move {
-        let mut inboxes: std::collections::HashMap<String, PushInbox> = Default::default();
-        let mut tasks = tokio::task::JoinSet::new();
-        let mut launched = 0;
-        while launched < total {
-            let Ok(m) = messages.recv().await else { break };
-            let Some(esn) = fleet.get(&m.destination).copied() else {
-                continue;
-            };
-            let inbox = inboxes.entry(m.destination.clone()).or_default();
-            let Ok(Some(push)) = inbox.receive(&m.short_message) else {
-                continue;
-            };
-            let Some(url) = target_url(&push).map(str::to_string) else {
-                continue;
-            };
-            launched += 1;
-            let semaphore = semaphore.clone();
-            tasks.spawn(async move {
-                let _permit = semaphore.acquire_owned().await;
-                let mut cfg = HandsetConfig::new(DeviceId::Esn(esn));
+    let fleet: Fleet = std::sync::Arc::new(tokio::sync::Mutex::new(
+        handsets
+            .iter()
+            .filter_map(|(esn, min)| {
+                let mut cfg = HandsetConfig::new(DeviceId::Esn(*esn));
                 cfg.sspr_p_rev = 1;
-                let t0 = Instant::now();
-                let outcome = match Handset::new(cfg) {
-                    Ok(mut h) => run_session(&url, &mut h, NetFaults::default())
-                        .await
-                        .map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                };
-                (t0.elapsed(), outcome)
-            });
-        }
-        tasks
-    });
+                Handset::new(cfg).ok().map(|h| (min.to_string(), h))
+            })
+            .collect(),
+    ));
+    let total = handsets.len();
+    let followers = follow_pushes(&smsc, fleet, total, options.concurrency);
     let started = Instant::now();
     let mut report = DemoReport {
         success_label: "PRL loaded",
@@ -438,31 +506,105 @@ async fn prl_push(
             *report.failed.entry(e.cause().to_string()).or_default() += 1;
         }
     }
-    let mut tasks = followers
-        .await
-        .map_err(|e| DemoError::Network(e.to_string()))?;
-    let mut done = 0;
-    while let Some(joined) = tasks.join_next().await {
-        done += 1;
-        match joined {
-            Ok((elapsed, Ok(SessionOutcome::Terminated { .. }))) => {
-                report.activated += 1;
-                report.session_times.push(elapsed);
-            }
-            Ok((_, Ok(SessionOutcome::Refused { code, .. }))) => {
-                *report.failed.entry(code).or_default() += 1
-            }
-            Ok(_) => *report.failed.entry("handset-error".into()).or_default() += 1,
-            Err(_) => *report.failed.entry("panicked".into()).or_default() += 1,
-        }
-        progress(done, total);
-    }
+    collect(followers, &mut report, total, progress).await?;
     report.wall = started.elapsed();
     report.session_times.sort();
     Ok(DemoRun {
         gateway,
         report,
         network: None,
+        smsc: Some(smsc),
+    })
+}
+
+/// The IVR-assisted scenario: a simulated SS7 network and SMSC; each handset in an OTASP call,
+/// each TRN triggered; the released handsets follow their pushes.
+async fn ivr_star_code(
+    config: &Config,
+    store: Store,
+    handsets: Vec<(Esn, Min)>,
+    options: &DemoOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<DemoRun, DemoError> {
+    use otagw_sim::smsc::{Smsc, SmscConfig};
+    let network = Network::start(NetworkConfig::default())
+        .await
+        .map_err(|e| DemoError::Network(e.to_string()))?;
+    let smsc = Smsc::start(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        SmscConfig {
+            receipt_delay: Duration::from_millis(5),
+            ..SmscConfig::default()
+        },
+    )
+    .await
+    .map_err(|e| DemoError::Network(format!("simulated SMSC: {e}")))?;
+    let mut config = config.clone();
+    config.smpp.enabled = true;
+    config.smpp.smsc = smsc.addr().to_string();
+    config.smpp.system_id = SmscConfig::default().system_id;
+    config.smpp.password = SmscConfig::default().password;
+    config.smpp.window = 50;
+    config.smpp.max_rate_per_sec = 5000;
+    config.ss7.enabled = true;
+    config.ss7.peers = vec![network.stp().addr().to_string()];
+    config.ss7.msc = vec![MscConfig {
+        name: "sim-msc".into(),
+        point_code: network.config().msc.point_code.to_string(),
+        ssn: network.config().msc.ssn,
+        trn_prefix: network.config().msc.trn_prefix.clone(),
+        sms_address: None,
+    }];
+    config.ss7.point_code = network.config().gateway_point_code.to_string();
+    config.ss7.ssn = network.config().gateway_ssn;
+    config.ss7.hlr_point_code = network.config().hlr.point_code.to_string();
+    config.ss7.hlr_ssn = network.config().hlr.ssn;
+    let gateway = Gateway::start(&config, store).await?;
+    let up = match (&gateway.linkset, &gateway.smpp) {
+        (Some(l), Some(s)) => {
+            l.wait_active(Duration::from_secs(10)).await
+                && s.wait_bound(Duration::from_secs(10)).await
+        }
+        _ => false,
+    };
+    if !up {
+        return Err(DemoError::Network(
+            "the links to the simulated STP and SMSC did not come up".into(),
+        ));
+    }
+    let calls: Vec<(String, String)> = handsets
+        .iter()
+        .filter_map(|(esn, min)| {
+            let mut cfg = HandsetConfig::new(DeviceId::Esn(*esn));
+            cfg.sspr_p_rev = 1;
+            Handset::new(cfg)
+                .ok()
+                .map(|h| (network.place_otasp_call(h, min.clone()), min.to_string()))
+        })
+        .collect();
+    let fleet: Fleet = Default::default();
+    let total = calls.len();
+    let followers = follow_pushes(&smsc, fleet.clone(), total, options.concurrency);
+    let started = Instant::now();
+    let mut report = DemoReport::default();
+    for (trn, mdn) in calls {
+        match gateway.driver.ivr_star_code(trn.clone()).await {
+            Ok(_) => {
+                // The call was released: the handset now acts on what reaches it by SMS.
+                if let Some(h) = network.msc().take_handset(&trn) {
+                    fleet.lock().await.insert(mdn, h);
+                }
+            }
+            Err(e) => *report.failed.entry(e.cause().to_string()).or_default() += 1,
+        }
+    }
+    collect(followers, &mut report, total, progress).await?;
+    report.wall = started.elapsed();
+    report.session_times.sort();
+    Ok(DemoRun {
+        gateway,
+        report,
+        network: Some(network),
         smsc: Some(smsc),
     })
 }
