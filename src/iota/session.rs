@@ -301,7 +301,7 @@ pub async fn answer(
     conn.transaction::<_, IotaError, _>(async move |conn| {
         let session = sessions::by_token_for_update(conn, &token).await?;
         let state = load_state(&session)?;
-        if seq + 1 == state.seq {
+        if seq.checked_add(1) == Some(state.seq) {
             // A retransmission: the same answer again, nothing applied.
             return Ok(Reply {
                 document: state.last_reply.clone(),
