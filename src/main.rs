@@ -15,8 +15,9 @@ use otagw::store::profiles::{self, Lookup};
 /// customer-profile store.
 ///
 /// With no command, `otagw` serves: it opens the store (its own private PostgreSQL cluster
-/// unless database.url is set), applies migrations, and serves /healthz and /metrics until
-/// stopped with Ctrl-C or SIGTERM.
+/// unless database.url is set), applies migrations, and runs the gateway (IOTA, the admin API
+/// with /healthz, /metrics and the triggers, and SS7, SMPP and the OSPP handler when configured)
+/// until stopped with Ctrl-C or SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "otagw", version, propagate_version = true)]
 struct Cli {
@@ -369,7 +370,7 @@ async fn serve(config: &Config, db: &Database) -> Result<()> {
         admin = %gateway.admin_addr,
         bootstrap_url = %gateway.bootstrap_url(),
         embedded_database = db.is_embedded(),
-        "otagw serving IOTA and /healthz, /metrics; Ctrl-C or SIGTERM stops it"
+        "otagw serving; Ctrl-C or SIGTERM stops it"
     );
     shutdown_signal().await;
     tracing::info!("otagw stopping");
