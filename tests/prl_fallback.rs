@@ -4,8 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod common;
+
+use common::classic_prl;
+use common::post;
 use std::time::Duration;
 
 use otagw::config::{Config, MscConfig};
@@ -16,7 +18,6 @@ use otagw::store::models::NewProfile;
 use otagw::store::profiles::{self, Lookup};
 use otagw::testkit::TestDb;
 use otagw_codecs::identity::{DeviceId, Min};
-use otagw_codecs::prl::classic::{AcqRecord, ClassicPrl, Nid, PrefNeg, SysRecord};
 use otagw_sim::handset::model::{Handset, HandsetConfig};
 use otagw_sim::smsc::{Smsc, SmscConfig};
 use otagw_sim::ss7::{Network, NetworkConfig};
@@ -24,57 +25,14 @@ use otagw_sim::ss7::{Network, NetworkConfig};
 const ESN: &str = "1A2B3C4D";
 const MDN: &str = "6195550101";
 
-fn prl(id: u16, systems: u16) -> Vec<u8> {
-    ClassicPrl {
-        pr_list_id: id,
-        pref_only: false,
-        def_roam_ind: 1,
-        acq_records: vec![AcqRecord::PcsCdmaBlocks { blocks: vec![7] }],
-        sys_records: (0..systems)
-            .map(|i| SysRecord {
-                sid: 100 + i,
-                nid: Nid::Wildcard,
-                pref_neg: PrefNeg::Preferred {
-                    pri: i == 0,
-                    roam_ind: 1,
-                },
-                geo: i > 0,
-                acq_index: 0,
-            })
-            .collect(),
-    }
-    .encode()
-    .unwrap()
-}
-
-fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out[9..12].parse().unwrap();
-    let json = out
-        .split("\r\n\r\n")
-        .nth(1)
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or_default();
-    (status, json)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_nobody_follows_goes_over_ss7() {
     let db = TestDb::new().await.unwrap();
     let mut conn = db.store.conn().await.unwrap();
-    import::prl::import(&mut conn, 1, &prl(1, 3), None, "", false)
+    import::prl::import(&mut conn, 1, &classic_prl(1, 3), None, "", false)
         .await
         .unwrap();
-    import::prl::import(&mut conn, 2, &prl(2, 80), None, "", false)
+    import::prl::import(&mut conn, 2, &classic_prl(2, 80), None, "", false)
         .await
         .unwrap();
     let profile = profiles::insert(
@@ -184,7 +142,7 @@ async fn a_push_nobody_follows_goes_over_ss7() {
     let after = after.unwrap();
     assert_eq!(after.pending_prl_id, None);
     let h = net.msc().handset_state(&trn).unwrap();
-    assert_eq!(h.committed_prl(), Some(prl(2, 80).as_slice()));
+    assert_eq!(h.committed_prl(), Some(classic_prl(2, 80).as_slice()));
     assert!(!h.otapa_active());
 
     let mut conn = db.store.conn().await.unwrap();

@@ -4,8 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod common;
+
+use common::classic_prl;
+use common::{get, post};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +19,6 @@ use otagw::store::profiles::{self, Lookup};
 use otagw::store::{audit, Store};
 use otagw::testkit::TestDb;
 use otagw_codecs::identity::DeviceId;
-use otagw_codecs::prl::classic::{AcqRecord, ClassicPrl, Nid, PrefNeg, SysRecord};
 use otagw_sim::handset::iota::{run_session, NetFaults, SessionOutcome};
 use otagw_sim::handset::model::{Handset, HandsetConfig};
 use otagw_sim::handset::push::{target_url, PushInbox};
@@ -26,29 +27,6 @@ use tokio::sync::Mutex;
 
 const ESN: &str = "1A2B3C4D";
 const MDN: &str = "6195550101";
-
-fn prl(id: u16, systems: u16) -> Vec<u8> {
-    ClassicPrl {
-        pr_list_id: id,
-        pref_only: false,
-        def_roam_ind: 1,
-        acq_records: vec![AcqRecord::PcsCdmaBlocks { blocks: vec![7] }],
-        sys_records: (0..systems)
-            .map(|i| SysRecord {
-                sid: 100 + i,
-                nid: Nid::Wildcard,
-                pref_neg: PrefNeg::Preferred {
-                    pri: i == 0,
-                    roam_ind: 1,
-                },
-                geo: i > 0,
-                acq_index: 0,
-            })
-            .collect(),
-    }
-    .encode()
-    .unwrap()
-}
 
 struct Lab {
     db: TestDb,
@@ -60,10 +38,10 @@ struct Lab {
 async fn lab(callback_timeout_secs: u64) -> Lab {
     let db = TestDb::new().await.unwrap();
     let mut conn = db.store.conn().await.unwrap();
-    import::prl::import(&mut conn, 1, &prl(1, 3), None, "old", false)
+    import::prl::import(&mut conn, 1, &classic_prl(1, 3), None, "old", false)
         .await
         .unwrap();
-    import::prl::import(&mut conn, 2, &prl(2, 60), None, "new", false)
+    import::prl::import(&mut conn, 2, &classic_prl(2, 60), None, "new", false)
         .await
         .unwrap();
     let profile = profiles::insert(
@@ -148,26 +126,6 @@ fn handset_follows_pushes(
     })
 }
 
-fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out[9..12].parse().unwrap();
-    let json = out
-        .split("\r\n\r\n")
-        .nth(1)
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or_default();
-    (status, json)
-}
-
 async fn trigger(lab: &Lab, body: &str) -> (u16, serde_json::Value) {
     let addr = lab.gateway.admin_addr;
     let body = body.to_string();
@@ -227,7 +185,7 @@ async fn a_prl_push_reaches_the_handset_and_updates_the_profile() {
         "{outcome:?}"
     );
     let h = handset.lock().await;
-    assert_eq!(h.committed_prl(), Some(prl(2, 60).as_slice()));
+    assert_eq!(h.committed_prl(), Some(classic_prl(2, 60).as_slice()));
     assert!(!h.otapa_active(), "OTAPA stopped");
     drop(h);
 
@@ -298,24 +256,6 @@ async fn bad_pushes_are_refused_and_change_nothing() {
     assert_eq!(after.version, lab.profile.version);
     assert!(lab.smsc.messages().is_empty());
     lab.gateway.stop().await;
-}
-
-fn get(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out[9..12].parse().unwrap();
-    let json = out
-        .split("\r\n\r\n")
-        .nth(1)
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or_default();
-    (status, json)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::post;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -139,26 +142,6 @@ fn handset(faults: Faults) -> Handset {
 
 fn min() -> Min {
     MIN.parse().unwrap()
-}
-
-fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out[9..12].parse().unwrap();
-    let json = out
-        .split("\r\n\r\n")
-        .nth(1)
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or_default();
-    (status, json)
 }
 
 async fn trigger(lab: &Lab, trn: &str) -> (u16, serde_json::Value) {
@@ -325,7 +308,9 @@ async fn a_handset_rejecting_the_prl_fails_cleanly() {
 async fn tcap_timeout_fails_the_session_with_its_cause() {
     let lab = lab().await;
     let trn = lab.net.place_otasp_call(handset(Faults::default()), min());
-    // Attach works, then the STP swallows every answer.
+    // Attach works, then the STP swallows every answer. Slow answers keep the session from
+    // finishing before the answers are dropped.
+    lab.net.stp().set_response_delay(Duration::from_millis(100));
     let store = lab.db.store.clone();
     let admin = lab.gateway.admin_addr;
     let body = format!(r#"{{"trn": "{trn}"}}"#);

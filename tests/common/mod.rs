@@ -1,0 +1,70 @@
+//! Helpers the end-to-end tests share: JSON over HTTP to the admin API, and PRLs to load.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use otagw_codecs::prl::classic::{AcqRecord, ClassicPrl, Nid, PrefNeg, SysRecord};
+
+/// Sends one HTTP/1.1 request and returns the status and the JSON body (null if none).
+pub fn http_json(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let json = out
+        .split("\r\n\r\n")
+        .nth(1)
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or_default();
+    (status, json)
+}
+
+/// POST with a JSON body.
+pub fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
+    http_json(addr, "POST", path, body)
+}
+
+/// GET.
+pub fn get(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
+    http_json(addr, "GET", path, "")
+}
+
+/// A classic PRL with PR_LIST_ID `id`: one PCS acquisition record and `systems` preferred
+/// systems (the more systems, the more SSPR Download segments).
+pub fn classic_prl(id: u16, systems: u16) -> Vec<u8> {
+    ClassicPrl {
+        pr_list_id: id,
+        pref_only: false,
+        def_roam_ind: 1,
+        acq_records: vec![AcqRecord::PcsCdmaBlocks { blocks: vec![7] }],
+        sys_records: (0..systems)
+            .map(|i| SysRecord {
+                sid: 100 + i,
+                nid: Nid::Wildcard,
+                pref_neg: PrefNeg::Preferred {
+                    pri: i == 0,
+                    roam_ind: 1,
+                },
+                geo: i > 0,
+                acq_index: 0,
+            })
+            .collect(),
+    }
+    .encode()
+    .unwrap()
+}
