@@ -362,6 +362,46 @@ async fn collect(
     Ok(())
 }
 
+/// Starts a simulated SMSC and points the SMPP sender of `config` at it.
+async fn simulated_smsc(config: &mut Config) -> Result<otagw_sim::smsc::SmscHandle, DemoError> {
+    use otagw_sim::smsc::{Smsc, SmscConfig};
+    let smsc = Smsc::start(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        SmscConfig {
+            receipt_delay: Duration::from_millis(5),
+            ..SmscConfig::default()
+        },
+    )
+    .await
+    .map_err(|e| DemoError::Network(format!("simulated SMSC: {e}")))?;
+    config.smpp.enabled = true;
+    config.smpp.smsc = smsc.addr().to_string();
+    config.smpp.system_id = SmscConfig::default().system_id;
+    config.smpp.password = SmscConfig::default().password;
+    config.smpp.window = 50;
+    config.smpp.max_rate_per_sec = 5000;
+    Ok(smsc)
+}
+
+/// Points the SS7 side of `config` at a simulated network: its STP, MSC, HLR and the
+/// gateway's own point code.
+fn point_at_network(config: &mut Config, network: &Network) {
+    let n = network.config();
+    config.ss7.enabled = true;
+    config.ss7.peers = vec![network.stp().addr().to_string()];
+    config.ss7.msc = vec![MscConfig {
+        name: "sim-msc".into(),
+        point_code: n.msc.point_code.to_string(),
+        ssn: n.msc.ssn,
+        trn_prefix: n.msc.trn_prefix.clone(),
+        sms_address: None,
+    }];
+    config.ss7.point_code = n.gateway_point_code.to_string();
+    config.ss7.ssn = n.gateway_ssn;
+    config.ss7.hlr_point_code = n.hlr.point_code.to_string();
+    config.ss7.hlr_ssn = n.hlr.ssn;
+}
+
 /// Handsets by MDN, waiting for pushes.
 type Fleet = std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, Handset>>>;
 
@@ -434,8 +474,6 @@ async fn prl_push(
     options: &DemoOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<DemoRun, DemoError> {
-    use otagw_sim::smsc::{Smsc, SmscConfig};
-
     {
         let mut conn = store.conn().await?;
         match crate::import::prl::import(
@@ -452,22 +490,8 @@ async fn prl_push(
             Err(e) => return Err(e.into()),
         }
     }
-    let smsc = Smsc::start(
-        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        SmscConfig {
-            receipt_delay: Duration::from_millis(5),
-            ..SmscConfig::default()
-        },
-    )
-    .await
-    .map_err(|e| DemoError::Network(format!("simulated SMSC: {e}")))?;
     let mut config = config.clone();
-    config.smpp.enabled = true;
-    config.smpp.smsc = smsc.addr().to_string();
-    config.smpp.system_id = SmscConfig::default().system_id;
-    config.smpp.password = SmscConfig::default().password;
-    config.smpp.window = 50;
-    config.smpp.max_rate_per_sec = 5000;
+    let smsc = simulated_smsc(&mut config).await?;
     let gateway = Gateway::start(&config, store).await?;
     let bound = match &gateway.smpp {
         Some(s) => s.wait_bound(Duration::from_secs(10)).await,
@@ -526,39 +550,12 @@ async fn ivr_star_code(
     options: &DemoOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<DemoRun, DemoError> {
-    use otagw_sim::smsc::{Smsc, SmscConfig};
     let network = Network::start(NetworkConfig::default())
         .await
         .map_err(|e| DemoError::Network(e.to_string()))?;
-    let smsc = Smsc::start(
-        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        SmscConfig {
-            receipt_delay: Duration::from_millis(5),
-            ..SmscConfig::default()
-        },
-    )
-    .await
-    .map_err(|e| DemoError::Network(format!("simulated SMSC: {e}")))?;
     let mut config = config.clone();
-    config.smpp.enabled = true;
-    config.smpp.smsc = smsc.addr().to_string();
-    config.smpp.system_id = SmscConfig::default().system_id;
-    config.smpp.password = SmscConfig::default().password;
-    config.smpp.window = 50;
-    config.smpp.max_rate_per_sec = 5000;
-    config.ss7.enabled = true;
-    config.ss7.peers = vec![network.stp().addr().to_string()];
-    config.ss7.msc = vec![MscConfig {
-        name: "sim-msc".into(),
-        point_code: network.config().msc.point_code.to_string(),
-        ssn: network.config().msc.ssn,
-        trn_prefix: network.config().msc.trn_prefix.clone(),
-        sms_address: None,
-    }];
-    config.ss7.point_code = network.config().gateway_point_code.to_string();
-    config.ss7.ssn = network.config().gateway_ssn;
-    config.ss7.hlr_point_code = network.config().hlr.point_code.to_string();
-    config.ss7.hlr_ssn = network.config().hlr.ssn;
+    let smsc = simulated_smsc(&mut config).await?;
+    point_at_network(&mut config, &network);
     let gateway = Gateway::start(&config, store).await?;
     let up = match (&gateway.linkset, &gateway.smpp) {
         (Some(l), Some(s)) => {
@@ -622,19 +619,7 @@ async fn star_code(
         .await
         .map_err(|e| DemoError::Network(e.to_string()))?;
     let mut config = config.clone();
-    config.ss7.enabled = true;
-    config.ss7.peers = vec![network.stp().addr().to_string()];
-    config.ss7.msc = vec![MscConfig {
-        name: "sim-msc".into(),
-        point_code: network.config().msc.point_code.to_string(),
-        ssn: network.config().msc.ssn,
-        trn_prefix: network.config().msc.trn_prefix.clone(),
-        sms_address: None,
-    }];
-    config.ss7.point_code = network.config().gateway_point_code.to_string();
-    config.ss7.ssn = network.config().gateway_ssn;
-    config.ss7.hlr_point_code = network.config().hlr.point_code.to_string();
-    config.ss7.hlr_ssn = network.config().hlr.ssn;
+    point_at_network(&mut config, &network);
     let gateway = Gateway::start(&config, store).await?;
     let up = match &gateway.linkset {
         Some(l) => l.wait_active(Duration::from_secs(10)).await,
