@@ -184,6 +184,7 @@ async fn load_as(
                 prl_id: Some(1),
                 sspr_table_number: Some(1),
                 spc: Some("000000".into()),
+                spasm_key: None,
                 activation_state: activation_state.into(),
             }
         })

@@ -94,6 +94,7 @@ fn profile(esn: &str, n: u32) -> NewProfile {
         prl_id: Some(1),
         sspr_table_number: None,
         spc: Some("246810".into()),
+        spasm_key: None,
         activation_state: "pending_activation".into(),
     }
 }

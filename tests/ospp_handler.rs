@@ -101,6 +101,7 @@ async fn lab() -> Lab {
             prl_id: Some(1),
             sspr_table_number: None,
             spc: None,
+            spasm_key: None,
             activation_state: "activated".into(),
         },
     )

@@ -53,6 +53,7 @@ async fn a_push_nobody_follows_goes_over_ss7() {
             prl_id: Some(1),
             sspr_table_number: None,
             spc: None,
+            spasm_key: None,
             activation_state: "activated".into(),
         },
     )

@@ -62,6 +62,7 @@ async fn lab(callback_timeout_secs: u64) -> Lab {
             prl_id: Some(1),
             sspr_table_number: None,
             spc: None,
+            spasm_key: None,
             activation_state: "activated".into(),
         },
     )

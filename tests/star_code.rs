@@ -106,6 +106,7 @@ async fn lab_with(tweak: impl FnOnce(&mut Config)) -> Lab {
             prl_id: Some(1),
             sspr_table_number: None,
             spc: Some("000000".into()),
+            spasm_key: None,
             activation_state: "pending_activation".into(),
         },
     )
@@ -428,6 +429,7 @@ async fn the_signalling_trace_of_a_run_decodes_cleanly() {
                     prl_id: Some(1),
                     sspr_table_number: None,
                     spc: None,
+                    spasm_key: None,
                     activation_state: "pending_activation".into(),
                 },
             )

@@ -29,6 +29,7 @@ fn new_profile(esn: &str, mdn: &str) -> NewProfile {
         prl_id: None,
         sspr_table_number: None,
         spc: Some("123456".into()),
+        spasm_key: None,
         activation_state: "pending_activation".into(),
     }
 }

@@ -86,6 +86,10 @@ struct HandsetArgs {
     /// Engage the service programming lock: the gateway must send the SPC first.
     #[arg(long)]
     locked: bool,
+    /// Protect the NAM with this SPASM key (16 hex digits): OTAPA must answer RAND_OTAPA with
+    /// AUTH_OTAPA made from the same key (the profile's `spasm_key`).
+    #[arg(long, value_name = "HEX16")]
+    spasm_key: Option<otagw_codecs::spasm::SpasmKey>,
     /// MOB_FIRM_REV reported in the Protocol Capability Response.
     #[arg(long, value_name = "N", default_value_t = 0x0100)]
     mob_firm_rev: u16,
@@ -217,6 +221,7 @@ fn handset(args: HandsetArgs) -> anyhow::Result<ExitCode> {
         sspr_p_rev: args.sspr_p_rev,
         spc: args.spc,
         locked: args.locked,
+        spasm_key: args.spasm_key,
         faults: Faults {
             reject_nam_block: args.reject_nam_block,
             corrupt_prl_crc: args.corrupt_prl_crc,

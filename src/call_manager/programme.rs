@@ -8,8 +8,9 @@ use otagw_codecs::is683::{
 };
 use thiserror::Error;
 
-use crate::ospp_driver::plan::{PlanKind, Programme};
+use crate::ospp_driver::plan::{PlanKind, Programme, SpasmMaterial};
 use crate::store::models::{NamSettings, PrlEntry, Profile};
+use otagw_codecs::identity::Esn;
 
 /// Why a profile cannot be programmed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -73,6 +74,7 @@ pub fn build(
         segment_size: segment_size.clamp(1, MAX_SEGMENT_SIZE),
         kind: PlanKind::Activation,
         sspr_p_rev: profile.capabilities().ok().and_then(|c| c.sspr_p_rev),
+        spasm: None,
     };
     if programme.nam_download.is_none()
         && programme.prl_classic.is_none()
@@ -84,11 +86,36 @@ pub fn build(
 }
 
 /// The programme of an OTAPA PRL download: the PRL `prls` holds (one entry per format), no NAM.
+/// With the profile's SPASM key the plan can answer a protected NAM's challenge; the NAM is
+/// left protected after the session.
 pub fn build_prl_download(
     profile: &Profile,
+    spasm_key: Option<String>,
     prls: &[PrlEntry],
     segment_size: u8,
 ) -> Result<Programme, ProgrammeError> {
+    let spasm = match spasm_key {
+        None => None,
+        Some(key) => {
+            let esn = profile
+                .esn
+                .as_deref()
+                .or(profile.pesn.as_deref())
+                .and_then(|e| e.parse::<Esn>().ok())
+                .ok_or_else(|| ProgrammeError::BadValue {
+                    profile: profile.id,
+                    field: "spasm_key",
+                    reason:
+                        "AUTH_OTAPA needs the handset's ESN or pseudo-ESN, the profile has neither"
+                            .into(),
+                })?;
+            Some(SpasmMaterial {
+                key,
+                esn: esn.as_u32(),
+                keep_locked: true,
+            })
+        }
+    };
     let prl_of = |extended: bool| {
         prls.iter()
             .find(|p| (p.sspr_p_rev >= 3) == extended)
@@ -102,6 +129,7 @@ pub fn build_prl_download(
         segment_size: segment_size.clamp(1, MAX_SEGMENT_SIZE),
         kind: PlanKind::PrlDownload,
         sspr_p_rev: profile.capabilities().ok().and_then(|c| c.sspr_p_rev),
+        spasm,
     };
     if programme.prl_classic.is_none() && programme.prl_extended.is_none() {
         return Err(ProgrammeError::Empty(profile.id));

@@ -136,7 +136,9 @@ pub async fn start_in(
             Err(StoreError::PrlNotFound(id)) => return Err(PrlPushError::UnknownPrl(id)),
             Err(e) => return Err(e.into()),
         };
-        let programme = programme::build_prl_download(&profile, &prls, settings.segment_size)?;
+        let spasm_key = profiles::spasm_key(conn, profile.id).await?;
+        let programme =
+            programme::build_prl_download(&profile, spasm_key, &prls, settings.segment_size)?;
         let callback_url = format!(
             "{}{}/{token}",
             settings.iota_base_url.trim_end_matches('/'),

@@ -43,6 +43,7 @@ pub const COLUMNS: &[&str] = &[
     "prl_id",
     "sspr_table_number",
     "spc",
+    "spasm_key",
     "activation_state",
 ];
 
@@ -333,6 +334,13 @@ fn parse_row(f: &HashMap<&str, &str>) -> Result<NewProfile, String> {
             .map(|v| number("sspr_table_number", v, i16::MAX as u64))
             .transpose()?,
         spc: get("spc").map(|v| digits("spc", v, 6, 6)).transpose()?,
+        spasm_key: get("spasm_key")
+            .map(|v| {
+                v.parse::<otagw_codecs::spasm::SpasmKey>()
+                    .map(|k| k.to_hex())
+                    .map_err(|e| format!("spasm_key: {e}"))
+            })
+            .transpose()?,
         activation_state: activation_state.as_str().to_string(),
     })
 }
@@ -453,6 +461,28 @@ mod tests {
         assert!(errs[2].reason.contains("accolc"), "{}", errs[2]);
         assert!(errs[3].reason.contains("ESN or a MEID"), "{}", errs[3]);
         assert!(errs[4].reason.contains("spc"), "{}", errs[4]);
+    }
+
+    #[test]
+    fn spasm_keys_are_checked_stored_upper_case_and_never_echoed() {
+        let rows = parse("esn,spasm_key\n1A2B3C4D,8899aabbccddeeff\n".as_bytes()).unwrap();
+        assert_eq!(
+            rows[0].profile.spasm_key.as_deref(),
+            Some("8899AABBCCDDEEFF")
+        );
+        let errs = rows_err("esn,spasm_key\n1A2B3C4D,SECRETSECRETSECR\n1A2B3C4E,12AB\n");
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(errs[0].reason.contains("spasm_key"), "{}", errs[0]);
+        assert!(
+            !errs[0].reason.contains("SECRET"),
+            "the key is not echoed: {}",
+            errs[0]
+        );
+        assert!(
+            errs[1].reason.contains("16 hexadecimal digits"),
+            "{}",
+            errs[1]
+        );
     }
 
     #[test]

@@ -8,15 +8,19 @@
 //!
 //! The plan: Protocol Capability -> [Validation, when the handset answers "locked"] -> NAM
 //! Download -> SSPR Download of the PRL in segments (the format chosen by the handset's
-//! SSPR_P_REV; result 35 switches to the other format once) -> Commit. Every result code the
+//! SSPR_P_REV; result 35 switches to the other format once) -> Commit. The OTAPA plan: OTAPA
+//! start -> [Validate SPASM, when the handset sends RAND_OTAPA] -> SSPR Download -> Commit ->
+//! OTAPA stop. Every result code the
 //! handset can return maps to retry, re-validate, switch format, or a failure [`Cause`]; every
 //! path ends in [`Phase::Finished`].
 
+use otagw_codecs::identity::Esn;
 use otagw_codecs::is683::ReverseMessage;
 use otagw_codecs::is683::{
-    Feature, ForwardMessage, OtapaRequest, ProtocolCapabilityRequest, ResultCode, Spc,
-    SsprDownloadRequest, ValidationBlock, ValidationRequest,
+    Feature, ForwardMessage, OtapaRequest, ProtocolCapabilityRequest, ResultCode, SpasmValidation,
+    Spc, SsprDownloadRequest, ValidationBlock, ValidationRequest,
 };
+use otagw_codecs::spasm::{auth_otapa, SpasmKey};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -75,6 +79,20 @@ pub struct Programme {
     /// SSPR_P_REV the profile says the device supports (used when no capability exchange runs).
     #[serde(default)]
     pub sspr_p_rev: Option<u8>,
+    /// What answers a SPASM challenge (OTAPA on a protected NAM), when the profile has a key.
+    #[serde(default)]
+    pub spasm: Option<SpasmMaterial>,
+}
+
+/// What the plan needs to answer a RAND_OTAPA challenge (see `otagw_codecs::spasm`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpasmMaterial {
+    /// The subscriber's SPASM key, 16 hexadecimal digits.
+    pub key: String,
+    /// The handset's ESN (its pseudo-ESN for a MEID handset), the other input of AUTH_OTAPA.
+    pub esn: u32,
+    /// NAM_LOCK sent with AUTH_OTAPA: whether the NAM stays protected after this session.
+    pub keep_locked: bool,
 }
 
 /// Which plan a programme runs.
@@ -85,7 +103,8 @@ pub enum PlanKind {
     /// Commit.
     #[default]
     Activation,
-    /// OTAPA PRL download: OTAPA start -> SSPR Download -> Commit -> OTAPA stop.
+    /// OTAPA PRL download: OTAPA start -> [Validate SPASM] -> SSPR Download -> Commit -> OTAPA
+    /// stop.
     PrlDownload,
 }
 
@@ -143,8 +162,14 @@ pub enum Cause {
         /// RESULT_CODE.
         result: u8,
     },
-    /// The NAM is SPASM-locked (the OTAPA Response carried RAND_OTAPA).
+    /// The NAM is SPASM-locked (the OTAPA Response carried RAND_OTAPA) and the profile has no
+    /// SPASM key to answer the challenge with.
     NamLocked,
+    /// The handset refused AUTH_OTAPA (result 13, invalid SPASM) or the Validate SPASM block.
+    SpasmRejected {
+        /// RESULT_CODE.
+        result: u8,
+    },
     /// The handset refused the SPC.
     SpcRejected {
         /// RESULT_CODE.
@@ -194,6 +219,7 @@ impl Cause {
             Self::SpcRejected { .. } => "spc-rejected",
             Self::OtapaRejected { .. } => "otapa-rejected",
             Self::NamLocked => "nam-locked",
+            Self::SpasmRejected { .. } => "spasm-rejected",
             Self::BadProgramme { .. } => "bad-programme",
             Self::Bearer { failure, .. } => match failure {
                 BearerFailure::LinkDown => "link-down",
@@ -238,8 +264,13 @@ impl std::fmt::Display for Cause {
                 "OTAPA start rejected: {}",
                 ResultCode::from(*result).description()
             ),
-            Self::NamLocked => f.write_str(
-                "the NAM is SPASM-locked and otagw holds no A-key material to compute AUTH_OTAPA",
+            Self::NamLocked => {
+                f.write_str("the NAM is SPASM-locked and the profile has no SPASM key")
+            }
+            Self::SpasmRejected { result } => write!(
+                f,
+                "SPASM validation rejected: {}",
+                ResultCode::from(*result).description()
             ),
             Self::SpcRejected { result } => write!(
                 f,
@@ -274,6 +305,11 @@ pub enum Phase {
     Validation {
         /// The step to go back to.
         resume: Box<Phase>,
+    },
+    /// Validation Request (Validate SPASM, AUTH_OTAPA for this RAND_OTAPA) outstanding.
+    SpasmValidation {
+        /// The handset's challenge.
+        rand_otapa: u32,
     },
     /// Download Request (NAM blocks) outstanding.
     NamDownload,
@@ -383,6 +419,7 @@ impl PlanState {
             Phase::Idle => "nothing",
             Phase::Capability => "Protocol Capability Request",
             Phase::Validation { .. } => "Validation Request",
+            Phase::SpasmValidation { .. } => "Validation Request (Validate SPASM)",
             Phase::NamDownload => "Download Request",
             Phase::SsprDownload { .. } => "SSPR Download Request",
             Phase::Commit => "Commit Request",
@@ -522,25 +559,22 @@ pub fn step(state: &PlanState, event: Event) -> Step {
                             result: u8::from(resp.result),
                         }));
                     }
-                    if resp.rand_otapa.is_some() {
-                        // A SPASM-locked NAM needs AUTH_OTAPA, computed from the A-key
-                        // material otagw does not hold.
-                        return Ok(next.fail(Cause::NamLocked));
+                    match resp.rand_otapa {
+                        Some(rand_otapa) => Ok(next.enter(Phase::SpasmValidation { rand_otapa })),
+                        None => Ok(next.start_otapa_prl()),
                     }
-                    let wanted = match next.programme.sspr_p_rev {
-                        Some(rev) if rev >= 3 => PrlKind::Extended,
-                        _ => PrlKind::Classic,
-                    };
-                    let kind = if next.programme.prl(wanted).is_some() {
-                        wanted
-                    } else {
-                        wanted.other()
-                    };
-                    if next.programme.prl(kind).is_none() {
-                        return Ok(next.fail(Cause::PrlFormatUnavailable));
+                }
+                (Phase::SpasmValidation { .. }, ReverseMessage::Validation(results)) => {
+                    let refused = results
+                        .results
+                        .iter()
+                        .map(|r| u8::from(r.result))
+                        .find(|r| *r != 0);
+                    match (refused, results.results.is_empty()) {
+                        (None, false) => Ok(next.start_otapa_prl()),
+                        (None, true) => Ok(next.fail(Cause::SpasmRejected { result: 1 })),
+                        (Some(result), _) => Ok(next.fail(Cause::SpasmRejected { result })),
                     }
-                    next.prl_kind = Some(kind);
-                    Ok(next.enter(Phase::SsprDownload { kind, offset: 0 }))
                 }
                 (Phase::OtapaStop, ReverseMessage::Otapa(_)) => {
                     // The Commit was accepted: the PRL is in; how the stop is answered does not
@@ -607,6 +641,25 @@ impl PlanState {
                     }
                 }
             }
+            Phase::SpasmValidation { rand_otapa } => {
+                let Some(spasm) = self.programme.spasm.as_ref() else {
+                    return self.fail(Cause::NamLocked);
+                };
+                let key: SpasmKey = match spasm.key.parse() {
+                    Ok(k) => k,
+                    Err(e) => {
+                        return self.fail(Cause::BadProgramme {
+                            reason: format!("SPASM key: {e}"),
+                        })
+                    }
+                };
+                ForwardMessage::Validation(ValidationRequest {
+                    blocks: vec![ValidationBlock::ValidateSpasm(SpasmValidation {
+                        auth_otapa: Some(auth_otapa(&key, *rand_otapa, Esn::new(spasm.esn))),
+                        nam_lock: spasm.keep_locked,
+                    })],
+                })
+            }
             Phase::NamDownload => {
                 let decoded = self
                     .programme
@@ -649,6 +702,25 @@ impl PlanState {
         self.phase = phase;
         self.messages += 1;
         (self, vec![Command::Send(message)])
+    }
+
+    /// OTAPA has started (and the NAM is open): send the PRL in the format the profile's
+    /// SSPR_P_REV calls for, or the other one the library has.
+    fn start_otapa_prl(mut self) -> (Self, Vec<Command>) {
+        let wanted = match self.programme.sspr_p_rev {
+            Some(rev) if rev >= 3 => PrlKind::Extended,
+            _ => PrlKind::Classic,
+        };
+        let kind = if self.programme.prl(wanted).is_some() {
+            wanted
+        } else {
+            wanted.other()
+        };
+        if self.programme.prl(kind).is_none() {
+            return self.fail(Cause::PrlFormatUnavailable);
+        }
+        self.prl_kind = Some(kind);
+        self.enter(Phase::SsprDownload { kind, offset: 0 })
     }
 
     fn on_capability(mut self, features: &[Feature]) -> (Self, Vec<Command>) {

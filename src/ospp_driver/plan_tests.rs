@@ -24,6 +24,7 @@ fn programme(classic: Option<usize>, extended: Option<usize>) -> Programme {
         segment_size: 100,
         kind: PlanKind::Activation,
         sspr_p_rev: None,
+        spasm: None,
     }
 }
 
@@ -36,6 +37,7 @@ fn prl_download(classic: usize, sspr_p_rev: Option<u8>) -> Programme {
         segment_size: 100,
         kind: PlanKind::PrlDownload,
         sspr_p_rev,
+        spasm: None,
     }
 }
 
@@ -437,6 +439,7 @@ fn otapa_refusals_and_locked_nams_fail() {
         outcome(&c),
         Outcome::Failure(Cause::OtapaRejected { result: 6 })
     );
+    // A protected NAM and no SPASM key in the profile.
     let (_, c) = run(&s, otapa_result(0, true));
     assert_eq!(outcome(&c), Outcome::Failure(Cause::NamLocked));
     // An extended-only handset with only a classic PRL: tried, then refused with 35.
@@ -446,4 +449,102 @@ fn otapa_refusals_and_locked_nams_fail() {
     let ev = sspr_answer(&c, 35);
     let (_, c) = run(&s, ev);
     assert_eq!(outcome(&c), Outcome::Failure(Cause::PrlFormatUnavailable));
+}
+
+const SPASM_KEY: &str = "0123456789ABCDEF";
+const SPASM_ESN: u32 = 0x1F2E_3D4C;
+
+fn with_spasm(mut p: Programme, keep_locked: bool) -> Programme {
+    p.spasm = Some(SpasmMaterial {
+        key: SPASM_KEY.into(),
+        esn: SPASM_ESN,
+        keep_locked,
+    });
+    p
+}
+
+#[test]
+fn a_spasm_challenge_is_answered_with_auth_otapa_then_the_prl_goes() {
+    use otagw_codecs::is683::{ValidationBlock, ValidationRequest};
+    let s = PlanState::new(with_spasm(prl_download(150, Some(1)), true));
+    let (s, _) = run(&s, Event::Start);
+    let (s, c) = run(&s, otapa_result(0, true));
+    let [Command::Send(ForwardMessage::Validation(ValidationRequest { blocks }))] = c.as_slice()
+    else {
+        panic!("{c:?}")
+    };
+    let [ValidationBlock::ValidateSpasm(v)] = blocks.as_slice() else {
+        panic!("{blocks:?}")
+    };
+    let key = SPASM_KEY.parse().unwrap();
+    let expected = otagw_codecs::spasm::auth_otapa(
+        &key,
+        0x1234_5678,
+        otagw_codecs::identity::Esn::new(SPASM_ESN),
+    );
+    assert_eq!(v.auth_otapa, Some(expected));
+    assert!(v.nam_lock, "the NAM stays protected");
+    assert_eq!(s.outstanding(), "Validation Request (Validate SPASM)");
+    let (s, c) = run(
+        &s,
+        Event::Response(ReverseMessage::Validation(block_results(2, 0))),
+    );
+    assert_eq!(sent_type(&c), "SSPR Download");
+    // The rest is the plain OTAPA download.
+    let (mut s, mut c) = (s, c);
+    while let [Command::Send(ForwardMessage::SsprDownload(_))] = c.as_slice() {
+        let ev = sspr_answer(&c, 0);
+        (s, c) = run(&s, ev);
+    }
+    let (s, _) = run(&s, commit_result(0));
+    let (_, c) = run(&s, otapa_result(0, false));
+    assert_eq!(outcome(&c), Outcome::Success);
+}
+
+#[test]
+fn a_refused_spasm_or_a_bad_key_fails_before_anything_is_written() {
+    let s = PlanState::new(with_spasm(prl_download(150, Some(1)), false));
+    let (s, _) = run(&s, Event::Start);
+    let (s, c) = run(&s, otapa_result(0, true));
+    let [Command::Send(ForwardMessage::Validation(v))] = c.as_slice() else {
+        panic!("{c:?}")
+    };
+    assert!(
+        matches!(v.blocks.as_slice(), [otagw_codecs::is683::ValidationBlock::ValidateSpasm(b)] if !b.nam_lock)
+    );
+    let (_, c) = run(
+        &s,
+        Event::Response(ReverseMessage::Validation(block_results(2, 13))),
+    );
+    assert_eq!(
+        outcome(&c),
+        Outcome::Failure(Cause::SpasmRejected { result: 13 })
+    );
+    assert_eq!(
+        Cause::SpasmRejected { result: 13 }.label(),
+        "spasm-rejected"
+    );
+    // A Validation Response with no result at all is not an acceptance.
+    let (_, c) = run(
+        &s,
+        Event::Response(ReverseMessage::Validation(BlockResults {
+            results: Vec::new(),
+        })),
+    );
+    assert!(matches!(
+        outcome(&c),
+        Outcome::Failure(Cause::SpasmRejected { .. })
+    ));
+    // A key that is not 16 hex digits is our own bad data.
+    let mut p = with_spasm(prl_download(150, Some(1)), true);
+    if let Some(m) = p.spasm.as_mut() {
+        m.key = "not a key".into();
+    }
+    let s = PlanState::new(p);
+    let (s, _) = run(&s, Event::Start);
+    let (_, c) = run(&s, otapa_result(0, true));
+    assert!(matches!(
+        outcome(&c),
+        Outcome::Failure(Cause::BadProgramme { .. })
+    ));
 }

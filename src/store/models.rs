@@ -113,8 +113,9 @@ impl Default for NamSettings {
     }
 }
 
-/// A customer profile as the gateway reads it. The service programming code is deliberately not
-/// part of it: read it with [`super::profiles::spc`] where programming needs it.
+/// A customer profile as the gateway reads it. The service programming code and the SPASM key
+/// are deliberately not part of it: read them with [`super::profiles::spc`] and
+/// [`super::profiles::spasm_key`] where programming needs them.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = profiles, check_for_backend(diesel::pg::Pg))]
 pub struct Profile {
@@ -234,6 +235,8 @@ pub struct NewProfile {
     pub sspr_table_number: Option<i16>,
     /// Service programming code.
     pub spc: Option<String>,
+    /// SPASM key, 16 upper-case hex digits.
+    pub spasm_key: Option<String>,
     /// Activation state.
     pub activation_state: String,
 }

@@ -123,6 +123,20 @@ pub async fn spc(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<String>
         .ok_or_else(|| StoreError::ProfileNotFound(format!("id {id}")))
 }
 
+/// The SPASM key of a profile, read only where an OTAPA session needs it.
+pub async fn spasm_key(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<Option<String>, StoreError> {
+    profiles::table
+        .find(id)
+        .select(profiles::spasm_key)
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| StoreError::ProfileNotFound(format!("id {id}")))
+}
+
 /// Identities already taken by profiles that are not de-activated, as `(field, value)` pairs
 /// (field is "ESN", "MEID", "MDN" or "MIN"), among the candidates given.
 pub async fn taken_identities(

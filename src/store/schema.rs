@@ -65,6 +65,8 @@ diesel::table! {
         settings_puzl -> Nullable<Jsonb>,
         /// Service programming code.
         spc -> Nullable<Text>,
+        /// SPASM key (16 hex digits), answers RAND_OTAPA on a protected NAM.
+        spasm_key -> Nullable<Text>,
         /// pending_activation, activated or deactivated.
         activation_state -> Text,
         /// ESN-change flow: the new ESN.

@@ -4,11 +4,13 @@
 //! | request | the simulated handset answers |
 //! |---|---|
 //! | Protocol Capability | MOB_FIRM_REV, MOB_MODEL, features NAM download (0, P_REV 2), SSPR (2, SSPR_P_REV), SPL (3, 1), OTAPA (4, 1); band/mode octet: band classes 0 and 1, CDMA. With capability records asked for: an Extended Protocol Capability Response (the MEID record when the handset has a MEID) |
-//! | Validation | Verify SPC: 0 and unlock when it matches, 11 otherwise; Change SPC: 0 when unlocked, 10 when locked; other blocks: 7 |
+//! | Validation | Verify SPC: 0 and unlock when it matches, 11 otherwise; Change SPC: 0 when unlocked, 10 when locked; Validate SPASM: below; other blocks: 7 |
 //! | Download | locked: 10 for every block; NAM blocks 0-3: kept in temporary storage, 0; other BLOCK_IDs: 7 |
 //! | SSPR Download | locked: 10; classic PRL (BLOCK_ID 0) to SSPR_P_REV >= 3 or extended (1) to < 3: 35; a segment that does not follow on: 2; after the last segment: 8 when PR_LIST_SIZE disagrees, 9 on a PR_LIST_CRC error, else the PRL goes to temporary storage |
 //! | Commit | locked: 10; else temporary NAM blocks and PRL become committed, 0 |
-//! | OTAPA | start / stop: 0, NAM_LOCK_IND = the programming lock |
+//! | OTAPA | start / stop: 0; start on a SPASM-protected NAM: NAM_LOCK_IND with a fresh RAND_OTAPA |
+//! | Validation, Validate SPASM | outside OTAPA: 6; AUTH_OTAPA right for the outstanding RAND_OTAPA (or no challenge outstanding and no AUTH_OTAPA): 0, the NAM opens for this session and NAM_LOCK says whether it stays protected afterwards; else 13 |
+//! | Download, SSPR Download, Commit during OTAPA on a protected NAM not yet opened by SPASM | 10 |
 //! | Configuration | the committed NAM blocks asked for (those not held are left out) |
 //! | anything else | RESULT_CODE 6 (message not expected in this mode) |
 //!
@@ -23,11 +25,12 @@ use otagw_codecs::is683::{
     Feature, ForwardMessage, KeyGenerationResponse, NamConfigBlock, NamDownloadBlock,
     OtapaResponse, ProtocolCapabilityRequest, ProtocolCapabilityResponse, PuzlBlockResult,
     PuzlDownloadResponse, RawBlock, RawConfigurationResponse, ReAuthenticateResponse, ResultCode,
-    ReverseMessage, SingleBlockResponse, Spc, SsprDownloadRequest, SsprDownloadResponse,
-    SystemTagDownloadResponse, ValidationBlock, ValidationRequest,
+    ReverseMessage, SingleBlockResponse, SpasmValidation, Spc, SsprDownloadRequest,
+    SsprDownloadResponse, SystemTagDownloadResponse, ValidationBlock, ValidationRequest,
 };
 use otagw_codecs::prl;
 use otagw_codecs::prl::segment::Reassembler;
+use otagw_codecs::spasm::{auth_otapa, SpasmKey};
 use thiserror::Error;
 
 /// OTASP_MOB_P_REV reported in an Extended Protocol Capability Response.
@@ -75,6 +78,9 @@ pub struct HandsetConfig {
     pub spc: String,
     /// Whether the service programming lock is engaged at power-up.
     pub locked: bool,
+    /// The SPASM key the active NAM is protected with (NAM_LOCK set), if any. AUTH_OTAPA is
+    /// computed with `otagw_codecs::spasm::auth_otapa`.
+    pub spasm_key: Option<SpasmKey>,
     /// IS-683-level misbehaviour.
     pub faults: Faults,
 }
@@ -90,6 +96,7 @@ impl HandsetConfig {
             sspr_p_rev: 3,
             spc: "000000".to_owned(),
             locked: false,
+            spasm_key: None,
             faults: Faults::default(),
         }
     }
@@ -129,6 +136,12 @@ pub struct Handset {
     spc: Spc,
     locked: bool,
     otapa_active: bool,
+    /// NAM_LOCK: the active NAM is SPASM-protected (kept across reboots, like the NAM).
+    nam_lock: bool,
+    /// The RAND_OTAPA sent at this OTAPA session's start, until AUTH_OTAPA answers it.
+    challenge: Option<u32>,
+    /// SPASM validated in this OTAPA session: the protected NAM takes downloads.
+    spasm_open: bool,
     temporary_nam: BTreeMap<u8, NamDownloadBlock>,
     committed_nam: BTreeMap<u8, NamDownloadBlock>,
     receiving_prl: Option<PrlReception>,
@@ -147,9 +160,12 @@ impl Handset {
         }
         Ok(Self {
             locked: cfg.locked,
+            nam_lock: cfg.spasm_key.is_some(),
             spc,
             cfg,
             otapa_active: false,
+            challenge: None,
+            spasm_open: false,
             temporary_nam: BTreeMap::new(),
             committed_nam: BTreeMap::new(),
             receiving_prl: None,
@@ -179,9 +195,11 @@ impl Handset {
             ForwardMessage::Commit => ReverseMessage::Commit(self.commit()),
             ForwardMessage::Otapa(req) => {
                 self.otapa_active = req.start;
+                self.spasm_open = false;
+                self.challenge = (req.start && self.nam_lock).then(|| self.rand_otapa());
                 ReverseMessage::Otapa(OtapaResponse {
                     result: ResultCode::Accepted,
-                    rand_otapa: self.locked.then(|| self.rand_otapa()),
+                    rand_otapa: self.challenge,
                 })
             }
             ForwardMessage::Configuration(ids) => {
@@ -264,6 +282,8 @@ impl Handset {
         self.temporary_prl = None;
         self.receiving_prl = None;
         self.otapa_active = false;
+        self.challenge = None;
+        self.spasm_open = false;
         self.locked = self.cfg.locked;
         self.reboots += 1;
     }
@@ -301,6 +321,11 @@ impl Handset {
     /// Whether the service programming lock is engaged now.
     pub fn is_locked(&self) -> bool {
         self.locked
+    }
+
+    /// Whether the active NAM is SPASM-protected (NAM_LOCK).
+    pub fn nam_locked(&self) -> bool {
+        self.nam_lock
     }
 
     /// Whether an OTAPA session is open (started and not stopped).
@@ -381,9 +406,8 @@ impl Handset {
                         ResultCode::Accepted
                     }
                 }
-                ValidationBlock::ValidateSpasm(_) | ValidationBlock::Other(_) => {
-                    ResultCode::BlockIdNotSupported
-                }
+                ValidationBlock::ValidateSpasm(v) => self.validate_spasm(v),
+                ValidationBlock::Other(_) => ResultCode::BlockIdNotSupported,
             };
             results.push(BlockResult {
                 block_id: block.block_id(),
@@ -393,11 +417,38 @@ impl Handset {
         BlockResults { results }
     }
 
+    /// Validate SPASM: AUTH_OTAPA must answer the outstanding challenge.
+    fn validate_spasm(&mut self, v: &SpasmValidation) -> ResultCode {
+        if !self.otapa_active {
+            return ResultCode::MessageNotExpected;
+        }
+        let expected = match (self.challenge, self.cfg.spasm_key.as_ref()) {
+            (Some(rand), Some(key)) => Some(auth_otapa(key, rand, self.cfg.device.esn_or_pesn())),
+            _ => None,
+        };
+        if v.auth_otapa != expected {
+            return ResultCode::InvalidSpasm;
+        }
+        if v.nam_lock && self.cfg.spasm_key.is_none() {
+            // Nothing to protect the NAM with.
+            return ResultCode::InvalidParameter;
+        }
+        self.challenge = None;
+        self.spasm_open = true;
+        self.nam_lock = v.nam_lock;
+        ResultCode::Accepted
+    }
+
+    /// Whether an OTAPA session has yet to open the SPASM-protected NAM.
+    fn spasm_closed(&self) -> bool {
+        self.otapa_active && self.nam_lock && !self.spasm_open
+    }
+
     fn download(&mut self, req: &DownloadRequest) -> BlockResults {
         let mut results = Vec::with_capacity(req.blocks.len());
         for block in &req.blocks {
             let id = block.block_id();
-            let result = if self.locked {
+            let result = if self.locked || self.spasm_closed() {
                 ResultCode::MobileLocked
             } else if let Some(code) = self
                 .cfg
@@ -431,7 +482,7 @@ impl Handset {
     }
 
     fn take_segment(&mut self, req: &SsprDownloadRequest) -> ResultCode {
-        if self.locked {
+        if self.locked || self.spasm_closed() {
             return ResultCode::MobileLocked;
         }
         let extended = self.cfg.sspr_p_rev >= 3;
@@ -491,7 +542,7 @@ impl Handset {
         if let Some(code) = self.cfg.faults.reject_commit {
             return ResultCode::from(code);
         }
-        if self.locked {
+        if self.locked || self.spasm_closed() {
             return ResultCode::MobileLocked;
         }
         self.committed_nam.append(&mut self.temporary_nam);
@@ -979,6 +1030,7 @@ mod tests {
         assert!(h.otapa_active());
         ask(&mut h, ForwardMessage::Otapa(OtapaRequest { start: false }));
         assert!(!h.otapa_active());
+        // The programming lock alone does not protect the NAM against OTAPA.
         let mut locked = handset(|c| c.locked = true);
         let ReverseMessage::Otapa(r) = ask(
             &mut locked,
@@ -987,7 +1039,108 @@ mod tests {
             panic!()
         };
         assert!(r.result.is_accepted());
-        assert!(r.rand_otapa.is_some(), "NAM_LOCK_IND must be set");
+        assert_eq!(r.rand_otapa, None);
+    }
+
+    fn spasm_key() -> SpasmKey {
+        "00112233445566AA".parse().unwrap()
+    }
+
+    fn validate_spasm(auth_otapa: Option<u32>, nam_lock: bool) -> ForwardMessage {
+        ForwardMessage::Validation(ValidationRequest {
+            blocks: vec![ValidationBlock::ValidateSpasm(SpasmValidation {
+                auth_otapa,
+                nam_lock,
+            })],
+        })
+    }
+
+    fn spasm_result(h: &mut Handset, msg: ForwardMessage) -> ResultCode {
+        let ReverseMessage::Validation(r) = ask(h, msg) else {
+            panic!()
+        };
+        r.results[0].result
+    }
+
+    fn otapa_challenge(h: &mut Handset) -> u32 {
+        let ReverseMessage::Otapa(r) = ask(h, ForwardMessage::Otapa(OtapaRequest { start: true }))
+        else {
+            panic!()
+        };
+        r.rand_otapa.expect("NAM_LOCK_IND set")
+    }
+
+    fn segment_result(h: &mut Handset) -> ResultCode {
+        let segment = ForwardMessage::SsprDownload(SsprDownloadRequest {
+            block_id: u8::from(h.config().sspr_p_rev >= 3),
+            last_segment: false,
+            segment_offset: 0,
+            segment_data: vec![0; 10],
+            fresh: None,
+        });
+        let ReverseMessage::SsprDownload(r) = ask(h, segment) else {
+            panic!()
+        };
+        r.result
+    }
+
+    #[test]
+    fn a_spasm_protected_nam_opens_only_to_the_right_auth_otapa() {
+        let mut h = handset(|c| c.spasm_key = Some(spasm_key()));
+        assert!(h.nam_locked());
+        let esn = h.config().device.esn_or_pesn();
+        // Outside OTAPA the block is not expected.
+        assert_eq!(
+            spasm_result(&mut h, validate_spasm(Some(1), true)),
+            ResultCode::MessageNotExpected
+        );
+        let rand = otapa_challenge(&mut h);
+        // Before validation nothing is taken.
+        assert_eq!(segment_result(&mut h), ResultCode::MobileLocked);
+        assert_eq!(
+            ask(&mut h, ForwardMessage::Commit),
+            ReverseMessage::Commit(ResultCode::MobileLocked)
+        );
+        // A wrong signature, a missing one, one made with another key: 13, still closed.
+        let right = auth_otapa(&spasm_key(), rand, esn);
+        let other_key: SpasmKey = "00112233445566AB".parse().unwrap();
+        for wrong in [
+            Some(right ^ 1),
+            None,
+            Some(auth_otapa(&other_key, rand, esn)),
+        ] {
+            assert_eq!(
+                spasm_result(&mut h, validate_spasm(wrong, true)),
+                ResultCode::InvalidSpasm
+            );
+        }
+        assert_eq!(segment_result(&mut h), ResultCode::MobileLocked);
+        // The right one opens the NAM for this session; NAM_LOCK 1 keeps it protected.
+        assert_eq!(
+            spasm_result(&mut h, validate_spasm(Some(right), true)),
+            ResultCode::Accepted
+        );
+        assert_eq!(segment_result(&mut h), ResultCode::Accepted);
+        ask(&mut h, ForwardMessage::Otapa(OtapaRequest { start: false }));
+        assert!(h.nam_locked());
+        // The next session is closed again and gets a new challenge.
+        let rand2 = otapa_challenge(&mut h);
+        assert_ne!(rand2, rand);
+        assert_eq!(segment_result(&mut h), ResultCode::MobileLocked);
+        // NAM_LOCK 0 lifts the protection for later sessions.
+        let right2 = auth_otapa(&spasm_key(), rand2, esn);
+        assert_eq!(
+            spasm_result(&mut h, validate_spasm(Some(right2), false)),
+            ResultCode::Accepted
+        );
+        ask(&mut h, ForwardMessage::Otapa(OtapaRequest { start: false }));
+        assert!(!h.nam_locked());
+        let ReverseMessage::Otapa(r) =
+            ask(&mut h, ForwardMessage::Otapa(OtapaRequest { start: true }))
+        else {
+            panic!()
+        };
+        assert_eq!(r.rand_otapa, None);
     }
 
     #[test]
