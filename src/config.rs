@@ -131,6 +131,10 @@ pub struct IotaConfig {
     pub public_url: String,
     /// Seconds a handset has to follow a PRL push before the session closes with `timeout`.
     pub otapa_callback_timeout_secs: u64,
+    /// How the PRL push (WAP Service Loading with the OTAPA call-back URL) reaches the handset:
+    /// `smsc` (SMPP, to the MDN) or `ss7` (SMDPP with teleservice 4100 straight to the serving
+    /// MSC the HLR names, to the MIN; needs `ss7.enabled`).
+    pub otapa_push_bearer: String,
 }
 
 impl Default for IotaConfig {
@@ -142,6 +146,7 @@ impl Default for IotaConfig {
             scheduler_interval_ms: 1000,
             public_url: String::new(),
             otapa_callback_timeout_secs: 600,
+            otapa_push_bearer: "smsc".to_string(),
         }
     }
 }
@@ -539,6 +544,7 @@ impl Config {
             });
         }
         self.ss7_settings()?;
+        self.otapa_push_bearer()?;
         self.smpp_settings()?;
         self.ospp_listen()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| ConfigError::Value {
@@ -558,6 +564,48 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// The bearer of PRL pushes (`iota.otapa_push_bearer`).
+    pub fn otapa_push_bearer(&self) -> Result<crate::store::outbox::OutboxBearer, ConfigError> {
+        use crate::store::outbox::OutboxBearer;
+        let key = "iota.otapa_push_bearer";
+        match OutboxBearer::parse(&self.iota.otapa_push_bearer) {
+            Some(OutboxBearer::Ss7) if !self.ss7.enabled => Err(ConfigError::Value {
+                key,
+                message:
+                    "\"ss7\" sends pushes through the serving MSC and needs ss7.enabled = true"
+                        .to_string(),
+            }),
+            Some(bearer) => Ok(bearer),
+            None => Err(ConfigError::Value {
+                key,
+                message: format!(
+                    "expected \"smsc\" or \"ss7\", got {:?}",
+                    self.iota.otapa_push_bearer
+                ),
+            }),
+        }
+    }
+
+    /// The settings of the PRL push flow, for an IOTA server reachable at `iota_addr` (unless
+    /// `iota.public_url` says otherwise).
+    pub fn prl_push_settings(
+        &self,
+        iota_addr: SocketAddr,
+    ) -> Result<crate::flows::prl_push::PrlPushSettings, ConfigError> {
+        Ok(crate::flows::prl_push::PrlPushSettings {
+            iota_base_url: if self.iota.public_url.is_empty() {
+                format!("http://{iota_addr}")
+            } else {
+                self.iota.public_url.clone()
+            },
+            callback_timeout: chrono::Duration::seconds(
+                i64::try_from(self.iota.otapa_callback_timeout_secs).unwrap_or(86_400),
+            ),
+            segment_size: self.iota.segment_size,
+            push_bearer: self.otapa_push_bearer()?,
+        })
     }
 
     /// The admin HTTP listen address.

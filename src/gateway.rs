@@ -10,7 +10,6 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
 use crate::flows::ivr_star_code::IvrStarCodeSettings;
-use crate::flows::prl_push::PrlPushSettings;
 use crate::flows::star_code::StarCodeSettings;
 use crate::iota::{self, IotaSettings};
 use crate::mniu::asp::{Asp, AspConfig, Linkset};
@@ -123,23 +122,13 @@ impl Gateway {
         };
         let (ss7, linkset) = if config.ss7.enabled {
             let (context, linkset, ss7_tasks) =
-                start_ss7(config, trace.clone(), shutdown.subscribe())?;
+                start_ss7(config, &store, trace.clone(), shutdown.subscribe())?;
             tasks.extend(ss7_tasks);
             (Some(context), Some(linkset))
         } else {
             (None, None)
         };
-        let prl_push = PrlPushSettings {
-            iota_base_url: if config.iota.public_url.is_empty() {
-                format!("http://{iota_addr}")
-            } else {
-                config.iota.public_url.clone()
-            },
-            callback_timeout: chrono::Duration::seconds(
-                i64::try_from(config.iota.otapa_callback_timeout_secs).unwrap_or(86_400),
-            ),
-            segment_size: config.iota.segment_size,
-        };
+        let prl_push = config.prl_push_settings(iota_addr)?;
         let ivr = IvrStarCodeSettings {
             iota_base_url: prl_push.iota_base_url.clone(),
             callback_timeout: prl_push.callback_timeout,
@@ -250,10 +239,11 @@ impl Gateway {
     }
 }
 
-/// Starts the M3UA associations (one per peer), the TCAP transaction manager and the IS-725-A
-/// operations on them.
+/// Starts the M3UA associations (one per peer), the TCAP transaction manager, the IS-725-A
+/// operations on them and the SS7 sender of the outbox's `ss7` rows.
 fn start_ss7(
     config: &Config,
+    store: &Store,
     trace: Option<Tracer>,
     stop: watch::Receiver<bool>,
 ) -> Result<(Ss7Context, Linkset, Vec<JoinHandle<()>>), GatewayError> {
@@ -285,6 +275,12 @@ fn start_ss7(
     let (tcap, tcap_task) = Tcap::spawn(linkset.clone(), settings.local, inbound_rx);
     tasks.push(tcap_task);
     let is725 = Is725::new(tcap, settings.mscs, settings.hlr, settings.invoke_timeout);
+    let sms_sender = crate::mniu::sms_sender::SmsSender::new(
+        store.clone(),
+        is725.clone(),
+        crate::mniu::sms_sender::SmsSenderSettings::default(),
+    );
+    tasks.push(tokio::spawn(sms_sender.run(stop.clone())));
     let context = Ss7Context {
         is725,
         settings: StarCodeSettings {

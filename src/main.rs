@@ -235,17 +235,7 @@ async fn dispatch(command: Command, config: &Config, db: &Database) -> Result<()
                 (None, Some(make), Some(model)) => Target::MakeModel { make, model },
                 _ => anyhow::bail!("give --csv FILE, or --make and --model"),
             };
-            let settings = otagw::flows::prl_push::PrlPushSettings {
-                iota_base_url: if config.iota.public_url.is_empty() {
-                    format!("http://{}", config.iota_listen()?)
-                } else {
-                    config.iota.public_url.clone()
-                },
-                callback_timeout: chrono::Duration::seconds(
-                    i64::try_from(config.iota.otapa_callback_timeout_secs).unwrap_or(86_400),
-                ),
-                segment_size: config.iota.segment_size,
-            };
+            let settings = config.prl_push_settings(config.iota_listen()?)?;
             let mut conn = db.store.conn().await?;
             let started = prl_campaign::start(&mut conn, &settings, prl, &target).await?;
             println!(

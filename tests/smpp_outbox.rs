@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use otagw::smpp::{SmppSender, SmppSettings};
-use otagw::store::outbox::{self, NewOutbox, OutboxDepth, OutboxState};
+use otagw::store::outbox::{self, NewOutbox, OutboxBearer, OutboxDepth, OutboxState};
 use otagw::store::Store;
 use otagw::testkit::TestDb;
 use otagw_sim::smsc::{Smsc, SmscConfig, SmscHandle};
@@ -253,9 +253,10 @@ async fn two_claimants_never_claim_the_same_row() {
             let mut mine = Vec::new();
             loop {
                 let mut conn = store.conn().await.unwrap();
-                let got = outbox::claim_due(&mut conn, 7, Duration::from_secs(60), 5)
-                    .await
-                    .unwrap();
+                let got =
+                    outbox::claim_due(&mut conn, OutboxBearer::Smsc, 7, Duration::from_secs(60), 5)
+                        .await
+                        .unwrap();
                 if got.is_empty() {
                     break;
                 }
@@ -302,21 +303,29 @@ async fn an_expired_lease_is_claimed_again_and_attempts_stay_bounded() {
     let mut conn = db.store.conn().await.unwrap();
     let lease = Duration::from_millis(50);
     // A claimant that dies: its lease runs out and the row comes back.
-    let first = outbox::claim_due(&mut conn, 10, lease, 2).await.unwrap();
-    assert_eq!(first.len(), 1);
-    assert!(outbox::claim_due(&mut conn, 10, lease, 2)
+    let first = outbox::claim_due(&mut conn, OutboxBearer::Smsc, 10, lease, 2)
         .await
-        .unwrap()
-        .is_empty());
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(
+        outbox::claim_due(&mut conn, OutboxBearer::Smsc, 10, lease, 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let second = outbox::claim_due(&mut conn, 10, lease, 2).await.unwrap();
+    let second = outbox::claim_due(&mut conn, OutboxBearer::Smsc, 10, lease, 2)
+        .await
+        .unwrap();
     assert_eq!((second.len(), second[0].attempts), (1, 2));
     tokio::time::sleep(Duration::from_millis(100)).await;
     // Its attempts are used up: it fails with a cause instead of being claimed a third time.
-    assert!(outbox::claim_due(&mut conn, 10, lease, 2)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        outbox::claim_due(&mut conn, OutboxBearer::Smsc, 10, lease, 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let row = outbox::get(&mut conn, ids[0]).await.unwrap().unwrap();
     assert_eq!(row.state(), Some(OutboxState::Failed));
     assert!(row.cause.unwrap().contains("after 2 attempts"));

@@ -1,8 +1,10 @@
 //! What the WAP-push flows share: a session that waits for the handset to follow a call-back
-//! URL, and the push that sends it there, queued in the outbox in the same transaction.
+//! URL, and the push that sends it there, queued in the outbox in the same transaction: as SMS
+//! segments for the SMSC, or as IS-637 teleservice 4100 messages for the serving MSC over SS7.
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
+use otagw_codecs::is637;
 use otagw_codecs::wap::push::{sms_segments, ConcatReference, PushContent, WapPush};
 use otagw_codecs::wap::wbxml::{ServiceIndication, ServiceLoading, SiAction, SlAction};
 
@@ -22,6 +24,20 @@ pub enum PushKind {
     ServiceIndication(String),
 }
 
+/// Where a push goes, and so which bearer carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushDestination<'a> {
+    /// Through the SMSC (SMPP), to this MDN.
+    Smsc(&'a str),
+    /// Straight to the serving MSC over SS7 (SMSRequest, then SMDPP), to the handset with this
+    /// MIN.
+    Ss7(&'a str),
+}
+
+/// Octets of WDP user data per teleservice 4100 message on the SS7 bearer: small enough that
+/// the SMDPP carrying it (with MIN and ESN) fits one SCCP UDT.
+pub const SS7_PUSH_USER_DATA: usize = 160;
+
 /// A session to open that waits for a call-back.
 #[derive(Debug, Clone)]
 pub struct Callback<'a> {
@@ -30,7 +46,7 @@ pub struct Callback<'a> {
     /// The profile.
     pub profile_id: i64,
     /// Where the push goes.
-    pub mdn: &'a str,
+    pub to: PushDestination<'a>,
     /// The session token (in the URL).
     pub token: &'a str,
     /// The URL.
@@ -48,12 +64,12 @@ pub struct Callback<'a> {
 pub struct Opened {
     /// The session row.
     pub session: Session,
-    /// SMS segments queued.
+    /// Outbox rows (SMS segments or SMDPP messages) queued.
     pub segments: usize,
 }
 
-/// The WAP push to `url`, as SMS segments.
-pub fn push_segments(kind: &PushKind, url: &str, reference: u8) -> Result<Vec<Vec<u8>>, String> {
+/// The WAP push to `url` (a WSP push PDU with transaction id `tid`).
+fn wsp_push(kind: &PushKind, url: &str, tid: u8) -> Result<Vec<u8>, String> {
     let content = match kind {
         PushKind::ServiceLoading => PushContent::Sl(ServiceLoading {
             href: url.to_string(),
@@ -66,13 +82,39 @@ pub fn push_segments(kind: &PushKind, url: &str, reference: u8) -> Result<Vec<Ve
             ..ServiceIndication::default()
         }),
     };
-    let wsp = WapPush {
-        tid: reference,
-        content,
+    WapPush { tid, content }.encode().map_err(|e| e.to_string())
+}
+
+/// The WAP push to `url` as outbox rows for `to`: SMS segments (UDH, concatenation reference
+/// `reference`) for the SMSC, or teleservice 4100 bearer data (MESSAGE_ID `reference`) for
+/// the MSC.
+pub fn push_rows(
+    kind: &PushKind,
+    url: &str,
+    to: PushDestination<'_>,
+    reference: u16,
+) -> Result<Vec<NewOutbox>, String> {
+    let wsp = wsp_push(kind, url, reference.to_be_bytes()[1])?;
+    match to {
+        PushDestination::Smsc(mdn) => {
+            sms_segments(&wsp, ConcatReference::Eight(reference.to_be_bytes()[1]))
+                .map_err(|e| e.to_string())
+                .map(|segments| {
+                    segments
+                        .into_iter()
+                        .map(|s| NewOutbox::wap_push(mdn, s))
+                        .collect()
+                })
+        }
+        PushDestination::Ss7(min) => is637::wap_bearer_data(&wsp, reference, SS7_PUSH_USER_DATA)
+            .map_err(|e| e.to_string())
+            .map(|messages| {
+                messages
+                    .into_iter()
+                    .map(|m| NewOutbox::wap_push_ss7(min, m))
+                    .collect()
+            }),
     }
-    .encode()
-    .map_err(|e| e.to_string())?;
-    sms_segments(&wsp, ConcatReference::Eight(reference)).map_err(|e| e.to_string())
 }
 
 /// Opens the session (the plan not started: the call-back starts it) and queues the push. Call
@@ -105,22 +147,24 @@ pub async fn open(
         },
     )
     .await?;
-    let reference = (session.id & 0xFF) as u8;
-    let segments =
-        push_segments(&callback.content, callback.callback_url, reference).map_err(|reason| {
-            StoreError::InvalidValue {
-                field: "push",
-                reason,
-            }
-        })?;
-    let rows: Vec<NewOutbox> = segments
-        .into_iter()
-        .map(|s| NewOutbox {
-            session_id: Some(session.id),
-            campaign_id: callback.campaign_id,
-            ..NewOutbox::wap_push(callback.mdn, s)
-        })
-        .collect();
+    let reference = (session.id & 0xFFFF) as u16;
+    let rows: Vec<NewOutbox> = push_rows(
+        &callback.content,
+        callback.callback_url,
+        callback.to,
+        reference,
+    )
+    .map_err(|reason| StoreError::InvalidValue {
+        field: "push",
+        reason,
+    })?
+    .into_iter()
+    .map(|row| NewOutbox {
+        session_id: Some(session.id),
+        campaign_id: callback.campaign_id,
+        ..row
+    })
+    .collect();
     outbox::enqueue_all(conn, &rows).await?;
     Ok(Opened {
         session,

@@ -160,7 +160,7 @@ pub async fn start(
                 &callback::Callback {
                     flow: FLOW_IVR_STAR_CODE,
                     profile_id: profile.id,
-                    mdn: &address,
+                    to: callback::PushDestination::Smsc(&address),
                     token: &token,
                     callback_url: &callback_url,
                     deadline: Utc::now() + settings_c.callback_timeout,

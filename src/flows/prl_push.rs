@@ -6,7 +6,9 @@
 //! 2. In one transaction: the profile's pending PRL ID and OTAPA call-back URL are set, a session
 //!    row is opened (flow `prl-push`, bearer `iota`, the OTAPA plan not yet started, a deadline)
 //!    and the WAP push Service Loading that carries the call-back URL is put in the outbox, one
-//!    row per SMS segment. The SMPP sender delivers it through the SMSC.
+//!    row per segment. By `iota.otapa_push_bearer`, the SMPP sender delivers it through the
+//!    SMSC (to the MDN), or the SS7 sender straight to the serving MSC (to the MIN, IS-637
+//!    teleservice 4100 in SMDPPs).
 //! 3. The handset follows the URL: its GET of `/iota/otapa/{token}` starts the plan (OTAPA start
 //!    -> SSPR Download segments -> Commit -> OTAPA stop), walked over the IOTA bearer like any
 //!    session (`iota::session`).
@@ -22,6 +24,7 @@ use thiserror::Error;
 use super::callback;
 use crate::call_manager::programme::{self, ProgrammeError};
 use crate::store::models::ActivationState;
+use crate::store::outbox::OutboxBearer;
 use crate::store::profiles::{self, Lookup};
 use crate::store::{prl_library, StoreError};
 
@@ -37,6 +40,8 @@ pub struct PrlPushSettings {
     pub callback_timeout: chrono::Duration,
     /// Largest SSPR Download segment.
     pub segment_size: u8,
+    /// Which way the push goes: through the SMSC, or straight to the serving MSC over SS7.
+    pub push_bearer: OutboxBearer,
 }
 
 /// What the trigger is told.
@@ -59,8 +64,8 @@ pub enum PrlPushError {
     /// Only activated handsets take OTAPA.
     #[error("{0} is not activated")]
     NotActivated(String),
-    /// The profile has no MDN to push to.
-    #[error("{0} has no MDN to send the push to")]
+    /// The profile has no MDN (or, for the SS7 bearer, MIN) to push to.
+    #[error("{0} has no MDN or MIN to send the push to")]
     NoMdn(String),
     /// No such PRL.
     #[error("PRL {0} is not in the PRL library")]
@@ -127,10 +132,11 @@ pub async fn start_in(
         if profile.activation_state()? != ActivationState::Activated {
             return Err(PrlPushError::NotActivated(lookup.to_string()));
         }
-        let mdn = profile
-            .mdn
-            .clone()
-            .ok_or_else(|| PrlPushError::NoMdn(lookup.to_string()))?;
+        let address = match settings.push_bearer {
+            OutboxBearer::Smsc => profile.mdn.clone(),
+            OutboxBearer::Ss7 => profile.min.clone().or_else(|| profile.mdn.clone()),
+        }
+        .ok_or_else(|| PrlPushError::NoMdn(lookup.to_string()))?;
         let prls = match prl_library::formats_of(conn, prl_id).await {
             Ok(p) => p,
             Err(StoreError::PrlNotFound(id)) => return Err(PrlPushError::UnknownPrl(id)),
@@ -150,7 +156,10 @@ pub async fn start_in(
             &callback::Callback {
                 flow: FLOW,
                 profile_id: profile.id,
-                mdn: &mdn,
+                to: match settings.push_bearer {
+                    OutboxBearer::Smsc => callback::PushDestination::Smsc(&address),
+                    OutboxBearer::Ss7 => callback::PushDestination::Ss7(&address),
+                },
                 token: &token,
                 callback_url: &callback_url,
                 deadline: Utc::now() + settings.callback_timeout,

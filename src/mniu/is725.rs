@@ -1,6 +1,6 @@
 //! The IS-725-A operations the OTAF uses, as async calls over the TCAP transaction manager:
 //! attach the MSC serving a TRN, relay an IS-683 message in an SMDPP, locate a subscriber's
-//! serving MSC through the HLR, release the TRN.
+//! serving MSC through the HLR, deliver an SMS (a WAP push) in an SMDPP, release the TRN.
 
 use std::time::Duration;
 
@@ -241,6 +241,23 @@ impl Is725 {
                 result.cause_code
             ),
         })
+    }
+
+    /// SMDPP carrying one SMS (IS-637 bearer data of `teleservice`, e.g. 4100 for WAP) to the
+    /// handset `attached` names; Ok when the MSC answers with a ReturnResult (it delivered it).
+    pub async fn deliver_sms(
+        &self,
+        attached: &Attached,
+        teleservice: u16,
+        bearer_data: Vec<u8>,
+    ) -> Result<(), Is725Error> {
+        let mut invoke = SmdppInvoke::new(bearer_data, teleservice);
+        invoke.esn = attached.esn;
+        invoke.meid = attached.meid;
+        invoke.msid = attached.min.clone().map(Msid::Min);
+        let answer = self.call(attached.msc, &invoke).await?;
+        let _: SmdppResult = outcome("SMSDeliveryPointToPoint", attached.msc, answer)?;
+        Ok(())
     }
 
     /// OTASPRequest "Release TRN": the call ends and the handset restarts with what it committed.

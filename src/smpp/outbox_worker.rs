@@ -31,7 +31,7 @@ use tokio::time::Instant;
 use super::esme::{Esme, EsmeEvent, SubmitJob};
 use super::receipt::{Receipt, ReceiptState};
 use super::SmppSettings;
-use crate::store::outbox::{self, OutboxRow, OutboxState, Rescheduled};
+use crate::store::outbox::{self, OutboxBearer, OutboxRow, OutboxState, Rescheduled};
 use crate::store::{Store, StoreError};
 
 /// How long a receipt for an unknown message_id is held before it is dropped.
@@ -131,7 +131,14 @@ impl OutboxWorker {
         let s = &self.settings;
         let rows = retry(|| async {
             let mut conn = self.store.conn().await?;
-            outbox::claim_due(&mut conn, room as i64, s.lease, s.max_attempts).await
+            outbox::claim_due(
+                &mut conn,
+                OutboxBearer::Smsc,
+                room as i64,
+                s.lease,
+                s.max_attempts,
+            )
+            .await
         })
         .await;
         let rows = match rows {

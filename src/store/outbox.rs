@@ -1,7 +1,10 @@
-//! Repository of the SMPP outbox: every push and text SMS is a row before it is a PDU.
+//! Repository of the outbox: every push and text SMS is a row before it is a PDU.
 //!
-//! One row is one `submit_sm` (one short_message). A push that needs several segments is
-//! enqueued with [`enqueue_all`] as several rows in one statement, each with its own UDH.
+//! A row leaves by one of two bearers ([`OutboxBearer`]): `smsc`, one `submit_sm` (one
+//! short_message) claimed by the SMPP sender; or `ss7`, one SMDPP with IS-637 bearer data
+//! (teleservice 4100) to the serving MSC, claimed by the SS7 sender
+//! (`crate::mniu::sms_sender`). A push that needs several segments is enqueued with
+//! [`enqueue_all`] as several rows in one statement, each with its own segment header.
 //!
 //! ## Claims and leases
 //!
@@ -45,6 +48,34 @@ impl OutboxKind {
             Self::WapPush => "wap_push",
             Self::Sms => "sms",
         }
+    }
+}
+
+/// Which way a row leaves the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum OutboxBearer {
+    /// A `submit_sm` to the SMSC (payload: short_message, UDH included).
+    #[default]
+    Smsc,
+    /// An SMDPP to the serving MSC over SS7 (payload: IS-637 SMS_BearerData, teleservice
+    /// 4100; destination: the MIN).
+    Ss7,
+}
+
+impl OutboxBearer {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Smsc => "smsc",
+            Self::Ss7 => "ss7",
+        }
+    }
+
+    /// The bearer a stored (or configured) spelling names.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Smsc, Self::Ss7]
+            .into_iter()
+            .find(|b| b.as_str() == s)
     }
 }
 
@@ -127,6 +158,8 @@ pub struct OutboxRow {
     pub created_at: DateTime<Utc>,
     /// When last changed.
     pub updated_at: DateTime<Utc>,
+    /// `smsc` or `ss7` (see [`OutboxBearer`]).
+    pub bearer: String,
 }
 
 impl OutboxRow {
@@ -153,6 +186,8 @@ pub struct NewOutbox {
     pub session_id: Option<i64>,
     /// Campaign that asked for it.
     pub campaign_id: Option<i64>,
+    /// Which way it leaves.
+    pub bearer: OutboxBearer,
 }
 
 impl NewOutbox {
@@ -166,6 +201,23 @@ impl NewOutbox {
             data_coding: 0x04,
             session_id: None,
             campaign_id: None,
+            bearer: OutboxBearer::Smsc,
+        }
+    }
+
+    /// A WAP push segment for the SS7 bearer: `bearer_data` = IS-637 SMS_BearerData
+    /// (teleservice 4100) for the handset with MIN `min`. esm_class and data_coding are SMPP's
+    /// and stay 0.
+    pub fn wap_push_ss7(min: impl Into<String>, bearer_data: Vec<u8>) -> Self {
+        Self {
+            kind: OutboxKind::WapPush,
+            destination: min.into(),
+            payload: bearer_data,
+            esm_class: 0,
+            data_coding: 0,
+            session_id: None,
+            campaign_id: None,
+            bearer: OutboxBearer::Ss7,
         }
     }
 
@@ -179,6 +231,7 @@ impl NewOutbox {
             data_coding: 0x00,
             session_id: None,
             campaign_id: None,
+            bearer: OutboxBearer::Smsc,
         }
     }
 
@@ -216,6 +269,7 @@ struct InsertRow<'a> {
     data_coding: i16,
     session_id: Option<i64>,
     campaign_id: Option<i64>,
+    bearer: &'static str,
 }
 
 impl<'a> From<&'a NewOutbox> for InsertRow<'a> {
@@ -228,6 +282,7 @@ impl<'a> From<&'a NewOutbox> for InsertRow<'a> {
             data_coding: i16::from(n.data_coding),
             session_id: n.session_id,
             campaign_id: n.campaign_id,
+            bearer: n.bearer.as_str(),
         }
     }
 }
@@ -279,13 +334,14 @@ pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<OutboxR
         .optional()?)
 }
 
-/// Claims up to `limit` due rows: queued rows whose `next_attempt_at` has come, and rows whose
+/// Claims up to `limit` due rows of `bearer`: queued rows whose `next_attempt_at` has come, and rows whose
 /// claim (lease) has expired. Each claimed row moves to `submitting`, its attempts go up by one
 /// and its lease ends `lease` from now. A row whose lease expired with `max_attempts` already
 /// used fails instead (cause "no answer ..."). Rows locked by another claimant are skipped.
 /// Runs its own transaction (a savepoint inside the caller's).
 pub async fn claim_due(
     conn: &mut AsyncPgConnection,
+    bearer: OutboxBearer,
     limit: i64,
     lease: Duration,
     max_attempts: i32,
@@ -296,6 +352,7 @@ pub async fn claim_due(
     conn.transaction::<_, StoreError, _>(async move |conn| {
         let now = Utc::now();
         let due: Vec<(i64, String, i32)> = outbox::table
+            .filter(outbox::bearer.eq(bearer.as_str()))
             .filter(
                 outbox::state
                     .eq(OutboxState::Queued.as_str())
@@ -321,7 +378,8 @@ pub async fn claim_due(
                     outbox::state.eq(OutboxState::Failed.as_str()),
                     outbox::lease_until.eq(None::<DateTime<Utc>>),
                     outbox::cause.eq(format!(
-                        "no answer from the SMSC recorded after {max_attempts} attempts"
+                        "no answer recorded after {max_attempts} attempts ({} bearer)",
+                        bearer.as_str()
                     )),
                     outbox::updated_at.eq(now),
                 ))
@@ -368,6 +426,31 @@ pub async fn mark_submitted(
     .set((
         outbox::state.eq(OutboxState::Submitted.as_str()),
         outbox::message_id.eq(message_id),
+        outbox::lease_until.eq(None::<DateTime<Utc>>),
+        outbox::cause.eq(None::<String>),
+        outbox::updated_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Records a delivery the bearer confirmed itself (an SMDPP's ReturnResult on the SS7
+/// bearer): `submitting` -> `delivered`, with `reference` (unique) as its message_id. Returns
+/// false when the row is gone or was not claimed.
+pub async fn mark_delivered(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    reference: &str,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::state.eq(OutboxState::Submitting.as_str())),
+    )
+    .set((
+        outbox::state.eq(OutboxState::Delivered.as_str()),
+        outbox::message_id.eq(reference),
         outbox::lease_until.eq(None::<DateTime<Utc>>),
         outbox::cause.eq(None::<String>),
         outbox::updated_at.eq(Utc::now()),

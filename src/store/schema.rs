@@ -195,6 +195,8 @@ diesel::table! {
         created_at -> Timestamptz,
         /// When last changed.
         updated_at -> Timestamptz,
+        /// `smsc` (submit_sm) or `ss7` (SMDPP to the serving MSC).
+        bearer -> Text,
     }
 }
 
