@@ -14,7 +14,6 @@ ALTER TABLE prl_campaigns
     ADD COLUMN updated_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     ADD COLUMN finished_at TIMESTAMPTZ;
 ALTER TABLE prl_campaigns ALTER COLUMN state SET DEFAULT 'pushing';
-CREATE INDEX prl_campaigns_unfinished_idx ON prl_campaigns (id) WHERE state <> 'finished';
 
 -- Life of a target:
 --   pending --push created (session opened, WAP push in the outbox)--> queued (session_id)
@@ -41,8 +40,12 @@ CREATE TABLE prl_campaign_targets (
     CHECK (state <> 'skipped' OR cause IS NOT NULL)
 );
 
--- What the worker claims next.
-CREATE INDEX prl_campaign_targets_pending_idx
-    ON prl_campaign_targets (campaign_id, position) WHERE state = 'pending';
--- Progress: targets counted by state.
-CREATE INDEX prl_campaign_targets_state_idx ON prl_campaign_targets (campaign_id, state);
+-- What the worker claims next (campaign_id = $1 AND state = 'pending' ORDER BY position LIMIT 1),
+-- and progress (targets counted by state). Not a partial index on state = 'pending': the states
+-- arrive as bind parameters, which a generic plan cannot match against an index predicate.
+CREATE INDEX prl_campaign_targets_state_idx
+    ON prl_campaign_targets (campaign_id, state, position);
+
+-- Pacing: a campaign's outbox rows still waiting to be sent (queued, submitting) are counted
+-- before each round of its pushes; this keeps that count proportional to the rows waiting.
+CREATE INDEX outbox_campaign_state_idx ON outbox (campaign_id, state) WHERE campaign_id IS NOT NULL;

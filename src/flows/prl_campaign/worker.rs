@@ -162,13 +162,16 @@ async fn round(context: &Context) -> Result<usize, CampaignError> {
         }
         let done = work(&mut conn, &context.push, campaign_id, prl_id, room).await?;
         worked += done.queued + done.skipped;
-        if done.ran_out {
-            ran_out = true;
-            tracing::info!(campaign_id, "PRL campaign: every target worked on");
-        }
+        ran_out |= done.ran_out;
     }
     if ran_out {
-        campaigns::advance_states(&mut conn).await?;
+        let advanced = campaigns::advance_states(&mut conn).await?;
+        for campaign_id in advanced.waiting {
+            tracing::info!(
+                campaign_id,
+                "PRL campaign: every target worked on; waiting for the handsets"
+            );
+        }
     }
     Ok(worked)
 }
@@ -176,6 +179,9 @@ async fn round(context: &Context) -> Result<usize, CampaignError> {
 async fn refresh(context: &Context) -> Result<(), CampaignError> {
     let mut conn = context.store.conn().await?;
     let advanced = gauges::refresh(&mut conn, &context.handle.gauges).await?;
+    for campaign_id in advanced.waiting {
+        tracing::info!(campaign_id, "PRL campaign: every target worked on");
+    }
     for campaign_id in advanced.finished {
         tracing::info!(campaign_id, "PRL campaign finished");
     }
