@@ -71,6 +71,8 @@ pub struct Config {
     pub ivr: IvrConfig,
     /// The OSPP handler: the SMPP server IVRs and OTAP tools bind to.
     pub ospp: OsppConfig,
+    /// PRL campaigns.
+    pub prl_campaign: PrlCampaignConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -321,6 +323,27 @@ impl Default for IvrConfig {
     }
 }
 
+/// PRL campaign settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrlCampaignConfig {
+    /// Outbox rows of a campaign that may wait to be sent before more of its pushes are created
+    /// (0: no bound).
+    pub max_queued: u64,
+    /// How often campaign states and the campaign gauges are refreshed from the database.
+    pub refresh_interval_ms: u64,
+}
+
+impl Default for PrlCampaignConfig {
+    fn default() -> Self {
+        let d = crate::flows::prl_campaign::worker::CampaignWorkerSettings::default();
+        Self {
+            max_queued: d.max_queued,
+            refresh_interval_ms: u64::try_from(d.refresh_interval.as_millis()).unwrap_or(5000),
+        }
+    }
+}
+
 /// Signalling trace settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -547,6 +570,7 @@ impl Config {
         self.otapa_push_bearer()?;
         self.smpp_settings()?;
         self.ospp_listen()?;
+        self.campaign_settings()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| ConfigError::Value {
             key: "log.level",
             message: format!(
@@ -670,6 +694,36 @@ impl Config {
             max_rate_per_sec: self.smpp.max_rate_per_sec,
             max_attempts: self.smpp.max_attempts.max(1),
             ..crate::smpp::SmppSettings::default()
+        })
+    }
+
+    /// The PRL campaign worker's settings, checked.
+    pub fn campaign_settings(
+        &self,
+    ) -> Result<crate::flows::prl_campaign::worker::CampaignWorkerSettings, ConfigError> {
+        let c = &self.prl_campaign;
+        if !(100..=600_000).contains(&c.refresh_interval_ms) {
+            return Err(ConfigError::Value {
+                key: "prl_campaign.refresh_interval_ms",
+                message: format!(
+                    "expected 100 to 600000 milliseconds, got {}",
+                    c.refresh_interval_ms
+                ),
+            });
+        }
+        if c.max_queued > 10_000_000 {
+            return Err(ConfigError::Value {
+                key: "prl_campaign.max_queued",
+                message: format!(
+                    "expected 0 (no bound) to 10000000 outbox rows, got {}",
+                    c.max_queued
+                ),
+            });
+        }
+        Ok(crate::flows::prl_campaign::worker::CampaignWorkerSettings {
+            max_queued: c.max_queued,
+            refresh_interval: std::time::Duration::from_millis(c.refresh_interval_ms),
+            ..Default::default()
         })
     }
 
@@ -870,6 +924,17 @@ mod tests {
         assert!(err.to_string().contains("database.pool_size"), "{err}");
         let err = Config::load(None, env(&[("OTAGW_LOG_FORMAT", "xml")])).unwrap_err();
         assert!(err.to_string().contains("xml"), "{err}");
+        let err = Config::load(
+            None,
+            env(&[("OTAGW_PRL_CAMPAIGN_REFRESH_INTERVAL_MS", "5")]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("prl_campaign.refresh_interval_ms"),
+            "{err}"
+        );
+        let c = Config::load(None, env(&[("OTAGW_PRL_CAMPAIGN_MAX_QUEUED", "0")])).unwrap();
+        assert_eq!(c.campaign_settings().unwrap().max_queued, 0);
         let err = Config::load(None, env(&[("OTAGW_HTTP_LISTN", "x")])).unwrap_err();
         assert!(
             matches!(err, ConfigError::UnknownVariable { ref var, .. } if var == "OTAGW_HTTP_LISTN")

@@ -1,5 +1,6 @@
 //! The running gateway: the OSPP driver actor, the IOTA HTTP server that reports to it, the
-//! admin server and the deadline scheduler, started together on one store and stopped together.
+//! admin server, the deadline scheduler and the PRL campaign worker, started together on one
+//! store and stopped together.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
 use crate::flows::ivr_star_code::IvrStarCodeSettings;
+use crate::flows::prl_campaign::worker::CampaignWorker;
 use crate::flows::star_code::StarCodeSettings;
 use crate::iota::{self, IotaSettings};
 use crate::mniu::asp::{Asp, AspConfig, Linkset};
@@ -64,6 +66,8 @@ pub struct Gateway {
     pub smpp: Option<crate::smpp::SmppSender>,
     /// The OSPP handler (tools' SMPP binds), when enabled.
     pub ospp: Option<crate::ospp_handler::OsppHandlerHandle>,
+    /// The PRL campaign worker (resumes campaigns with pending targets).
+    pub campaigns: CampaignWorker,
     /// Stops the HTTP servers (first, so no request is left without a driver).
     stop_servers: watch::Sender<bool>,
     /// Stops the driver and the scheduler.
@@ -136,6 +140,13 @@ impl Gateway {
             welcome_text: config.ivr.welcome_text.clone(),
             push_text: config.ivr.push_text.clone(),
         };
+        let (campaigns, campaign_task) = CampaignWorker::spawn(
+            store.clone(),
+            prl_push.clone(),
+            config.campaign_settings()?,
+            shutdown.subscribe(),
+        );
+        tasks.push(campaign_task);
         let (driver, driver_task) = OsppDriver::spawn(
             store.clone(),
             settings,
@@ -177,6 +188,7 @@ impl Gateway {
             store: store.clone(),
             metrics,
             driver: driver.clone(),
+            campaigns: campaigns.clone(),
         });
         let mut servers = Vec::new();
         for (listener, app, name) in [
@@ -207,6 +219,7 @@ impl Gateway {
             driver,
             smpp,
             ospp,
+            campaigns,
             stop_servers,
             shutdown,
             servers,

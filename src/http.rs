@@ -1,4 +1,5 @@
-//! The admin HTTP server: `/healthz` and `/metrics`.
+//! The admin HTTP server: `/healthz`, `/metrics` and the triggers of the flows (star code, PRL
+//! push, IVR-assisted activation, PRL campaigns and their progress).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,6 +8,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::flows::prl_campaign::worker::CampaignWorker;
 use crate::flows::star_code::StarCodeError;
 use crate::ospp_driver::actor::OsppDriver;
 use crate::store::Store;
@@ -21,6 +23,8 @@ pub struct AdminState {
     pub metrics: PrometheusHandle,
     /// The OSPP driver, for triggers.
     pub driver: OsppDriver,
+    /// The PRL campaign worker: woken when a campaign is created; its gauges go into `/metrics`.
+    pub campaigns: CampaignWorker,
 }
 
 /// The admin router.
@@ -33,6 +37,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/ivr-star-code", post(ivr_star_code))
         .route("/admin/prl-campaign", post(prl_campaign))
         .route("/admin/prl-campaign/{id}", get(prl_campaign_progress))
+        .route("/admin/prl-campaigns", get(prl_campaigns))
         .with_state(state)
 }
 
@@ -62,10 +67,18 @@ async fn metrics_text(State(state): State<AdminState>) -> Response {
     metrics::gauge!(names::STORE_POOL_OPEN).set(pool.open as f64);
     metrics::gauge!(names::STORE_POOL_MAX).set(pool.max as f64);
     count("/metrics", StatusCode::OK);
+    let mut text = state.metrics.render();
+    let campaigns = state.campaigns.gauges().render();
+    if !campaigns.is_empty() {
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&campaigns);
+    }
     (
         StatusCode::OK,
         [("content-type", "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        text,
     )
         .into_response()
 }
@@ -284,10 +297,13 @@ async fn prl_campaign(State(state): State<AdminState>, body: axum::body::Bytes) 
         _ => return bad("give subscribers, or make and model"),
     };
     match state.driver.prl_campaign(trigger.prl, target).await {
-        Ok(started) => json(
-            StatusCode::ACCEPTED,
-            serde_json::to_value(&started).unwrap_or_default(),
-        ),
+        Ok(started) => {
+            state.campaigns.wake();
+            json(
+                StatusCode::ACCEPTED,
+                serde_json::to_value(&started).unwrap_or_default(),
+            )
+        }
         Err(err) => {
             let (status, cause) = match &err {
                 CampaignError::UnknownPrl(_) => (StatusCode::NOT_FOUND, "unknown-prl"),
@@ -324,6 +340,34 @@ async fn prl_campaign_progress(
             StatusCode::NOT_FOUND,
             serde_json::json!({"error": "unknown-campaign", "detail": e.to_string()}),
         ),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            serde_json::json!({"error": "internal-error", "detail": e.to_string()}),
+        ),
+    };
+    count(ROUTE, status);
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Every PRL campaign not finished and the newest finished ones, with their counts.
+async fn prl_campaigns(State(state): State<AdminState>) -> Response {
+    const ROUTE: &str = "/admin/prl-campaigns";
+    let result = async {
+        let mut conn = state
+            .store
+            .conn()
+            .await
+            .map_err(crate::flows::prl_campaign::CampaignError::from)?;
+        crate::flows::prl_campaign::list(&mut conn).await
+    }
+    .await;
+    let (status, body) = match result {
+        Ok(list) => (StatusCode::OK, serde_json::json!({ "campaigns": list })),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             serde_json::json!({"error": "internal-error", "detail": e.to_string()}),

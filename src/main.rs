@@ -100,8 +100,10 @@ enum ProfileCommand {
 #[derive(Debug, Subcommand)]
 enum PrlCommand {
     /// Push a PRL of the library to many subscribers (a PRL campaign): a CSV with an mdn, esn
-    /// or meid column, or every activated profile of a make/model. The pushes are queued in the
-    /// outbox; a running gateway with SMPP enabled sends them and serves the call-backs.
+    /// or meid column, or every activated profile of a make/model. The campaign and its targets
+    /// are written, then the pushes are queued in the outbox (up to prl_campaign.max_queued
+    /// waiting rows; a running gateway queues the rest); a running gateway with SMPP enabled
+    /// sends them and serves the call-backs.
     Campaign {
         /// Library id of the PRL to push.
         #[arg(long)]
@@ -237,15 +239,39 @@ async fn dispatch(command: Command, config: &Config, db: &Database) -> Result<()
             };
             let settings = config.prl_push_settings(config.iota_listen()?)?;
             let mut conn = db.store.conn().await?;
-            let started = prl_campaign::start(&mut conn, &settings, prl, &target).await?;
-            println!(
-                "PRL campaign {}: {} pushes queued, {} skipped",
+            let started = prl_campaign::create(&mut conn, prl, &target).await?;
+            let max_queued = config.campaign_settings()?.max_queued;
+            let worked = prl_campaign::work_campaign(
+                &mut conn,
+                &settings,
                 started.campaign_id,
-                started.queued,
-                started.skipped.len()
+                prl,
+                max_queued,
+            )
+            .await?;
+            let progress = prl_campaign::progress(&mut conn, started.campaign_id).await?;
+            println!(
+                "PRL campaign {}: {} targets, {} pushes queued, {} skipped, {} pending",
+                started.campaign_id,
+                started.total,
+                progress.targets.queued,
+                progress.targets.skipped,
+                progress.targets.pending,
             );
-            for s in &started.skipped {
+            for s in &progress.skipped {
                 println!("  skipped {}: {}", s.subscriber, s.cause);
+            }
+            if progress.targets.skipped > i64::try_from(progress.skipped.len()).unwrap_or(0) {
+                println!(
+                    "  ... {} skipped in all; GET /admin/prl-campaign/{} has them by cause",
+                    progress.targets.skipped, started.campaign_id
+                );
+            }
+            if !worked.ran_out {
+                println!(
+                    "  {} targets wait for the outbox to drain (prl_campaign.max_queued {}): a running gateway pushes them",
+                    progress.targets.pending, max_queued
+                );
             }
             Ok(())
         }

@@ -73,6 +73,16 @@ pub mod names {
     pub const IOTA_REJECTED: &str = "otagw_iota_rejected_total";
     /// Sessions closed by the deadline scheduler.
     pub const SCHEDULER_TIMEOUTS: &str = "otagw_scheduler_timeouts_total";
+    /// PRL pushes queued by campaigns.
+    pub const PRL_CAMPAIGN_PUSHES: &str = "otagw_prl_campaign_pushes_total";
+    /// PRL campaigns by state (rendered from the database, see `flows::prl_campaign::gauges`).
+    pub const PRL_CAMPAIGNS: &str = "otagw_prl_campaigns";
+    /// Targets of unfinished PRL campaigns, by campaign and state.
+    pub const PRL_CAMPAIGN_TARGETS: &str = "otagw_prl_campaign_targets";
+    /// Sessions of unfinished PRL campaigns, by campaign and state.
+    pub const PRL_CAMPAIGN_SESSIONS: &str = "otagw_prl_campaign_sessions";
+    /// Skipped targets and failed sessions of unfinished PRL campaigns, by campaign and cause.
+    pub const PRL_CAMPAIGN_CAUSES: &str = "otagw_prl_campaign_causes";
 }
 
 /// Buckets of the session duration histogram, in seconds.
@@ -112,5 +122,6 @@ fn describe() {
         names::SCHEDULER_TIMEOUTS,
         "Sessions closed by the deadline scheduler"
     );
+    metrics::describe_counter!(names::PRL_CAMPAIGN_PUSHES, "PRL pushes queued by campaigns");
     metrics::gauge!(names::BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }

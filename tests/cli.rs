@@ -214,6 +214,25 @@ fn imports_persist_across_commands_and_the_server_serves() {
     assert_eq!(json["prl_id"], 3);
     assert!(json.get("spc").is_none());
 
+    // A PRL campaign from a CSV: these profiles are not activated yet, so every subscriber is
+    // skipped with its cause and nothing is pushed.
+    let subscribers = dir.path().join("subscribers.csv");
+    std::fs::write(&subscribers, "mdn\n6195550001\n6195550002\nxyz\n").unwrap();
+    let out = otagw(&pg)
+        .args(["prl", "campaign", "--prl", "3", "--csv"])
+        .arg(&subscribers)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "PRL campaign 1: 3 targets, 0 pushes queued, 3 skipped, 0 pending",
+        "  skipped 6195550002: not-activated",
+        "  skipped xyz: bad-identity",
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "{line}: {}", text(&out));
+    }
+
     // Serve: /healthz and /metrics, until SIGTERM.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -242,6 +261,11 @@ fn imports_persist_across_commands_and_the_server_serves() {
         metrics.contains("otagw_store_pool_connections_max 8"),
         "{metrics}"
     );
+    // The campaign the command line created is there, finished.
+    let campaign = http_get(port, "/admin/prl-campaign/1");
+    assert!(campaign.starts_with("HTTP/1.1 200"), "{campaign}");
+    assert!(campaign.contains(r#""state":"finished""#), "{campaign}");
+    assert!(campaign.contains(r#""not-activated":2"#), "{campaign}");
 
     let pid = server.id().to_string();
     assert!(Command::new("kill")

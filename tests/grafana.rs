@@ -40,6 +40,12 @@ const METRICS: &[&str] = &[
     "otagw_smpp_outbox_depth",
     "otagw_ospp_requests_total",
     "otagw_ospp_binds",
+    "otagw_prl_campaign_pushes_total",
+    "otagw_prl_push_fallbacks_total",
+    "otagw_prl_campaigns",
+    "otagw_prl_campaign_targets",
+    "otagw_prl_campaign_sessions",
+    "otagw_prl_campaign_causes",
 ];
 
 /// The histograms among [`METRICS`]: queried only through their exposed series.
@@ -303,6 +309,67 @@ fn queries_only_use_known_metrics() {
                 || n.strip_prefix(metric)
                     .is_some_and(|s| HISTOGRAM_SUFFIXES.contains(&s))),
             "no panel charts {metric}"
+        );
+    }
+}
+
+/// The metrics queried by the panels of the (expanded) row titled `row`: the panels placed
+/// below it and above the next row.
+fn metrics_of_row(dashboard: &Value, row: &str) -> BTreeSet<String> {
+    let all = panels(dashboard);
+    let y = |p: &Value| p["gridPos"]["y"].as_u64().unwrap();
+    let start = all
+        .iter()
+        .find(|p| is_row(p) && title(p) == row)
+        .map(|p| y(p))
+        .unwrap_or_else(|| panic!("no row {row}"));
+    let end = all
+        .iter()
+        .filter(|p| is_row(p) && y(p) > start)
+        .map(|p| y(p))
+        .min()
+        .unwrap_or(u64::MAX);
+    all.into_iter()
+        .filter(|p| !is_row(p) && y(p) > start && y(p) < end)
+        .flat_map(|p| {
+            p["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|t| metric_names(t["expr"].as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn the_smpp_and_campaign_rows_chart_what_operators_watch() {
+    let d = dashboard();
+    let smpp = metrics_of_row(&d, "SMPP and OSPP");
+    for metric in [
+        "otagw_smpp_bind_up",
+        "otagw_smpp_window_in_use",
+        "otagw_smpp_submits_total",
+        "otagw_smpp_receipts_total",
+        "otagw_smpp_outbox_depth",
+    ] {
+        assert!(
+            smpp.contains(metric),
+            "the SMPP row does not chart {metric}"
+        );
+    }
+    let campaigns = metrics_of_row(&d, "PRL campaigns");
+    for metric in [
+        "otagw_prl_campaigns",
+        "otagw_prl_campaign_targets",
+        "otagw_prl_campaign_sessions",
+        "otagw_prl_campaign_causes",
+        "otagw_prl_campaign_pushes_total",
+        "otagw_sessions_completed_total",
+    ] {
+        assert!(
+            campaigns.contains(metric),
+            "the PRL campaigns row does not chart {metric}"
         );
     }
 }

@@ -83,6 +83,7 @@ async fn lab(callback_timeout_secs: u64) -> Lab {
     c.http.listen = "127.0.0.1:0".into();
     c.iota.scheduler_interval_ms = 100;
     c.iota.otapa_callback_timeout_secs = callback_timeout_secs;
+    c.prl_campaign.refresh_interval_ms = 100;
     c.smpp.enabled = true;
     c.smpp.smsc = smsc.addr().to_string();
     c.smpp.password = "secret".into();
@@ -278,15 +279,12 @@ async fn a_campaign_pushes_to_many_and_reports_progress() {
             .await
             .unwrap();
     assert_eq!(status, 202, "{started}");
-    assert_eq!(started["queued"], 1);
-    assert_eq!(started["total"], 3);
-    let skipped: Vec<&str> = started["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["cause"].as_str().unwrap())
-        .collect();
-    assert_eq!(skipped, vec!["unknown-device", "bad-identity"]);
+    // The campaign and its three targets are written; the malformed one is skipped at once,
+    // the others wait for the campaign worker.
+    assert_eq!(started["total"], 3, "{started}");
+    assert_eq!(started["pending"], 2, "{started}");
+    assert_eq!(started["state"], "pushing", "{started}");
+    assert_eq!(started["skipped"][0]["cause"], "bad-identity", "{started}");
     let id = started["campaign_id"].as_i64().unwrap();
 
     tokio::time::timeout(Duration::from_secs(30), follower)
@@ -295,20 +293,41 @@ async fn a_campaign_pushes_to_many_and_reports_progress() {
         .unwrap()
         .expect("the handset ran its session");
     let mut progress = serde_json::Value::Null;
-    for _ in 0..50 {
+    for _ in 0..100 {
         let path = format!("/admin/prl-campaign/{id}");
         let (status, p) = tokio::task::spawn_blocking(move || get(addr, &path))
             .await
             .unwrap();
         assert_eq!(status, 200, "{p}");
         progress = p;
-        if progress["completed"] == 1 {
+        if progress["completed"] == 1 && progress["state"] == "finished" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(progress["completed"], 1, "{progress}");
     assert_eq!(progress["active"], 0, "{progress}");
+    assert_eq!(progress["state"], "finished", "{progress}");
+    assert_eq!(
+        progress["targets"],
+        serde_json::json!({"pending": 0, "queued": 1, "skipped": 2}),
+        "{progress}"
+    );
+    let skipped: Vec<(&str, &str)> = progress["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["subscriber"].as_str().unwrap(),
+                s["cause"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![("6195559999", "unknown-device"), ("xyz", "bad-identity")]
+    );
     assert!(
         progress["pushes"]["delivered"].as_i64().unwrap_or(0) >= 1,
         "{progress}"
@@ -322,7 +341,21 @@ async fn a_campaign_pushes_to_many_and_reports_progress() {
             .await
             .unwrap();
     assert_eq!(status, 202, "{started}");
-    assert_eq!(started["queued"], 1);
+    assert_eq!(started["total"], 1, "{started}");
+    let id = started["campaign_id"].as_i64().unwrap();
+    let mut queued = serde_json::Value::Null;
+    for _ in 0..100 {
+        let path = format!("/admin/prl-campaign/{id}");
+        let (_, p) = tokio::task::spawn_blocking(move || get(addr, &path))
+            .await
+            .unwrap();
+        queued = p["targets"]["queued"].clone();
+        if queued == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(queued, 1);
     let (status, _) = tokio::task::spawn_blocking(move || get(addr, "/admin/prl-campaign/999"))
         .await
         .unwrap();

@@ -220,7 +220,8 @@ impl OsppDriver {
             })
     }
 
-    /// Creates a PRL campaign: library PRL `prl_id` pushed to every subscriber of `target`.
+    /// Creates a PRL campaign: library PRL `prl_id` for every subscriber of `target` (the
+    /// campaign and its targets are written; the campaign worker creates the pushes).
     pub async fn prl_campaign(
         &self,
         prl_id: i32,
@@ -386,7 +387,7 @@ async fn handle(context: &Context, request: Request) {
         } => {
             let result = async {
                 let mut conn = store.conn().await?;
-                prl_campaign::start(&mut conn, &context.prl_push, prl_id, &target).await
+                prl_campaign::create(&mut conn, prl_id, &target).await
             }
             .await;
             let _ = reply.send(result);

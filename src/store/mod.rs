@@ -1,12 +1,13 @@
 //! The customer-profile store: Postgres through diesel-async, with a connection pool.
 //!
-//! The store is the system of record for profiles, the PRL (SSPR) library, OTA sessions and
-//! audit detail records. Repository functions live one table per file ([`profiles`],
-//! [`prl_library`], [`sessions`], [`audit`]) and return [`StoreError`], whose variants name what
-//! went wrong (a duplicate ESN, an unknown profile, a stale version) rather than a bare database
-//! error.
+//! The store is the system of record for profiles, the PRL (SSPR) library, OTA sessions, audit
+//! detail records, the SMPP outbox and PRL campaigns. Repository functions live one table per
+//! file ([`profiles`], [`prl_library`], [`sessions`], [`audit`], [`outbox`], [`campaigns`]) and
+//! return [`StoreError`], whose variants name what went wrong (a duplicate ESN, an unknown
+//! profile, a stale version) rather than a bare database error.
 
 pub mod audit;
+pub mod campaigns;
 pub mod embedded;
 mod error;
 pub mod models;

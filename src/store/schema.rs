@@ -129,6 +129,34 @@ diesel::table! {
         total -> Int4,
         /// When created.
         created_at -> Timestamptz,
+        /// pushing, waiting or finished.
+        state -> Text,
+        /// When last changed.
+        updated_at -> Timestamptz,
+        /// When it finished.
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// The subscribers of PRL campaigns, one row each.
+    prl_campaign_targets (campaign_id, position) {
+        /// The campaign.
+        campaign_id -> Int8,
+        /// Order in the list (0-based).
+        position -> Int4,
+        /// The subscriber as given.
+        subscriber -> Text,
+        /// The profile a make/model campaign resolved.
+        profile_id -> Nullable<Int8>,
+        /// pending, queued or skipped.
+        state -> Text,
+        /// Why it was skipped.
+        cause -> Nullable<Text>,
+        /// The push session of a queued target.
+        session_id -> Nullable<Int8>,
+        /// When last changed.
+        updated_at -> Timestamptz,
     }
 }
 
@@ -201,8 +229,12 @@ diesel::table! {
 }
 
 diesel::joinable!(ota_sessions -> profiles (profile_id));
+diesel::joinable!(ota_sessions -> prl_campaigns (campaign_id));
+diesel::joinable!(prl_campaign_targets -> prl_campaigns (campaign_id));
+diesel::joinable!(prl_campaign_targets -> ota_sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(
     prl_campaigns,
+    prl_campaign_targets,
     prl_library,
     profiles,
     ota_sessions,

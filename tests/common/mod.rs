@@ -34,6 +34,25 @@ pub fn http_json(
     (status, json)
 }
 
+/// GET, the body as text (for `/metrics`).
+pub fn get_text(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out[9..12].parse().unwrap();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    (status, body.to_string())
+}
+
 /// POST with a JSON body.
 pub fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, serde_json::Value) {
     http_json(addr, "POST", path, body)

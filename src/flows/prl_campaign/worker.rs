@@ -1,0 +1,189 @@
+//! The campaign worker: a supervised task of the gateway that works through the pending targets
+//! of every campaign (resuming, at start, whatever a stopped or crashed gateway left), paces
+//! itself on the outbox, moves campaign states on and refreshes the campaign gauges.
+//!
+//! Each round takes the campaigns still pushing, oldest first, and gives each up to `batch`
+//! targets ([`super::work_one`], one transaction each), fewer when `max_queued` outbox rows of
+//! the campaign already wait to be sent. Several workers (gateway instances) on one database
+//! share the targets: claims skip the rows another transaction holds. The worker runs rounds
+//! back to back while there is work, and otherwise sleeps until woken ([`CampaignWorker::wake`],
+//! after a campaign is created) or until the next poll.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use super::gauges::{self, CampaignGauges};
+use super::{room, work, CampaignError};
+use crate::flows::prl_push::PrlPushSettings;
+use crate::store::campaigns;
+use crate::store::Store;
+
+/// Settings of the campaign worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignWorkerSettings {
+    /// Outbox rows of a campaign that may wait to be sent before it gets more pushes (0: no
+    /// bound).
+    pub max_queued: u64,
+    /// Targets per campaign per round (so campaigns take turns).
+    pub batch: usize,
+    /// How often campaign states and gauges are refreshed from the database; an idle worker
+    /// also looks for new work this often (at least once a second).
+    pub refresh_interval: Duration,
+}
+
+impl Default for CampaignWorkerSettings {
+    fn default() -> Self {
+        Self {
+            max_queued: 1000,
+            batch: 50,
+            refresh_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Handle on a running campaign worker. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct CampaignWorker {
+    wake: Arc<Notify>,
+    gauges: CampaignGauges,
+}
+
+impl CampaignWorker {
+    /// Starts the worker under a supervisor (restarted if it panics) until `stop` turns true.
+    pub fn spawn(
+        store: Store,
+        push: PrlPushSettings,
+        settings: CampaignWorkerSettings,
+        stop: watch::Receiver<bool>,
+    ) -> (Self, JoinHandle<()>) {
+        let handle = Self {
+            wake: Arc::new(Notify::new()),
+            gauges: CampaignGauges::new(),
+        };
+        let task = tokio::spawn(supervise(
+            Arc::new(Context {
+                store,
+                push,
+                settings,
+                handle: handle.clone(),
+            }),
+            stop,
+        ));
+        (handle, task)
+    }
+
+    /// Has the worker look for work now (a campaign was created).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The campaign gauges the worker refreshes (rendered by `/metrics`).
+    pub fn gauges(&self) -> &CampaignGauges {
+        &self.gauges
+    }
+}
+
+#[derive(Debug)]
+struct Context {
+    store: Store,
+    push: PrlPushSettings,
+    settings: CampaignWorkerSettings,
+    handle: CampaignWorker,
+}
+
+async fn supervise(context: Arc<Context>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let child = tokio::spawn(run(context.clone(), stop.clone()));
+        match child.await {
+            Ok(()) => return,
+            Err(err) => {
+                tracing::error!(%err, "PRL campaign worker died; restarting it");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
+        }
+    }
+}
+
+async fn run(context: Arc<Context>, mut stop: watch::Receiver<bool>) {
+    let poll = context
+        .settings
+        .refresh_interval
+        .min(Duration::from_secs(1));
+    let mut next_refresh = Instant::now();
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let worked = match round(&context).await {
+            Ok(n) => n,
+            Err(err) => {
+                tracing::warn!(%err, "PRL campaign worker");
+                0
+            }
+        };
+        if Instant::now() >= next_refresh {
+            next_refresh = Instant::now() + context.settings.refresh_interval;
+            if let Err(err) = refresh(&context).await {
+                tracing::warn!(%err, "PRL campaign gauges");
+            }
+        }
+        if worked > 0 {
+            continue;
+        }
+        tokio::select! {
+            _ = context.handle.wake.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// One round over the campaigns still pushing; returns the targets worked on.
+async fn round(context: &Context) -> Result<usize, CampaignError> {
+    let mut conn = context.store.conn().await?;
+    let mut worked = 0;
+    let mut ran_out = false;
+    for (campaign_id, prl_id) in campaigns::pushing(&mut conn).await? {
+        let room = room(
+            &mut conn,
+            campaign_id,
+            context.settings.max_queued,
+            context.settings.batch,
+        )
+        .await?;
+        if room == 0 {
+            continue;
+        }
+        let done = work(&mut conn, &context.push, campaign_id, prl_id, room).await?;
+        worked += done.queued + done.skipped;
+        ran_out |= done.ran_out;
+    }
+    if ran_out {
+        let advanced = campaigns::advance_states(&mut conn).await?;
+        for campaign_id in advanced.waiting {
+            tracing::info!(
+                campaign_id,
+                "PRL campaign: every target worked on; waiting for the handsets"
+            );
+        }
+    }
+    Ok(worked)
+}
+
+async fn refresh(context: &Context) -> Result<(), CampaignError> {
+    let mut conn = context.store.conn().await?;
+    let advanced = gauges::refresh(&mut conn, &context.handle.gauges).await?;
+    for campaign_id in advanced.waiting {
+        tracing::info!(campaign_id, "PRL campaign: every target worked on");
+    }
+    for campaign_id in advanced.finished {
+        tracing::info!(campaign_id, "PRL campaign finished");
+    }
+    Ok(())
+}

@@ -1,0 +1,575 @@
+//! Repository of PRL campaigns (`prl_campaigns`) and their targets (`prl_campaign_targets`).
+//!
+//! A campaign is written with every one of its targets in one transaction ([`create`]), so the
+//! list is durable before anything is pushed. Workers then claim pending targets one at a time
+//! ([`claim_pending`], `FOR UPDATE SKIP LOCKED`: two instances never hold the same target) and
+//! mark each ([`mark_queued`], [`mark_skipped`]) in the transaction that created its push.
+//! [`advance_states`] moves campaigns on (pushing -> waiting -> finished) from what the rows say,
+//! so it is idempotent and any instance may run it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::outbox::OutboxState;
+use super::schema::{ota_sessions, outbox, prl_campaign_targets, prl_campaigns};
+use super::sessions::SessionStatus;
+use super::StoreError;
+
+/// Where a campaign stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignState {
+    /// Targets are still pending: pushes are being created.
+    Pushing,
+    /// Every target is queued or skipped; sessions are waiting for handsets or running.
+    Waiting,
+    /// No target pending, no session active.
+    Finished,
+}
+
+impl CampaignState {
+    /// Every state, in order.
+    pub const ALL: [Self; 3] = [Self::Pushing, Self::Waiting, Self::Finished];
+
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pushing => "pushing",
+            Self::Waiting => "waiting",
+            Self::Finished => "finished",
+        }
+    }
+
+    /// Reads the stored spelling.
+    pub fn parse(s: &str) -> Result<Self, StoreError> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| StoreError::InvalidValue {
+                field: "prl_campaigns.state",
+                reason: format!("unknown state {s:?}"),
+            })
+    }
+}
+
+/// Where a target stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetState {
+    /// Not worked on yet.
+    Pending,
+    /// Its push is queued (a session is open and the WAP push is in the outbox).
+    Queued,
+    /// Not pushed to, with a cause.
+    Skipped,
+}
+
+impl TargetState {
+    /// Every state, in order.
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Queued, Self::Skipped];
+
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Queued => "queued",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+/// A campaign row.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = prl_campaigns, check_for_backend(diesel::pg::Pg))]
+pub struct CampaignRow {
+    /// Row id.
+    pub id: i64,
+    /// The PRL pushed.
+    pub prl_id: i32,
+    /// Who, as asked (JSON).
+    pub target: serde_json::Value,
+    /// Targets.
+    pub total: i32,
+    /// pushing, waiting or finished.
+    pub state: String,
+    /// When created.
+    pub created_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A target to write with its campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTarget {
+    /// The subscriber as given (or "profile N").
+    pub subscriber: String,
+    /// The profile, when the campaign resolved it (make/model).
+    pub profile_id: Option<i64>,
+    /// Skipped from the start, with this cause (a malformed identity, a repeat).
+    pub skipped: Option<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = prl_campaign_targets)]
+struct InsertTarget<'a> {
+    campaign_id: i64,
+    position: i32,
+    subscriber: &'a str,
+    profile_id: Option<i64>,
+    state: &'static str,
+    cause: Option<&'a str>,
+}
+
+/// Targets per INSERT statement (Postgres takes at most 65535 bind parameters per statement).
+const INSERT_CHUNK: usize = 5_000;
+
+/// Writes a campaign pushing library PRL `prl_id` and every one of its targets, in one
+/// transaction; returns the campaign's id. A campaign with no pending target is finished from
+/// the start.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    prl_id: i32,
+    target: &serde_json::Value,
+    targets: &[NewTarget],
+) -> Result<i64, StoreError> {
+    let total = i32::try_from(targets.len()).map_err(|_| StoreError::InvalidValue {
+        field: "prl_campaigns.total",
+        reason: format!("{} targets is too many for one campaign", targets.len()),
+    })?;
+    let state = if targets.iter().any(|t| t.skipped.is_none()) {
+        CampaignState::Pushing
+    } else {
+        CampaignState::Finished
+    };
+    let target = target.clone();
+    let targets = targets.to_vec();
+    conn.transaction::<_, StoreError, _>(async move |conn| {
+        let now = Utc::now();
+        let campaign_id: i64 = diesel::insert_into(prl_campaigns::table)
+            .values((
+                prl_campaigns::prl_id.eq(prl_id),
+                prl_campaigns::target.eq(&target),
+                prl_campaigns::total.eq(total),
+                prl_campaigns::state.eq(state.as_str()),
+                prl_campaigns::finished_at.eq((state == CampaignState::Finished).then_some(now)),
+            ))
+            .returning(prl_campaigns::id)
+            .get_result(conn)
+            .await?;
+        let rows: Vec<InsertTarget<'_>> = targets
+            .iter()
+            .zip(0..)
+            .map(|(t, position)| InsertTarget {
+                campaign_id,
+                position,
+                subscriber: &t.subscriber,
+                profile_id: t.profile_id,
+                state: if t.skipped.is_some() {
+                    TargetState::Skipped.as_str()
+                } else {
+                    TargetState::Pending.as_str()
+                },
+                cause: t.skipped.as_deref(),
+            })
+            .collect();
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            diesel::insert_into(prl_campaign_targets::table)
+                .values(chunk)
+                .execute(conn)
+                .await?;
+        }
+        Ok(campaign_id)
+    })
+    .await
+}
+
+/// Reads a campaign.
+pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<CampaignRow>, StoreError> {
+    Ok(prl_campaigns::table
+        .find(id)
+        .select(CampaignRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Every campaign not finished, and the `recent` newest finished ones; newest first.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    recent: i64,
+) -> Result<Vec<CampaignRow>, StoreError> {
+    let mut rows: Vec<CampaignRow> = prl_campaigns::table
+        .filter(prl_campaigns::state.ne(CampaignState::Finished.as_str()))
+        .select(CampaignRow::as_select())
+        .load(conn)
+        .await?;
+    rows.extend(
+        prl_campaigns::table
+            .filter(prl_campaigns::state.eq(CampaignState::Finished.as_str()))
+            .order(prl_campaigns::id.desc())
+            .limit(recent)
+            .select(CampaignRow::as_select())
+            .load(conn)
+            .await?,
+    );
+    rows.sort_by_key(|r| std::cmp::Reverse(r.id));
+    Ok(rows)
+}
+
+/// The campaigns whose targets are still being worked through, oldest first, with their PRL.
+pub async fn pushing(conn: &mut AsyncPgConnection) -> Result<Vec<(i64, i32)>, StoreError> {
+    Ok(prl_campaigns::table
+        .filter(prl_campaigns::state.eq(CampaignState::Pushing.as_str()))
+        .order(prl_campaigns::id)
+        .select((prl_campaigns::id, prl_campaigns::prl_id))
+        .load(conn)
+        .await?)
+}
+
+/// Campaigns by state.
+pub async fn count_by_state(
+    conn: &mut AsyncPgConnection,
+) -> Result<BTreeMap<CampaignState, i64>, StoreError> {
+    let rows: Vec<(String, i64)> = prl_campaigns::table
+        .group_by(prl_campaigns::state)
+        .select((prl_campaigns::state, diesel::dsl::count_star()))
+        .load(conn)
+        .await?;
+    let mut out: BTreeMap<CampaignState, i64> =
+        CampaignState::ALL.into_iter().map(|s| (s, 0)).collect();
+    for (state, n) in rows {
+        out.insert(CampaignState::parse(&state)?, n);
+    }
+    Ok(out)
+}
+
+/// A pending target, claimed (its row locked until the transaction ends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedTarget {
+    /// The campaign.
+    pub campaign_id: i64,
+    /// Its place in the list.
+    pub position: i32,
+    /// The subscriber as given.
+    pub subscriber: String,
+    /// The profile, when the campaign resolved it.
+    pub profile_id: Option<i64>,
+}
+
+/// Claims the first pending target of campaign `campaign_id` that no other transaction holds
+/// (`FOR UPDATE SKIP LOCKED`). Call inside a transaction; the claim lasts until it ends.
+pub async fn claim_pending(
+    conn: &mut AsyncPgConnection,
+    campaign_id: i64,
+) -> Result<Option<ClaimedTarget>, StoreError> {
+    let row: Option<(i64, i32, String, Option<i64>)> = prl_campaign_targets::table
+        .filter(prl_campaign_targets::campaign_id.eq(campaign_id))
+        .filter(prl_campaign_targets::state.eq(TargetState::Pending.as_str()))
+        .order(prl_campaign_targets::position)
+        .limit(1)
+        .select((
+            prl_campaign_targets::campaign_id,
+            prl_campaign_targets::position,
+            prl_campaign_targets::subscriber,
+            prl_campaign_targets::profile_id,
+        ))
+        .for_update()
+        .skip_locked()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(
+        |(campaign_id, position, subscriber, profile_id)| ClaimedTarget {
+            campaign_id,
+            position,
+            subscriber,
+            profile_id,
+        },
+    ))
+}
+
+/// Marks a pending target queued with its push session.
+pub async fn mark_queued(
+    conn: &mut AsyncPgConnection,
+    campaign_id: i64,
+    position: i32,
+    session_id: i64,
+) -> Result<(), StoreError> {
+    mark(
+        conn,
+        campaign_id,
+        position,
+        TargetState::Queued,
+        None,
+        Some(session_id),
+    )
+    .await
+}
+
+/// Marks a pending target skipped with `cause`.
+pub async fn mark_skipped(
+    conn: &mut AsyncPgConnection,
+    campaign_id: i64,
+    position: i32,
+    cause: &str,
+) -> Result<(), StoreError> {
+    mark(
+        conn,
+        campaign_id,
+        position,
+        TargetState::Skipped,
+        Some(cause),
+        None,
+    )
+    .await
+}
+
+async fn mark(
+    conn: &mut AsyncPgConnection,
+    campaign_id: i64,
+    position: i32,
+    state: TargetState,
+    cause: Option<&str>,
+    session_id: Option<i64>,
+) -> Result<(), StoreError> {
+    let n = diesel::update(
+        prl_campaign_targets::table
+            .find((campaign_id, position))
+            .filter(prl_campaign_targets::state.eq(TargetState::Pending.as_str())),
+    )
+    .set((
+        prl_campaign_targets::state.eq(state.as_str()),
+        prl_campaign_targets::cause.eq(cause),
+        prl_campaign_targets::session_id.eq(session_id),
+        prl_campaign_targets::updated_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+    .await?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidValue {
+            field: "prl_campaign_targets.state",
+            reason: format!("target {position} of campaign {campaign_id} is not pending"),
+        })
+    }
+}
+
+/// Outbox rows of campaign `campaign_id` not yet handed to the SMSC (queued or submitting).
+pub async fn backlog(conn: &mut AsyncPgConnection, campaign_id: i64) -> Result<i64, StoreError> {
+    Ok(outbox::table
+        .filter(outbox::campaign_id.eq(campaign_id))
+        .filter(outbox::state.eq_any([
+            OutboxState::Queued.as_str(),
+            OutboxState::Submitting.as_str(),
+        ]))
+        .count()
+        .get_result(conn)
+        .await?)
+}
+
+/// What [`advance_states`] changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Advanced {
+    /// Campaigns whose every target is now queued or skipped.
+    pub waiting: Vec<i64>,
+    /// Campaigns now finished.
+    pub finished: Vec<i64>,
+}
+
+/// Moves campaigns on: `pushing` with no pending target -> `waiting`; `waiting` with no active
+/// session -> `finished`. Idempotent; several instances may run it at once.
+pub async fn advance_states(conn: &mut AsyncPgConnection) -> Result<Advanced, StoreError> {
+    let now = Utc::now();
+    let waiting = diesel::update(
+        prl_campaigns::table
+            .filter(prl_campaigns::state.eq(CampaignState::Pushing.as_str()))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                prl_campaign_targets::table
+                    .filter(prl_campaign_targets::campaign_id.eq(prl_campaigns::id))
+                    .filter(prl_campaign_targets::state.eq(TargetState::Pending.as_str())),
+            ))),
+    )
+    .set((
+        prl_campaigns::state.eq(CampaignState::Waiting.as_str()),
+        prl_campaigns::updated_at.eq(now),
+    ))
+    .returning(prl_campaigns::id)
+    .get_results(conn)
+    .await?;
+    let finished = diesel::update(
+        prl_campaigns::table
+            .filter(prl_campaigns::state.eq(CampaignState::Waiting.as_str()))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                ota_sessions::table
+                    .filter(ota_sessions::campaign_id.eq(prl_campaigns::id.nullable()))
+                    .filter(ota_sessions::status.eq(SessionStatus::Active.as_str())),
+            ))),
+    )
+    .set((
+        prl_campaigns::state.eq(CampaignState::Finished.as_str()),
+        prl_campaigns::updated_at.eq(now),
+        prl_campaigns::finished_at.eq(Some(now)),
+    ))
+    .returning(prl_campaigns::id)
+    .get_results(conn)
+    .await?;
+    Ok(Advanced { waiting, finished })
+}
+
+/// Targets of a campaign by state, and skipped ones by cause.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TargetCounts {
+    /// Not worked on yet.
+    pub pending: i64,
+    /// Push queued.
+    pub queued: i64,
+    /// Skipped.
+    pub skipped: i64,
+}
+
+/// Sessions of a campaign by status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SessionCounts {
+    /// Waiting for the handset, or running.
+    pub active: i64,
+    /// Loaded the PRL.
+    pub completed: i64,
+    /// Failed.
+    pub failed: i64,
+}
+
+/// What a campaign's rows add up to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CampaignCounts {
+    /// Targets by state.
+    pub targets: TargetCounts,
+    /// Skipped targets by cause.
+    pub skipped_by_cause: BTreeMap<String, i64>,
+    /// Sessions by status.
+    pub sessions: SessionCounts,
+    /// Failed sessions by cause.
+    pub failed_by_cause: BTreeMap<String, i64>,
+    /// Push segments (outbox rows) by state.
+    pub pushes: BTreeMap<String, i64>,
+}
+
+/// Counts the targets, sessions and outbox rows of campaigns `ids` (two grouped queries and
+/// one more for the outbox, whatever the number of campaigns).
+pub async fn counts(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+) -> Result<BTreeMap<i64, CampaignCounts>, StoreError> {
+    let mut out: BTreeMap<i64, CampaignCounts> = ids
+        .iter()
+        .map(|id| (*id, CampaignCounts::default()))
+        .collect();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let targets: Vec<(i64, String, Option<String>, i64)> = prl_campaign_targets::table
+        .filter(prl_campaign_targets::campaign_id.eq_any(ids))
+        .group_by((
+            prl_campaign_targets::campaign_id,
+            prl_campaign_targets::state,
+            prl_campaign_targets::cause,
+        ))
+        .select((
+            prl_campaign_targets::campaign_id,
+            prl_campaign_targets::state,
+            prl_campaign_targets::cause,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)
+        .await?;
+    for (id, state, cause, n) in targets {
+        let c = out.entry(id).or_default();
+        match state.as_str() {
+            "pending" => c.targets.pending += n,
+            "queued" => c.targets.queued += n,
+            "skipped" => {
+                c.targets.skipped += n;
+                *c.skipped_by_cause
+                    .entry(cause.unwrap_or_else(|| "unknown".into()))
+                    .or_default() += n;
+            }
+            other => {
+                return Err(StoreError::InvalidValue {
+                    field: "prl_campaign_targets.state",
+                    reason: format!("unknown state {other:?}"),
+                })
+            }
+        }
+    }
+    let sessions: Vec<(Option<i64>, String, Option<String>, i64)> = ota_sessions::table
+        .filter(ota_sessions::campaign_id.eq_any(ids))
+        .group_by((
+            ota_sessions::campaign_id,
+            ota_sessions::status,
+            ota_sessions::cause,
+        ))
+        .select((
+            ota_sessions::campaign_id,
+            ota_sessions::status,
+            ota_sessions::cause,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)
+        .await?;
+    for (id, status, cause, n) in sessions {
+        let Some(id) = id else { continue };
+        let c = out.entry(id).or_default();
+        match status.as_str() {
+            "active" => c.sessions.active += n,
+            "completed" => c.sessions.completed += n,
+            _ => {
+                c.sessions.failed += n;
+                *c.failed_by_cause
+                    .entry(cause.unwrap_or_else(|| "failed".into()))
+                    .or_default() += n;
+            }
+        }
+    }
+    let pushes: Vec<(Option<i64>, String, i64)> = outbox::table
+        .filter(outbox::campaign_id.eq_any(ids))
+        .group_by((outbox::campaign_id, outbox::state))
+        .select((
+            outbox::campaign_id,
+            outbox::state,
+            diesel::dsl::count_star(),
+        ))
+        .load(conn)
+        .await?;
+    for (id, state, n) in pushes {
+        let Some(id) = id else { continue };
+        *out.entry(id).or_default().pushes.entry(state).or_default() += n;
+    }
+    Ok(out)
+}
+
+/// The first `limit` skipped targets of a campaign, in list order: (subscriber, cause).
+pub async fn skipped(
+    conn: &mut AsyncPgConnection,
+    campaign_id: i64,
+    limit: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let rows: Vec<(String, Option<String>)> = prl_campaign_targets::table
+        .filter(prl_campaign_targets::campaign_id.eq(campaign_id))
+        .filter(prl_campaign_targets::state.eq(TargetState::Skipped.as_str()))
+        .order(prl_campaign_targets::position)
+        .limit(limit)
+        .select((
+            prl_campaign_targets::subscriber,
+            prl_campaign_targets::cause,
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(s, c)| (s, c.unwrap_or_default()))
+        .collect())
+}

@@ -1,0 +1,632 @@
+//! PRL campaigns against a real PostgreSQL: the campaign and its targets written at once, a
+//! campaign interrupted part-way finished by a fresh gateway, a worker dying with a target in
+//! hand, several workers on one database, skipped subscribers with their causes, pacing on the
+//! outbox, and progress through the admin API and the per-campaign gauges.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use common::{classic_prl, get, get_text, post};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use otagw::config::Config;
+use otagw::flows::prl_campaign::{self, CampaignError, Target, Worked};
+use otagw::flows::prl_push::PrlPushSettings;
+use otagw::gateway::Gateway;
+use otagw::import;
+use otagw::store::campaigns::{self, CampaignState};
+use otagw::store::models::NewProfile;
+use otagw::store::profiles;
+use otagw::store::schema::{ota_sessions, outbox, prl_campaign_targets, prl_campaigns};
+use otagw::store::Store;
+use otagw::testkit::TestDb;
+
+const PRL: i32 = 2;
+
+fn mdn(i: usize) -> String {
+    format!("61955{:05}", i)
+}
+
+fn esn(i: usize) -> String {
+    format!("{:08X}", 0x1A00_0000 + i)
+}
+
+fn new_profile(i: usize, state: &str, with_mdn: bool) -> NewProfile {
+    NewProfile {
+        esn: Some(esn(i)),
+        meid: None,
+        pesn: None,
+        min: Some(mdn(i)),
+        mdn: with_mdn.then(|| mdn(i)),
+        imsi_m: None,
+        imsi_t: None,
+        make: "Acme".into(),
+        model: if i % 2 == 0 { "X1" } else { "X2" }.into(),
+        firmware_version: "1.0".into(),
+        capabilities: serde_json::json!({"iota": true, "sspr_p_rev": 1}),
+        nam: serde_json::json!({}),
+        prl_id: Some(1),
+        sspr_table_number: None,
+        spc: None,
+        activation_state: state.into(),
+    }
+}
+
+/// A database with PRLs 1 and 2 and `n` activated profiles (MDNs `mdn(0..n)`); returns the
+/// profile ids in order.
+async fn db_with(n: usize) -> (TestDb, Vec<i64>) {
+    let db = TestDb::new().await.unwrap();
+    let mut conn = db.store.conn().await.unwrap();
+    import::prl::import(&mut conn, 1, &classic_prl(1, 3), None, "old", false)
+        .await
+        .unwrap();
+    import::prl::import(&mut conn, 2, &classic_prl(2, 20), None, "new", false)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let p = profiles::insert(&mut conn, &new_profile(i, "activated", true))
+            .await
+            .unwrap();
+        ids.push(p.id);
+    }
+    drop(conn);
+    (db, ids)
+}
+
+fn settings() -> PrlPushSettings {
+    PrlPushSettings {
+        iota_base_url: "http://127.0.0.1:8181".into(),
+        callback_timeout: chrono::Duration::seconds(600),
+        segment_size: 200,
+        push_bearer: otagw::store::outbox::OutboxBearer::Smsc,
+    }
+}
+
+fn mdns(n: usize) -> Vec<String> {
+    (0..n).map(mdn).collect()
+}
+
+async fn gateway(store: &Store, max_queued: u64) -> Gateway {
+    let mut c = Config::default();
+    c.iota.listen = "127.0.0.1:0".into();
+    c.http.listen = "127.0.0.1:0".into();
+    c.prl_campaign.refresh_interval_ms = 100;
+    c.prl_campaign.max_queued = max_queued;
+    Gateway::start(&c, store.clone()).await.unwrap()
+}
+
+/// (profile id, session id) of every session of the campaign.
+async fn sessions_of(conn: &mut AsyncPgConnection, campaign: i64) -> Vec<(i64, i64)> {
+    ota_sessions::table
+        .filter(ota_sessions::campaign_id.eq(campaign))
+        .select((ota_sessions::profile_id, ota_sessions::id))
+        .order(ota_sessions::id)
+        .load(conn)
+        .await
+        .unwrap()
+}
+
+/// Asserts that each of `profiles` has exactly one session of the campaign, that no other
+/// profile has one, that every queued target names one of those sessions (each a different
+/// one) and that every session has its push in the outbox.
+async fn exactly_one_push_each(conn: &mut AsyncPgConnection, campaign: i64, profiles: &[i64]) {
+    let sessions = sessions_of(conn, campaign).await;
+    let mut per_profile: BTreeMap<i64, usize> = BTreeMap::new();
+    for (profile, _) in &sessions {
+        *per_profile.entry(*profile).or_default() += 1;
+    }
+    let expected: BTreeMap<i64, usize> = profiles.iter().map(|p| (*p, 1)).collect();
+    assert_eq!(per_profile, expected, "sessions per profile");
+    let targets: Vec<Option<i64>> = prl_campaign_targets::table
+        .filter(prl_campaign_targets::campaign_id.eq(campaign))
+        .filter(prl_campaign_targets::state.eq("queued"))
+        .select(prl_campaign_targets::session_id)
+        .load(conn)
+        .await
+        .unwrap();
+    let named: HashSet<i64> = targets.iter().map(|s| s.unwrap()).collect();
+    assert_eq!(named.len(), targets.len(), "two targets share a session");
+    let all: HashSet<i64> = sessions.iter().map(|(_, s)| *s).collect();
+    assert_eq!(named, all, "queued targets and sessions differ");
+    let pushed: HashSet<Option<i64>> = outbox::table
+        .filter(outbox::campaign_id.eq(campaign))
+        .select(outbox::session_id)
+        .distinct()
+        .load(conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        pushed,
+        all.iter().map(|s| Some(*s)).collect::<HashSet<_>>(),
+        "sessions without a push, or pushes without a session"
+    );
+}
+
+async fn count_campaigns(conn: &mut AsyncPgConnection) -> i64 {
+    prl_campaigns::table.count().get_result(conn).await.unwrap()
+}
+
+/// Polls the progress endpoint until `done` holds (10 s at most); returns the last answer.
+async fn wait_progress(
+    addr: std::net::SocketAddr,
+    id: i64,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    for _ in 0..200 {
+        let path = format!("/admin/prl-campaign/{id}");
+        let (status, p) = tokio::task::spawn_blocking(move || get(addr, &path))
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{p}");
+        if done(&p) {
+            return p;
+        }
+        last = p;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("campaign {id} did not get there: {last}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creating_a_campaign_writes_every_target_at_once_and_bad_input_nothing() {
+    let (db, _) = db_with(30).await;
+    let mut conn = db.store.conn().await.unwrap();
+    let mut list = mdns(30);
+    list.push("xyz".into());
+    list.push(mdn(0));
+    let started = prl_campaign::create(&mut conn, PRL, &Target::Subscribers(list.clone()))
+        .await
+        .unwrap();
+    assert_eq!(started.total, 32);
+    assert_eq!(started.pending, 30);
+    assert_eq!(started.state, CampaignState::Pushing);
+    let skipped: Vec<(&str, &str)> = started
+        .skipped
+        .iter()
+        .map(|s| (s.subscriber.as_str(), s.cause.as_str()))
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![("xyz", "bad-identity"), (mdn(0).as_str(), "duplicate")]
+    );
+    // Every target is a row, in list order, as given; nothing is pushed yet.
+    let rows: Vec<(i32, String, String)> = prl_campaign_targets::table
+        .filter(prl_campaign_targets::campaign_id.eq(started.campaign_id))
+        .order(prl_campaign_targets::position)
+        .select((
+            prl_campaign_targets::position,
+            prl_campaign_targets::subscriber,
+            prl_campaign_targets::state,
+        ))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 32);
+    for (i, (position, subscriber, state)) in rows.iter().enumerate() {
+        assert_eq!(*position as usize, i);
+        assert_eq!(subscriber, &list[i]);
+        let expected = if i < 30 { "pending" } else { "skipped" };
+        assert_eq!(state, expected, "target {i}");
+    }
+    assert!(sessions_of(&mut conn, started.campaign_id).await.is_empty());
+    let progress = prl_campaign::progress(&mut conn, started.campaign_id)
+        .await
+        .unwrap();
+    assert_eq!(progress.targets.pending, 30);
+    assert_eq!(progress.state, CampaignState::Pushing);
+    assert_eq!(progress.target, serde_json::json!({"subscribers": 32}));
+
+    // Refused: nothing written.
+    let before = count_campaigns(&mut conn).await;
+    let err = prl_campaign::create(&mut conn, 99, &Target::Subscribers(mdns(3)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CampaignError::UnknownPrl(99)), "{err}");
+    let err = prl_campaign::create(&mut conn, PRL, &Target::Subscribers(vec![]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CampaignError::Empty), "{err}");
+    let nobody = Target::MakeModel {
+        make: "Acme".into(),
+        model: "Z9".into(),
+    };
+    let err = prl_campaign::create(&mut conn, PRL, &nobody)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CampaignError::Empty), "{err}");
+    assert_eq!(count_campaigns(&mut conn).await, before);
+    let err = prl_campaign::progress(&mut conn, 12345).await.unwrap_err();
+    assert!(
+        matches!(err, CampaignError::UnknownCampaign(12345)),
+        "{err}"
+    );
+
+    // Every target malformed: finished from the start.
+    let started = prl_campaign::create(
+        &mut conn,
+        PRL,
+        &Target::Subscribers(vec!["xyz".into(), "".into()]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(started.state, CampaignState::Finished);
+    assert_eq!(started.pending, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skipped_subscribers_report_their_cause() {
+    let (db, ids) = db_with(1).await;
+    let mut conn = db.store.conn().await.unwrap();
+    profiles::insert(&mut conn, &new_profile(1, "pending_activation", true))
+        .await
+        .unwrap();
+    profiles::insert(&mut conn, &new_profile(2, "activated", false))
+        .await
+        .unwrap();
+    let list = vec![
+        mdn(0),              // pushed
+        mdn(1),              // not activated
+        esn(2),              // activated, no MDN
+        "6195599999".into(), // nobody
+        "xyz".into(),        // malformed
+    ];
+    let started = prl_campaign::create(&mut conn, PRL, &Target::Subscribers(list))
+        .await
+        .unwrap();
+    let id = started.campaign_id;
+    let worked = prl_campaign::work_campaign(&mut conn, &settings(), id, PRL, 0)
+        .await
+        .unwrap();
+    assert!(worked.ran_out);
+    assert_eq!((worked.queued, worked.skipped), (1, 3));
+    let progress = prl_campaign::progress(&mut conn, id).await.unwrap();
+    let skipped: Vec<(String, String)> = progress
+        .skipped
+        .iter()
+        .map(|s| (s.subscriber.clone(), s.cause.clone()))
+        .collect();
+    assert_eq!(
+        skipped,
+        vec![
+            (mdn(1), "not-activated".to_string()),
+            (esn(2), "no-mdn".to_string()),
+            ("6195599999".to_string(), "unknown-device".to_string()),
+            ("xyz".to_string(), "bad-identity".to_string()),
+        ]
+    );
+    assert_eq!(
+        progress.skipped_by_cause,
+        [
+            ("bad-identity", 1),
+            ("no-mdn", 1),
+            ("not-activated", 1),
+            ("unknown-device", 1)
+        ]
+        .into_iter()
+        .map(|(c, n)| (c.to_string(), n))
+        .collect::<BTreeMap<_, _>>()
+    );
+    assert_eq!(progress.targets.queued, 1);
+    assert_eq!(progress.targets.pending, 0);
+    assert_eq!(progress.active, 1);
+    // Every target worked on, a session still waiting for its handset.
+    assert_eq!(progress.state, CampaignState::Waiting);
+    exactly_one_push_each(&mut conn, id, &ids).await;
+    // The skipped profiles were left alone.
+    let p1 = profiles::find(&mut conn, &profiles::Lookup::parse(&mdn(1)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(p1.pending_prl_id, None);
+
+    // The session ends: the campaign is finished.
+    diesel::update(ota_sessions::table.filter(ota_sessions::campaign_id.eq(id)))
+        .set((
+            ota_sessions::status.eq("failed"),
+            ota_sessions::cause.eq("timeout"),
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let advanced = campaigns::advance_states(&mut conn).await.unwrap();
+    assert_eq!(advanced.finished, vec![id]);
+    let progress = prl_campaign::progress(&mut conn, id).await.unwrap();
+    assert_eq!(progress.state, CampaignState::Finished);
+    assert!(progress.finished_at.is_some());
+    assert_eq!(progress.failed.get("timeout"), Some(&1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_campaign_is_finished_by_fresh_gateways() {
+    const N: usize = 40;
+    const DONE_BEFORE: usize = 15;
+    let (db, ids) = db_with(N).await;
+    let mut conn = db.store.conn().await.unwrap();
+    let started = prl_campaign::create(&mut conn, PRL, &Target::Subscribers(mdns(N)))
+        .await
+        .unwrap();
+    let id = started.campaign_id;
+    // The gateway that created it worked on 15 targets and died.
+    let worked = prl_campaign::work(&mut conn, &settings(), id, PRL, DONE_BEFORE)
+        .await
+        .unwrap();
+    assert_eq!(worked.queued, DONE_BEFORE);
+    let before = sessions_of(&mut conn, id).await;
+    assert_eq!(before.len(), DONE_BEFORE);
+
+    // Two fresh instances start on the same database and resume it.
+    let (a, b) = tokio::join!(gateway(&db.store, 0), gateway(&db.store, 0));
+    let progress = wait_progress(a.admin_addr, id, |p| {
+        p["targets"]["pending"] == 0 && p["state"] == "waiting"
+    })
+    .await;
+    assert_eq!(
+        progress["targets"],
+        serde_json::json!({"pending": 0, "queued": N, "skipped": 0}),
+        "{progress}"
+    );
+    assert_eq!(progress["active"], N, "{progress}");
+    exactly_one_push_each(&mut conn, id, &ids).await;
+    // The pushes made before the interruption are the ones kept.
+    let after = sessions_of(&mut conn, id).await;
+    assert_eq!(&after[..DONE_BEFORE], &before[..]);
+    // Every profile waits for its new PRL.
+    for p in &ids {
+        let profile = profiles::find(&mut conn, &profiles::Lookup::Id(*p))
+            .await
+            .unwrap();
+        assert_eq!(profile.pending_prl_id, Some(PRL));
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_held_by_a_worker_that_dies_is_neither_lost_nor_pushed_twice() {
+    let (db, ids) = db_with(5).await;
+    let mut conn = db.store.conn().await.unwrap();
+    let started = prl_campaign::create(&mut conn, PRL, &Target::Subscribers(mdns(5)))
+        .await
+        .unwrap();
+    let id = started.campaign_id;
+
+    // A worker claims target 0 and creates its push, then dies before committing.
+    let (claimed_tx, claimed_rx) = tokio::sync::oneshot::channel();
+    let (die_tx, die_rx) = tokio::sync::oneshot::channel::<()>();
+    let store = db.store.clone();
+    let doomed = tokio::spawn(async move {
+        let mut conn = store.conn().await.unwrap();
+        let result = conn
+            .transaction::<(), CampaignError, _>(async move |conn| {
+                let target = campaigns::claim_pending(conn, id).await?.unwrap();
+                assert_eq!(target.position, 0);
+                otagw::flows::prl_push::start_in(
+                    conn,
+                    &settings(),
+                    PRL,
+                    &profiles::Lookup::parse(&target.subscriber).unwrap(),
+                    Some(id),
+                )
+                .await
+                .unwrap();
+                claimed_tx.send(()).unwrap();
+                let _ = die_rx.await;
+                Err(CampaignError::Empty) // the process died: the transaction is rolled back
+            })
+            .await;
+        assert!(result.is_err());
+    });
+    claimed_rx.await.unwrap();
+
+    // Meanwhile another worker works through the campaign: it cannot take target 0 and does
+    // not call the campaign done while target 0 is pending.
+    let worked = prl_campaign::work_campaign(&mut conn, &settings(), id, PRL, 0)
+        .await
+        .unwrap();
+    assert_eq!(worked.queued, 4);
+    assert!(worked.ran_out);
+    let progress = prl_campaign::progress(&mut conn, id).await.unwrap();
+    assert_eq!(progress.targets.pending, 1);
+    assert_eq!(progress.state, CampaignState::Pushing);
+
+    die_tx.send(()).unwrap();
+    doomed.await.unwrap();
+    // Nothing of the dead worker's push remains; target 0 is worked on again.
+    assert_eq!(sessions_of(&mut conn, id).await.len(), 4);
+    let worked = prl_campaign::work_campaign(&mut conn, &settings(), id, PRL, 0)
+        .await
+        .unwrap();
+    assert_eq!(worked.queued, 1);
+    exactly_one_push_each(&mut conn, id, &ids).await;
+    let progress = prl_campaign::progress(&mut conn, id).await.unwrap();
+    assert_eq!(progress.state, CampaignState::Waiting);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_sharing_a_database_never_push_a_target_twice() {
+    const N: usize = 150;
+    const WORKERS: usize = 4;
+    let (db, ids) = db_with(N).await;
+    let store = Store::connect(&db.url, WORKERS + 1).unwrap();
+    let mut conn = store.conn().await.unwrap();
+    let started = prl_campaign::create(&mut conn, PRL, &Target::Subscribers(mdns(N)))
+        .await
+        .unwrap();
+    let id = started.campaign_id;
+    let mut tasks = Vec::new();
+    for _ in 0..WORKERS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = store.conn().await.unwrap();
+            let mut positions = Vec::new();
+            while let Some(w) = prl_campaign::work_one(&mut conn, &settings(), id, PRL)
+                .await
+                .unwrap()
+            {
+                match w {
+                    Worked::Queued { position, .. } => positions.push(position),
+                    Worked::Skipped { cause, .. } => panic!("skipped: {cause}"),
+                }
+            }
+            positions
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_unstable();
+    assert_eq!(all, (0..N as i32).collect::<Vec<_>>(), "each target once");
+    exactly_one_push_each(&mut conn, id, &ids).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_are_created_at_most_max_queued_ahead_of_the_sender() {
+    const N: usize = 10;
+    const MAX_QUEUED: u64 = 3;
+    let (db, ids) = db_with(N).await;
+    let gw = gateway(&db.store, MAX_QUEUED).await;
+    let addr = gw.admin_addr;
+    let body = serde_json::json!({"prl": PRL, "subscribers": mdns(N)}).to_string();
+    let (status, started) =
+        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign", &body))
+            .await
+            .unwrap();
+    assert_eq!(status, 202, "{started}");
+    let id = started["campaign_id"].as_i64().unwrap();
+    let mut conn = db.store.conn().await.unwrap();
+    let mut sent = 0;
+    while sent < N {
+        let queued = (sent + MAX_QUEUED as usize).min(N);
+        wait_progress(addr, id, |p| p["targets"]["queued"] == queued).await;
+        // It stays there while the outbox does not drain.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let progress = prl_campaign::progress(&mut conn, id).await.unwrap();
+        assert_eq!(progress.targets.queued as usize, queued);
+        assert_eq!(progress.targets.pending as usize, N - queued);
+        // The SMPP sender hands them to the SMSC.
+        sent += diesel::sql_query(
+            "UPDATE outbox SET state = 'submitted', message_id = id::text \
+             WHERE campaign_id = $1 AND state = 'queued'",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    exactly_one_push_each(&mut conn, id, &ids).await;
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_and_gauges_follow_the_campaign_and_drop_it_when_finished() {
+    let (db, ids) = db_with(3).await;
+    let gw = gateway(&db.store, 1000).await;
+    let addr = gw.admin_addr;
+    let mut list = mdns(3);
+    list.push("6195599999".into());
+    let body = serde_json::json!({"prl": PRL, "subscribers": list}).to_string();
+    let (status, started) =
+        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign", &body))
+            .await
+            .unwrap();
+    assert_eq!(status, 202, "{started}");
+    let id = started["campaign_id"].as_i64().unwrap();
+    let progress = wait_progress(addr, id, |p| p["state"] == "waiting").await;
+    assert_eq!(
+        progress["targets"],
+        serde_json::json!({"pending": 0, "queued": 3, "skipped": 1}),
+        "{progress}"
+    );
+    assert_eq!(progress["active"], 3, "{progress}");
+    assert_eq!(progress["skipped_by_cause"]["unknown-device"], 1);
+
+    let metrics = |addr| async move {
+        tokio::task::spawn_blocking(move || get_text(addr, "/metrics"))
+            .await
+            .unwrap()
+            .1
+    };
+    let campaign = format!("campaign=\"{id}\"");
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = metrics(addr).await;
+        if text.contains(&format!(
+            "otagw_prl_campaign_sessions{{{campaign},state=\"active\"}} 3"
+        )) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for line in [
+        format!("otagw_prl_campaign_targets{{{campaign},state=\"queued\"}} 3"),
+        format!("otagw_prl_campaign_targets{{{campaign},state=\"pending\"}} 0"),
+        format!("otagw_prl_campaign_targets{{{campaign},state=\"skipped\"}} 1"),
+        format!("otagw_prl_campaign_sessions{{{campaign},state=\"active\"}} 3"),
+        format!(
+            "otagw_prl_campaign_causes{{{campaign},kind=\"skipped\",cause=\"unknown-device\"}} 1"
+        ),
+        "otagw_prl_campaigns{state=\"waiting\"} 1".to_string(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+    }
+    assert!(text.contains("otagw_prl_campaign_pushes_total"), "{text}");
+
+    let (status, list) = tokio::task::spawn_blocking(move || get(addr, "/admin/prl-campaigns"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let listed = &list["campaigns"][0];
+    assert_eq!(listed["campaign_id"], id, "{list}");
+    assert_eq!(listed["state"], "waiting", "{list}");
+    assert_eq!(listed["sessions"]["active"], 3, "{list}");
+
+    // Two handsets load the PRL, one never calls back.
+    let mut conn = db.store.conn().await.unwrap();
+    for (i, p) in ids.iter().enumerate() {
+        let (status, cause) = if i < 2 {
+            ("completed", None)
+        } else {
+            ("failed", Some("timeout"))
+        };
+        diesel::update(
+            ota_sessions::table
+                .filter(ota_sessions::campaign_id.eq(id))
+                .filter(ota_sessions::profile_id.eq(p)),
+        )
+        .set((
+            ota_sessions::status.eq(status),
+            ota_sessions::cause.eq(cause),
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let progress = wait_progress(addr, id, |p| p["state"] == "finished").await;
+    assert_eq!(progress["completed"], 2, "{progress}");
+    assert_eq!(progress["failed"], serde_json::json!({"timeout": 1}));
+    // The finished campaign's series are gone.
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = metrics(addr).await;
+        if !text.contains(&campaign) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!text.contains(&campaign), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l == "otagw_prl_campaigns{state=\"finished\"} 1"),
+        "{text}"
+    );
+    gw.stop().await;
+}
