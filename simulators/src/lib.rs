@@ -8,7 +8,7 @@
 //! |---|---|
 //! | [`handset`] | a CDMA handset provisioned over IOTA (IS-683 OTASP/OTAPA over HTTP) |
 //! | [`ivr`] | an IVR / OTAP tool: SMPP client of the gateway's OSPP handler, OSPP requests and replies |
-//! | [`smsc`] | an SMSC: SMPP 3.4 server for the gateway's ESME, delivery receipts, fault knobs |
+//! | [`smsc`] | an SMSC: SMPP 3.4 server for the gateway's ESME, WAP pushes and texts decoded and delivered to attached handsets, delivery receipts, fault knobs |
 //! | [`ss7`] | an SS7 network for IS-725-A: STP (M3UA over TCP), MSC holding handsets in OTASP calls, HLR |
 
 pub mod handset;
