@@ -1,6 +1,7 @@
 //! What reaches a handset by SMS: the network elements that deliver short messages (the
-//! simulated SMSC, [`crate::smsc::SmscHandle::attach`]) reassemble and decode them and hand
-//! the handset whole [`Delivery`]s; the handset follows a push to the URL a Service
+//! simulated SMSC, [`crate::smsc::SmscHandle::attach`], and the simulated MSC for WAP pushes
+//! sent straight to it over SS7, [`crate::ss7::Msc::attach_push`]) reassemble and decode them
+//! and hand the handset whole [`Delivery`]s; the handset follows a push to the URL a Service
 //! Indication or Service Loading names ([`target_url`], [`next_url`]).
 //!
 //! ```no_run
