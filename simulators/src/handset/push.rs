@@ -21,8 +21,7 @@
 
 use std::time::Duration;
 
-use otagw_codecs::wap::push::{PushContent, Reassembler, ReassemblyError, WapPush};
-use thiserror::Error;
+use otagw_codecs::wap::push::{PushContent, WapPush};
 
 /// What a network element hands a handset.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,47 +34,6 @@ pub enum Delivery {
 
 /// A handset's end of the delivery channel.
 pub type Deliveries = tokio::sync::mpsc::UnboundedReceiver<Delivery>;
-
-/// Why a delivered message did not become a push.
-#[derive(Debug, Error)]
-pub enum PushInboxError {
-    /// The segments did not reassemble.
-    #[error("reassembling the push: {0}")]
-    Reassembly(#[from] ReassemblyError),
-    /// The reassembled bytes are not a WSP push the handset understands.
-    #[error("decoding the push: {0}")]
-    Push(String),
-}
-
-/// One handset's push inbox (superseded by the SMSC's delivery, [`crate::smsc::SmscHandle::attach`]).
-#[derive(Debug, Default)]
-pub struct PushInbox {
-    reassembler: Reassembler,
-    received: Vec<WapPush>,
-}
-
-impl PushInbox {
-    /// An empty inbox.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Takes one SMS (user data header + payload); returns the push once all its segments
-    /// arrived.
-    pub fn receive(&mut self, short_message: &[u8]) -> Result<Option<WapPush>, PushInboxError> {
-        let Some(wsp) = self.reassembler.push(short_message)? else {
-            return Ok(None);
-        };
-        let push = WapPush::decode(&wsp).map_err(|e| PushInboxError::Push(e.to_string()))?;
-        self.received.push(push.clone());
-        Ok(Some(push))
-    }
-
-    /// Every push received so far.
-    pub fn received(&self) -> &[WapPush] {
-        &self.received
-    }
-}
 
 /// The URL a push sends the handset to: the href of a Service Loading or Service Indication.
 pub fn target_url(push: &WapPush) -> Option<&str> {

@@ -3,30 +3,30 @@
 //!
 //! It accepts `bind_transceiver` (and `bind_transmitter`) when system_id and password match,
 //! answers `submit_sm` with a `submit_sm_resp` carrying a fresh message_id, records every
-//! accepted short message ([`SubmittedMessage`], [`SmscHandle::messages`]: destination,
-//! esm_class, data_coding, octets), announces it raw on [`SmscHandle::subscribe`], delivers it
-//! to the handset attached at its destination (below), and, when the submit asked for one,
-//! sends a delivery receipt after [`SmscConfig::receipt_delay`]: a `deliver_sm` with esm_class
-//! 0x04, the `receipted_message_id` (0x001E) and `message_state` (0x0427) TLVs and the
-//! standard text "id:... sub:001 dlvrd:001 submit date:... done date:... stat:DELIVRD err:000
-//! text:". A receipt goes to any bind of the same system_id that is up when it is due (as a
-//! real SMSC does), waits for one if none is, and is sent again when the ESME refuses it.
-//! `enquire_link` and `unbind` are answered.
+//! accepted short message as submitted ([`SubmittedMessage`], [`SmscHandle::messages`]:
+//! destination, esm_class, data_coding, octets), delivers it to the handset attached at its
+//! destination (below), and, when the submit asked for one, sends a delivery receipt after
+//! [`SmscConfig::receipt_delay`]: a `deliver_sm` with esm_class 0x04, the
+//! `receipted_message_id` (0x001E) and `message_state` (0x0427) TLVs and the standard text
+//! "id:... sub:001 dlvrd:001 submit date:... done date:... stat:DELIVRD err:000 text:". A
+//! receipt goes to any bind of the same system_id that is up when it is due (as a real SMSC
+//! does), waits for one if none is, and is sent again when the ESME refuses it. `enquire_link`
+//! and `unbind` are answered.
 //!
 //! ## Delivery to handsets
 //!
 //! [`SmscHandle::attach`] makes the handset with an MDN reachable: it returns the handset's end
-//! of a channel of [`Delivery`](crate::handset::push::Delivery)s (a later `attach` of the same MDN replaces the earlier one,
+//! of a channel of [`Delivery`]s (a later `attach` of the same MDN replaces the earlier one,
 //! whose channel closes; a handset that drops its end is detached). For an attached
 //! destination the SMSC does what the handset's SMS stack would:
 //!
 //! | submit_sm | delivered as |
 //! |---|---|
-//! | esm_class UDHI (0x40), UDH with ports, destination port 2948 | segments reassembled per originator (8- or 16-bit concatenation), the WSP push decoded (SI, SL, OMA CP): [`Delivery::Push`](crate::handset::push::Delivery::Push) once the last segment arrives, in any order |
-//! | esm_class UDHI, UDH without ports, data_coding 0 / 1 / 3 / 8 | a concatenated text: [`Delivery::Text`](crate::handset::push::Delivery::Text) once whole |
-//! | no UDHI, data_coding 0 (the SMSC default alphabet, ASCII here) or 1 (IA5/ASCII): octets up to 0x7F | [`Delivery::Text`](crate::handset::push::Delivery::Text) |
-//! | no UDHI, data_coding 3 (Latin-1) | [`Delivery::Text`](crate::handset::push::Delivery::Text) |
-//! | no UDHI, data_coding 8 (UCS2, UTF-16BE) | [`Delivery::Text`](crate::handset::push::Delivery::Text) |
+//! | esm_class UDHI (0x40), UDH with ports, destination port 2948 | segments reassembled per originator (8- or 16-bit concatenation), the WSP push decoded (SI, SL, OMA CP): [`Delivery::Push`] once the last segment arrives, in any order |
+//! | esm_class UDHI, UDH without ports, data_coding 0 / 1 / 3 / 8 | a concatenated text: [`Delivery::Text`] once whole |
+//! | no UDHI, data_coding 0 (the SMSC default alphabet, ASCII here) or 1 (IA5/ASCII): octets up to 0x7F | [`Delivery::Text`] |
+//! | no UDHI, data_coding 3 (Latin-1) | [`Delivery::Text`] |
+//! | no UDHI, data_coding 8 (UCS2, UTF-16BE) | [`Delivery::Text`] |
 //! | anything else: a UDH that does not decode, a segment that does not fit its message (duplicate, other total), another port, a push that does not decode, binary without ports, text invalid in its coding | nothing (refused) |
 //!
 //! (A push sent with the SAR / message_payload TLVs instead of a UDH is not understood.)
@@ -56,6 +56,10 @@
 //! A refused submit_sm is neither recorded nor delivered.
 //!
 //! Message ids are unique across restarts of the simulator (they start from the clock).
+//!
+//! [`Delivery`]: crate::handset::push::Delivery
+//! [`Delivery::Push`]: crate::handset::push::Delivery::Push
+//! [`Delivery::Text`]: crate::handset::push::Delivery::Text
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -70,7 +74,7 @@ use rusmpp::types::{COctetString, OctetString};
 use rusmpp::values::{EsmClass, MessageState};
 use rusmpp::{Command, CommandId, CommandStatus, Pdu};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
@@ -160,7 +164,6 @@ struct Shared {
     receipts_sent: AtomicUsize,
     binds_accepted: AtomicUsize,
     kill: watch::Sender<u64>,
-    announce: broadcast::Sender<SubmittedMessage>,
     handsets: Mutex<HashMap<String, delivery::Inbox>>,
     unknown_undeliverable: AtomicBool,
 }
@@ -185,7 +188,6 @@ impl Smsc {
             .map(|d| d.as_micros() as u64)
             .unwrap_or(0);
         let (kill, _) = watch::channel(0u64);
-        let (announce, _) = broadcast::channel(4096);
         let shared = Arc::new(Shared {
             config,
             messages: Mutex::new(Vec::new()),
@@ -197,7 +199,6 @@ impl Smsc {
             receipts_sent: AtomicUsize::new(0),
             binds_accepted: AtomicUsize::new(0),
             kill,
-            announce,
             handsets: Mutex::new(HashMap::new()),
             unknown_undeliverable: AtomicBool::new(false),
         });
@@ -237,11 +238,6 @@ impl SmscHandle {
     /// Every short message accepted so far, in order.
     pub fn messages(&self) -> Vec<SubmittedMessage> {
         Shared::lock(&self.shared.messages).clone()
-    }
-
-    /// A channel of the short messages accepted from now on, raw (as submitted).
-    pub fn subscribe(&self) -> broadcast::Receiver<SubmittedMessage> {
-        self.shared.announce.subscribe()
     }
 
     /// Makes the handset with MDN `address` (the submit_sm destination_addr) reachable: what is
@@ -525,7 +521,6 @@ async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: 
         short_message: sm.short_message().as_ref().to_vec(),
     };
     Shared::lock(&shared.messages).push(message.clone());
-    let _ = shared.announce.send(message.clone());
     let (state, err) = deliver(shared, &message);
     let wants_receipt = message.registered_delivery & 0x03 != 0;
     let lose = Shared::lock(&shared.faults).lose_receipts;
