@@ -334,33 +334,31 @@ fn new_prl() -> Result<Vec<u8>, DemoError> {
     .map_err(|e| DemoError::Network(format!("building the demo PRL: {e}")))
 }
 
-/// Waits for the handsets that followed pushes and counts their outcomes.
+/// Waits for the handsets that followed pushes and counts their outcomes (a handset whose push
+/// never came is not counted: its trigger's failure was).
 async fn collect(
-    followers: tokio::task::JoinHandle<Followed>,
+    mut followers: Followed,
     report: &mut DemoReport,
     total: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<(), DemoError> {
-    let mut tasks = followers
-        .await
-        .map_err(|e| DemoError::Network(e.to_string()))?;
+) {
     let mut done = 0;
-    while let Some(joined) = tasks.join_next().await {
-        done += 1;
+    while let Some(joined) = followers.join_next().await {
         match joined {
-            Ok((elapsed, Ok(SessionOutcome::Terminated { .. }))) => {
+            Ok(None) => continue,
+            Ok(Some((elapsed, Ok(SessionOutcome::Terminated { .. })))) => {
                 report.activated += 1;
                 report.session_times.push(elapsed);
             }
-            Ok((_, Ok(SessionOutcome::Refused { code, .. }))) => {
+            Ok(Some((_, Ok(SessionOutcome::Refused { code, .. })))) => {
                 *report.failed.entry(code).or_default() += 1
             }
-            Ok(_) => *report.failed.entry("handset-error".into()).or_default() += 1,
+            Ok(Some(_)) => *report.failed.entry("handset-error".into()).or_default() += 1,
             Err(_) => *report.failed.entry("panicked".into()).or_default() += 1,
         }
+        done += 1;
         progress(done, total);
     }
-    Ok(())
 }
 
 /// Starts a simulated SMSC and points the SMPP sender of `config` at it.
@@ -406,64 +404,60 @@ fn point_at_network(config: &mut Config, network: &Network) {
 /// Handsets by MDN, waiting for pushes.
 type Fleet = std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, Handset>>>;
 
-/// Session results of the handsets that followed a push.
-type Followed = tokio::task::JoinSet<(Duration, Result<SessionOutcome, String>)>;
+/// Session results of the handsets that followed a push (`None`: no push came).
+type Followed = tokio::task::JoinSet<Option<(Duration, Result<SessionOutcome, String>)>>;
 
-/// Hands every complete WAP push the SMSC receives to the handset of its MDN (waiting a little
-/// for handsets that join the fleet late), which follows its URL; stops after `total` pushes.
+/// How long a handset still waits for its push once every trigger has been sent: a push that
+/// never comes (its trigger was refused) must not hang the demo.
+const PUSH_GRACE: Duration = Duration::from_secs(10);
+
+/// Attaches each of `mdns` at the SMSC; each handset (taken from `fleet`, waiting a little for
+/// one that joins late) follows the first push that reaches it to its URL, `concurrency`
+/// sessions at a time. A handset whose push has not come [`PUSH_GRACE`] after `triggered`
+/// turns true (or its sender is dropped) gives no result.
 fn follow_pushes(
     smsc: &otagw_sim::smsc::SmscHandle,
     fleet: Fleet,
-    total: usize,
+    mdns: impl IntoIterator<Item = String>,
     concurrency: usize,
-) -> tokio::task::JoinHandle<Followed> {
-    use otagw_sim::handset::push::{target_url, PushInbox};
-    let mut messages = smsc.subscribe();
+    triggered: tokio::sync::watch::Receiver<bool>,
+) -> Followed {
+    use otagw_sim::handset::push::next_url;
     let semaphore = std::sync::Arc::new(Semaphore::new(concurrency.max(1)));
-    tokio::spawn(async move {
-        let mut inboxes: std::collections::HashMap<String, PushInbox> = Default::default();
-        let mut tasks = Followed::new();
-        let mut launched = 0;
-        while launched < total {
-            // A push that never comes (its trigger was refused) must not hang the demo.
-            let Ok(Ok(m)) = tokio::time::timeout(Duration::from_secs(10), messages.recv()).await
-            else {
-                break;
+    let mut tasks = Followed::new();
+    for mdn in mdns {
+        let mut deliveries = smsc.attach(&mdn);
+        let (semaphore, fleet, mut triggered) =
+            (semaphore.clone(), fleet.clone(), triggered.clone());
+        tasks.spawn(async move {
+            let grace = async move {
+                let _ = triggered.wait_for(|t| *t).await;
+                tokio::time::sleep(PUSH_GRACE).await;
             };
-            if m.esm_class & 0x40 == 0 {
-                continue; // a text SMS (the welcome message)
-            }
-            let inbox = inboxes.entry(m.destination.clone()).or_default();
-            let Ok(Some(push)) = inbox.receive(&m.short_message) else {
-                continue;
+            let url = tokio::select! {
+                url = next_url(&mut deliveries, Duration::from_secs(24 * 3600)) => url?,
+                () = grace => return None,
             };
-            let Some(url) = target_url(&push).map(str::to_string) else {
-                continue;
-            };
-            launched += 1;
-            let (semaphore, fleet, mdn) = (semaphore.clone(), fleet.clone(), m.destination);
-            tasks.spawn(async move {
-                let _permit = semaphore.acquire_owned().await;
-                let mut handset = None;
-                for _ in 0..500 {
-                    handset = fleet.lock().await.remove(&mdn);
-                    if handset.is_some() {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+            let _permit = semaphore.acquire_owned().await;
+            let mut handset = None;
+            for _ in 0..500 {
+                handset = fleet.lock().await.remove(&mdn);
+                if handset.is_some() {
+                    break;
                 }
-                let Some(mut h) = handset else {
-                    return (Duration::ZERO, Err(format!("no handset for {mdn}")));
-                };
-                let t0 = Instant::now();
-                let outcome = run_session(&url, &mut h, NetFaults::default())
-                    .await
-                    .map_err(|e| e.to_string());
-                (t0.elapsed(), outcome)
-            });
-        }
-        tasks
-    })
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let Some(mut h) = handset else {
+                return Some((Duration::ZERO, Err(format!("no handset for {mdn}"))));
+            };
+            let t0 = Instant::now();
+            let outcome = run_session(&url, &mut h, NetFaults::default())
+                .await
+                .map_err(|e| e.to_string());
+            Some((t0.elapsed(), outcome))
+        });
+    }
+    tasks
 }
 
 /// The PRL-push scenario: a simulated SMSC, activated handsets that follow the pushes they
@@ -515,7 +509,14 @@ async fn prl_push(
             .collect(),
     ));
     let total = handsets.len();
-    let followers = follow_pushes(&smsc, fleet, total, options.concurrency);
+    let (triggered, triggers_sent) = tokio::sync::watch::channel(false);
+    let followers = follow_pushes(
+        &smsc,
+        fleet,
+        handsets.iter().map(|(_, min)| min.to_string()),
+        options.concurrency,
+        triggers_sent,
+    );
     let started = Instant::now();
     let mut report = DemoReport {
         success_label: "PRL loaded",
@@ -531,7 +532,8 @@ async fn prl_push(
             *report.failed.entry(e.cause().to_string()).or_default() += 1;
         }
     }
-    collect(followers, &mut report, total, progress).await?;
+    let _ = triggered.send(true);
+    collect(followers, &mut report, total, progress).await;
     report.wall = started.elapsed();
     report.session_times.sort();
     Ok(DemoRun {
@@ -582,7 +584,14 @@ async fn ivr_star_code(
         .collect();
     let fleet: Fleet = Default::default();
     let total = calls.len();
-    let followers = follow_pushes(&smsc, fleet.clone(), total, options.concurrency);
+    let (triggered, triggers_sent) = tokio::sync::watch::channel(false);
+    let followers = follow_pushes(
+        &smsc,
+        fleet.clone(),
+        calls.iter().map(|(_, mdn)| mdn.clone()),
+        options.concurrency,
+        triggers_sent,
+    );
     let started = Instant::now();
     let mut report = DemoReport::default();
     for (trn, mdn) in calls {
@@ -596,7 +605,8 @@ async fn ivr_star_code(
             Err(e) => *report.failed.entry(e.cause().to_string()).or_default() += 1,
         }
     }
-    collect(followers, &mut report, total, progress).await?;
+    let _ = triggered.send(true);
+    collect(followers, &mut report, total, progress).await;
     report.wall = started.elapsed();
     report.session_times.sort();
     Ok(DemoRun {

@@ -20,7 +20,7 @@ use otagw_codecs::identity::{DeviceId, Min};
 use otagw_codecs::prl::classic::{AcqRecord, ClassicPrl, Nid, PrefNeg, SysRecord};
 use otagw_sim::handset::iota::{run_session, NetFaults};
 use otagw_sim::handset::model::{Handset, HandsetConfig};
-use otagw_sim::handset::push::{target_url, PushInbox};
+use otagw_sim::handset::push::{next_url, target_url, Delivery};
 use otagw_sim::smsc::{Smsc, SmscConfig, SmscHandle};
 use otagw_sim::ss7::{Network, NetworkConfig};
 
@@ -160,7 +160,8 @@ fn handset() -> Handset {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ivr_activation_goes_over_iota_after_a_wap_push() {
     let lab = lab().await;
-    let mut messages = lab.smsc.subscribe();
+    // The handset's MDN is reachable through the SMSC from the start.
+    let mut deliveries = lab.smsc.attach(MDN);
     let trn = lab
         .net
         .place_otasp_call(handset(), MDN.parse::<Min>().unwrap());
@@ -172,24 +173,24 @@ async fn the_ivr_activation_goes_over_iota_after_a_wap_push() {
         .contains("/iota/activate/"));
     // The call was released; the handset now acts on what reaches it by SMS.
     let mut h = lab.net.msc().take_handset(&trn).expect("released handset");
-    let mut inbox = PushInbox::new();
-    let mut welcome = false;
-    let url = tokio::time::timeout(Duration::from_secs(20), async {
+    let mut texts = Vec::new();
+    let push = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
-            let m = messages.recv().await.unwrap();
-            assert_eq!(m.destination, MDN);
-            if m.esm_class & 0x40 == 0 {
-                welcome = String::from_utf8_lossy(&m.short_message).contains("Welcome");
-                continue;
-            }
-            if let Some(push) = inbox.receive(&m.short_message).unwrap() {
-                return target_url(&push).unwrap().to_string();
+            match deliveries.recv().await.unwrap() {
+                Delivery::Text(t) => texts.push(t),
+                Delivery::Push(p) => return p,
             }
         }
     })
     .await
     .expect("the push arrived");
-    assert!(welcome, "the welcome SMS came first");
+    assert_eq!(
+        texts,
+        ["Welcome! Your phone is being activated."],
+        "the welcome SMS came first, decoded as text"
+    );
+    let url = target_url(&push).unwrap().to_string();
+    assert!(url.contains("/iota/activate/"), "{url}");
     let outcome = run_session(&url, &mut h, NetFaults::default())
         .await
         .unwrap();
@@ -226,7 +227,7 @@ async fn unknown_trns_are_refused() {
 async fn the_ivr_triggers_over_ospp_and_hears_the_result() {
     use otagw_codecs::ospp::{Reply, Request, Subscriber};
     let lab = lab().await;
-    let mut messages = lab.smsc.subscribe();
+    let mut deliveries = lab.smsc.attach(MDN);
     let trn = lab
         .net
         .place_otasp_call(handset(), MDN.parse::<Min>().unwrap());
@@ -252,20 +253,9 @@ async fn the_ivr_triggers_over_ospp_and_hears_the_result() {
     };
     // The handset follows the push.
     let mut h = lab.net.msc().take_handset(&trn).expect("released handset");
-    let mut inbox = PushInbox::new();
-    let url = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let m = messages.recv().await.unwrap();
-            if m.esm_class & 0x40 == 0 {
-                continue;
-            }
-            if let Some(push) = inbox.receive(&m.short_message).unwrap() {
-                return target_url(&push).unwrap().to_string();
-            }
-        }
-    })
-    .await
-    .unwrap();
+    let url = next_url(&mut deliveries, Duration::from_secs(20))
+        .await
+        .expect("the push arrived");
     assert!(run_session(&url, &mut h, NetFaults::default())
         .await
         .unwrap()

@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::handset_follows_pushes;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,9 +22,8 @@ use otagw::testkit::TestDb;
 use otagw_codecs::identity::DeviceId;
 use otagw_codecs::ospp::{self, Reply, Request, Subscriber};
 use otagw_codecs::prl::classic::{AcqRecord, ClassicPrl, Nid, PrefNeg, SysRecord};
-use otagw_sim::handset::iota::{run_session, NetFaults, SessionOutcome};
+use otagw_sim::handset::iota::SessionOutcome;
 use otagw_sim::handset::model::{Handset, HandsetConfig};
-use otagw_sim::handset::push::{target_url, PushInbox};
 use otagw_sim::ivr::{Ivr, IvrError, GATEWAY_ADDRESS, IVR_ADDRESS};
 use otagw_sim::smsc::{Smsc, SmscConfig, SmscHandle};
 use tokio::sync::Mutex;
@@ -154,30 +156,6 @@ async fn lab() -> Lab {
     }
 }
 
-/// Every short message the SMSC receives for `MDN` goes to the handset's push inbox; a complete
-/// push sends the handset to its URL.
-fn handset_follows_pushes(
-    smsc: &SmscHandle,
-    handset: Arc<Mutex<Handset>>,
-) -> tokio::task::JoinHandle<Option<SessionOutcome>> {
-    let mut messages = smsc.subscribe();
-    tokio::spawn(async move {
-        let mut inbox = PushInbox::new();
-        loop {
-            let m = messages.recv().await.ok()?;
-            if m.destination != MDN {
-                continue;
-            }
-            let Some(push) = inbox.receive(&m.short_message).unwrap() else {
-                continue;
-            };
-            let url = target_url(&push)?.to_string();
-            let mut h = handset.lock().await;
-            return run_session(&url, &mut h, NetFaults::default()).await.ok();
-        }
-    })
-}
-
 async fn session_count(store: &Store) -> i64 {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
@@ -271,7 +249,7 @@ async fn a_prl_download_is_accepted_reported_and_queryable() {
         })
         .unwrap(),
     ));
-    let follower = handset_follows_pushes(&lab.smsc, handset.clone());
+    let follower = handset_follows_pushes(&lab.smsc, MDN, handset.clone());
     let mut ivr = lab.ivr().await;
 
     // An unknown PRL: REJECTED, nothing started.

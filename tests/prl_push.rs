@@ -7,7 +7,7 @@
 mod common;
 
 use common::classic_prl;
-use common::{get, post};
+use common::{get, handset_follows_pushes, post};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,9 +19,8 @@ use otagw::store::profiles::{self, Lookup};
 use otagw::store::{audit, Store};
 use otagw::testkit::TestDb;
 use otagw_codecs::identity::DeviceId;
-use otagw_sim::handset::iota::{run_session, NetFaults, SessionOutcome};
+use otagw_sim::handset::iota::SessionOutcome;
 use otagw_sim::handset::model::{Handset, HandsetConfig};
-use otagw_sim::handset::push::{target_url, PushInbox};
 use otagw_sim::smsc::{Smsc, SmscConfig};
 use tokio::sync::Mutex;
 
@@ -104,30 +103,6 @@ async fn lab(callback_timeout_secs: u64) -> Lab {
     }
 }
 
-/// The handset side of the network: every short message the SMSC receives for `MDN` goes to the
-/// handset's push inbox; a complete push sends the handset to its URL.
-fn handset_follows_pushes(
-    smsc: &otagw_sim::smsc::SmscHandle,
-    handset: Arc<Mutex<Handset>>,
-) -> tokio::task::JoinHandle<Option<SessionOutcome>> {
-    let mut messages = smsc.subscribe();
-    tokio::spawn(async move {
-        let mut inbox = PushInbox::new();
-        loop {
-            let m = messages.recv().await.ok()?;
-            if m.destination != MDN {
-                continue;
-            }
-            let Some(push) = inbox.receive(&m.short_message).unwrap() else {
-                continue;
-            };
-            let url = target_url(&push)?.to_string();
-            let mut h = handset.lock().await;
-            return run_session(&url, &mut h, NetFaults::default()).await.ok();
-        }
-    })
-}
-
 async fn trigger(lab: &Lab, body: &str) -> (u16, serde_json::Value) {
     let addr = lab.gateway.admin_addr;
     let body = body.to_string();
@@ -165,7 +140,7 @@ async fn a_prl_push_reaches_the_handset_and_updates_the_profile() {
         })
         .unwrap(),
     ));
-    let follower = handset_follows_pushes(&lab.smsc, handset.clone());
+    let follower = handset_follows_pushes(&lab.smsc, MDN, handset.clone());
     let (status, started) = trigger(&lab, &format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#)).await;
     assert_eq!(status, 202, "{started}");
     let session_id = started["session_id"].as_i64().unwrap();
@@ -271,7 +246,7 @@ async fn a_campaign_pushes_to_many_and_reports_progress() {
         })
         .unwrap(),
     ));
-    let follower = handset_follows_pushes(&lab.smsc, handset.clone());
+    let follower = handset_follows_pushes(&lab.smsc, MDN, handset.clone());
     let addr = lab.gateway.admin_addr;
     let body = format!(r#"{{"prl": 2, "subscribers": ["{MDN}", "6195559999", "xyz"]}}"#);
     let (status, started) =

@@ -355,3 +355,71 @@ async fn bad_rows_are_refused_at_enqueue() {
     assert!(outbox::enqueue(&mut conn, &long).await.is_err());
     assert_eq!(depth(&db.store).await.total(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_say_what_the_handsets_took() {
+    use otagw_codecs::wap::push::{sms_segments, ConcatReference, PushContent, WapPush};
+    use otagw_codecs::wap::wbxml::{ServiceLoading, SlAction};
+    use otagw_sim::handset::push::{target_url, Delivery};
+
+    let db = TestDb::new().await.unwrap();
+    let smsc = smsc().await;
+    smsc.set_unknown_subscribers_undeliverable(true);
+    let mut reachable = smsc.attach(&destination(0));
+    let _refusing = smsc.attach(&destination(1));
+    let sender = SmppSender::start(db.store.clone(), settings(&smsc));
+    assert!(sender.wait_bound(Duration::from_secs(5)).await);
+
+    // A real two-segment Service Loading and a text to the attached handset; a stand-in push
+    // it cannot decode; a push to an address nobody is attached at.
+    let href = format!("http://127.0.0.1:8181/iota/otapa/{}", "q".repeat(150));
+    let wsp = WapPush {
+        tid: 1,
+        content: PushContent::Sl(ServiceLoading {
+            href: href.clone(),
+            action: SlAction::ExecuteHigh,
+        }),
+    }
+    .encode()
+    .unwrap();
+    let segments = sms_segments(&wsp, ConcatReference::Eight(0x21)).unwrap();
+    assert_eq!(segments.len(), 2);
+    let mut new: Vec<NewOutbox> = segments
+        .into_iter()
+        .map(|s| NewOutbox::wap_push(destination(0), s))
+        .collect();
+    new.push(NewOutbox::sms(destination(0), "Hello"));
+    new.push(push(1));
+    new.push(push(2));
+    let ids = {
+        let mut conn = db.store.conn().await.unwrap();
+        outbox::enqueue_all(&mut conn, &new).await.unwrap()
+    };
+    wait_depth(&db.store, "3 delivered, 2 failed", |d| {
+        d.delivered == 3 && d.failed == 2
+    })
+    .await;
+    sender.stop().await;
+    let rows = rows(&db.store, &ids).await;
+    for row in &rows[..3] {
+        assert_eq!(row.state(), Some(OutboxState::Delivered), "{row:?}");
+    }
+    for row in &rows[3..] {
+        assert_eq!(row.state(), Some(OutboxState::Failed), "{row:?}");
+        assert_eq!(row.cause.as_deref(), Some("delivery receipt UNDELIV"));
+    }
+    let mut got = Vec::new();
+    while let Ok(d) = reachable.try_recv() {
+        got.push(d);
+    }
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got.contains(&Delivery::Text("Hello".into())), "{got:?}");
+    let urls: Vec<&str> = got
+        .iter()
+        .filter_map(|d| match d {
+            Delivery::Push(p) => target_url(p),
+            Delivery::Text(_) => None,
+        })
+        .collect();
+    assert_eq!(urls, [href.as_str()]);
+}

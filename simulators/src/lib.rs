@@ -8,8 +8,8 @@
 //! |---|---|
 //! | [`handset`] | a CDMA handset provisioned over IOTA (IS-683 OTASP/OTAPA over HTTP) |
 //! | [`ivr`] | an IVR / OTAP tool: SMPP client of the gateway's OSPP handler, OSPP requests and replies |
-//! | [`smsc`] | an SMSC: SMPP 3.4 server for the gateway's ESME, delivery receipts, fault knobs |
-//! | [`ss7`] | an SS7 network for IS-725-A: STP (M3UA over TCP), MSC holding handsets in OTASP calls, HLR |
+//! | [`smsc`] | an SMSC: SMPP 3.4 server for the gateway's ESME, WAP pushes and texts decoded and delivered to attached handsets, delivery receipts, fault knobs |
+//! | [`ss7`] | an SS7 network for IS-725-A: STP (M3UA over TCP), MSC holding handsets in OTASP calls and delivering WAP pushes (IS-637 teleservice 4100), HLR |
 
 pub mod handset;
 pub mod ivr;

@@ -6,19 +6,23 @@ use std::time::Duration;
 
 use otagw_codecs::ansi41::{
     self, action_code, service_indicator, teleservice, Ansi41Parameters, Msid, OtaspRequest,
-    OtaspRequestResult, ReturnErrorCode, SmdppInvoke, SmdppResult,
+    OtaspRequestResult, ReturnErrorCode, SmdppInvoke, SmdppResult, SmsRequest, SmsRequestResult,
 };
 use otagw_codecs::identity::{DeviceId, Esn, Min};
+use otagw_codecs::is637;
 use otagw_codecs::is683::{ForwardMessage, ProtocolCapabilityRequest, ReverseMessage};
 use otagw_codecs::m3ua::{
     frame_len, AspActive, AspUp, Data, Heartbeat, Message, PointCode, ProtocolData, TrafficMode,
 };
 use otagw_codecs::sccp::{ProtocolClass, SccpAddress, SccpMessage, Unitdata, Variant};
 use otagw_codecs::tcap::{Component, Package, TcapMessage};
+use otagw_codecs::wap::push::{PushContent, WapPush};
+use otagw_codecs::wap::wbxml::{ServiceLoading, SlAction};
+use otagw_sim::handset::push::next_url;
 use otagw_sim::handset::{Handset, HandsetConfig};
 use otagw_sim::ss7::{
     CallState, Network, NetworkConfig, DEFAULT_MSCID, GATEWAY_POINT_CODE, GATEWAY_SSN,
-    MSC_POINT_CODE, MSC_SSN,
+    HLR_POINT_CODE, HLR_SSN, MSC_POINT_CODE, MSC_SSN,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -104,6 +108,17 @@ impl Asp {
 
     /// Sends a QueryWithPermission carrying one Invoke to the MSC; returns the TCAP answer.
     async fn invoke<P: Ansi41Parameters>(&mut self, p: &P, otid: u32) -> TcapMessage {
+        self.invoke_at(MSC_POINT_CODE, MSC_SSN, p, otid).await
+    }
+
+    /// Sends a QueryWithPermission carrying one Invoke to `dpc`/`ssn`; returns the TCAP answer.
+    async fn invoke_at<P: Ansi41Parameters>(
+        &mut self,
+        dpc: PointCode,
+        ssn: u8,
+        p: &P,
+        otid: u32,
+    ) -> TcapMessage {
         let tcap = TcapMessage {
             package: Package::Query {
                 with_permission: true,
@@ -112,8 +127,7 @@ impl Asp {
             components: vec![ansi41::invoke(p, 1).unwrap()],
             dialogue: None,
         };
-        self.send(&data(MSC_POINT_CODE, MSC_SSN, tcap.encode().unwrap()))
-            .await;
+        self.send(&data(dpc, ssn, tcap.encode().unwrap())).await;
         let Message::Data(d) = self.recv().await else {
             panic!("expected DATA")
         };
@@ -121,13 +135,13 @@ impl Asp {
         let pd = d.protocol_data;
         assert_eq!(
             (pd.opc, pd.dpc, pd.si, pd.ni),
-            (MSC_POINT_CODE, GATEWAY_POINT_CODE, 3, 2)
+            (dpc, GATEWAY_POINT_CODE, 3, 2)
         );
         let SccpMessage::Udt(u) = SccpMessage::decode(&pd.user_data, Variant::Ansi).unwrap() else {
             panic!("expected UDT")
         };
         assert_eq!(u.called.ssn, Some(GATEWAY_SSN));
-        assert_eq!(u.calling.ssn, Some(MSC_SSN));
+        assert_eq!(u.calling.ssn, Some(ssn));
         let m = TcapMessage::decode(&u.data).unwrap();
         assert_eq!(
             m.package,
@@ -369,4 +383,52 @@ async fn drop_responses_and_duna_dava() {
     let m = asp.invoke(&otasp(8, &trn), 2).await;
     assert!(outcome::<OtaspRequestResult>(&m).is_ok());
     assert!(started.elapsed() >= Duration::from_millis(100));
+}
+
+#[tokio::test]
+async fn a_wap_push_goes_straight_to_the_serving_msc() {
+    let net = network().await;
+    let mut pushes = net.register_for_sms(min("6195550101"), Esn::new(0x1A2B_3C4D));
+    let mut asp = Asp::active(&net).await;
+    // Where is it served? The HLR names the MSC's SMS_Address.
+    let sms = SmsRequest {
+        msid: Msid::Min(min("6195550101")),
+        esn: Some(Esn::new(0x1A2B_3C4D)),
+        meid: None,
+        service_indicator: None,
+        extra: Vec::new(),
+    };
+    let m = asp.invoke_at(HLR_POINT_CODE, HLR_SSN, &sms, 1).await;
+    let r: SmsRequestResult = outcome(&m).unwrap();
+    assert_eq!(r.sms_address, Some(net.config().msc.sms_address.clone()));
+    // The push in two SMDPPs with teleservice 4100.
+    let href = format!("http://127.0.0.1:8181/iota/otapa/{}", "z".repeat(150));
+    let wsp = WapPush {
+        tid: 9,
+        content: PushContent::Sl(ServiceLoading {
+            href: href.clone(),
+            action: SlAction::ExecuteHigh,
+        }),
+    }
+    .encode()
+    .unwrap();
+    let segs = is637::wap_bearer_data(&wsp, 0x0A0B, 150).unwrap();
+    assert_eq!(segs.len(), 2);
+    for (i, seg) in segs.into_iter().enumerate() {
+        let mut req = SmdppInvoke::new(seg, teleservice::WAP);
+        req.msid = Some(Msid::Min(min("6195550101")));
+        req.esn = Some(Esn::new(0x1A2B_3C4D));
+        let m = asp.invoke(&req, 2 + i as u32).await;
+        let r: SmdppResult = outcome(&m).unwrap();
+        assert_eq!(r, SmdppResult::default());
+    }
+    assert_eq!(next_url(&mut pushes, WAIT).await, Some(href));
+    // Nobody registered under this MIN.
+    let mut req = SmdppInvoke::new(vec![0x00, 0x03, 0x10, 0x00, 0x10], teleservice::WAP);
+    req.msid = Some(Msid::Min(min("6195559999")));
+    let m = asp.invoke(&req, 9).await;
+    assert_eq!(
+        outcome::<SmdppResult>(&m),
+        Err(ReturnErrorCode::UnrecognizedMin)
+    );
 }

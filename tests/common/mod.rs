@@ -1,12 +1,18 @@
-//! Helpers the end-to-end tests share: JSON over HTTP to the admin API, and PRLs to load.
+//! Helpers the end-to-end tests share: JSON over HTTP to the admin API, PRLs to load, and a
+//! handset that follows the WAP push the simulated SMSC delivers to it.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
 
 use otagw_codecs::prl::classic::{AcqRecord, ClassicPrl, Nid, PrefNeg, SysRecord};
+use otagw_sim::handset::push::next_url;
+use otagw_sim::handset::{run_session, Handset, NetFaults, SessionOutcome};
+use otagw_sim::smsc::SmscHandle;
+use tokio::sync::Mutex;
 
 /// Sends one HTTP/1.1 request and returns the status and the JSON body (null if none).
 pub fn http_json(
@@ -86,4 +92,20 @@ pub fn classic_prl(id: u16, systems: u16) -> Vec<u8> {
     }
     .encode()
     .unwrap()
+}
+
+/// The handset of `mdn`, attached at the SMSC now (before anything is triggered): the first
+/// push that reaches it within 30 s sends it to the push's URL, where it runs an IOTA session.
+/// `None` when no push came or the session failed.
+pub fn handset_follows_pushes(
+    smsc: &SmscHandle,
+    mdn: &str,
+    handset: Arc<Mutex<Handset>>,
+) -> tokio::task::JoinHandle<Option<SessionOutcome>> {
+    let mut deliveries = smsc.attach(mdn);
+    tokio::spawn(async move {
+        let url = next_url(&mut deliveries, Duration::from_secs(30)).await?;
+        let mut h = handset.lock().await;
+        run_session(&url, &mut h, NetFaults::default()).await.ok()
+    })
 }

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | [`model`] | the handset itself, pure: NAM and PRL storage, the programming lock, IS-683 answers, IS-683-level faults |
 //! | [`iota`] | its IOTA client: one session over HTTP/1.1 (docs/iota.md), network-level faults |
+//! | [`push`] | what reaches it by SMS ([`push::Delivery`]: a decoded WAP push or a text) and the URL a push names |
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

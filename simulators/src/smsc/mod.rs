@@ -1,26 +1,69 @@
-//! A simulated SMSC: the SMPP 3.4 server (MC side) the gateway's ESME binds to.
+//! A simulated SMSC: the SMPP 3.4 server (MC side) the gateway's ESME binds to, and the
+//! network that delivers what it accepts to the simulated handsets.
 //!
 //! It accepts `bind_transceiver` (and `bind_transmitter`) when system_id and password match,
 //! answers `submit_sm` with a `submit_sm_resp` carrying a fresh message_id, records every
-//! accepted short message ([`SubmittedMessage`]: destination, esm_class, data_coding, octets),
-//! announces it on [`SmscHandle::subscribe`], and, when the submit asked for one, sends a
-//! delivery receipt after [`SmscConfig::receipt_delay`]: a `deliver_sm` with esm_class 0x04, the
+//! accepted short message as submitted ([`SubmittedMessage`], [`SmscHandle::messages`]:
+//! destination, esm_class, data_coding, octets), delivers it to the handset attached at its
+//! destination (below), and, when the submit asked for one, sends a delivery receipt after
+//! [`SmscConfig::receipt_delay`]: a `deliver_sm` with esm_class 0x04, the
 //! `receipted_message_id` (0x001E) and `message_state` (0x0427) TLVs and the standard text
 //! "id:... sub:001 dlvrd:001 submit date:... done date:... stat:DELIVRD err:000 text:". A
 //! receipt goes to any bind of the same system_id that is up when it is due (as a real SMSC
-//! does), waits for one if none is, and is sent again when the ESME refuses it.
-//! `enquire_link` and `unbind` are answered.
+//! does), waits for one if none is, and is sent again when the ESME refuses it. `enquire_link`
+//! and `unbind` are answered.
+//!
+//! ## Delivery to handsets
+//!
+//! [`SmscHandle::attach`] makes the handset with an MDN reachable: it returns the handset's end
+//! of a channel of [`Delivery`]s (a later `attach` of the same MDN replaces the earlier one,
+//! whose channel closes; a handset that drops its end is detached). For an attached
+//! destination the SMSC does what the handset's SMS stack would:
+//!
+//! | submit_sm | delivered as |
+//! |---|---|
+//! | esm_class UDHI (0x40), UDH with ports, destination port 2948 | segments reassembled per originator (8- or 16-bit concatenation), the WSP push decoded (SI, SL, OMA CP): [`Delivery::Push`] once the last segment arrives, in any order |
+//! | esm_class UDHI, UDH without ports, data_coding 0 / 1 / 3 / 8 | a concatenated text: [`Delivery::Text`] once whole |
+//! | no UDHI, data_coding 0 (the SMSC default alphabet, ASCII here) or 1 (IA5/ASCII): octets up to 0x7F | [`Delivery::Text`] |
+//! | no UDHI, data_coding 3 (Latin-1) | [`Delivery::Text`] |
+//! | no UDHI, data_coding 8 (UCS2, UTF-16BE) | [`Delivery::Text`] |
+//! | anything else: a UDH that does not decode, a segment that does not fit its message (duplicate, other total), another port, a push that does not decode, binary without ports, text invalid in its coding | nothing (refused) |
+//!
+//! (A push sent with the SAR / message_payload TLVs instead of a UDH is not understood.)
+//!
+//! ## What the delivery receipt says
+//!
+//! | destination | receipt |
+//! |---|---|
+//! | attached handset, message delivered (or a segment kept until the others arrive) | DELIVRD, err:000 (message_state 2) |
+//! | attached handset, message refused (table above) | UNDELIV, err:002 (message_state 5); for a push, on the segment that was refused or that completed an undecodable push (earlier segments were already DELIVRD) |
+//! | no handset attached | DELIVRD, err:000; UNDELIV, err:001 after [`SmscHandle::set_unknown_subscribers_undeliverable`]`(true)` |
+//!
+//! Why DELIVRD for an address with no handset by default: many users of the simulator submit to
+//! made-up numbers with stand-in payloads and only care that the SMSC answers like one
+//! (the outbox tests, the SMPP load benchmark, the node-smpp interoperability test, flows whose
+//! handset deliberately ignores the push); to them an unattached address is a handset outside
+//! the simulation that took the message. Making unknown subscribers undeliverable by default
+//! would mean attaching a receiver for every made-up number in all of them, and teaching the
+//! stand-in payloads to decode, only to keep the receipts they have today; one knob for the
+//! tests that want a strict SMSC is the smaller change. Decoding happens on behalf of an
+//! attached handset only, so a stand-in payload to an unattached address is never refused.
 //!
 //! Fault knobs on the handle: [`SmscHandle::throttle_next`] (ESME_RTHROTTLED),
 //! [`SmscHandle::queue_full_next`] (ESME_RMSGQFUL), [`SmscHandle::reject_next`] (any status),
 //! [`SmscHandle::set_response_delay`] (slow responses), [`SmscHandle::drop_binds`] and
 //! [`SmscHandle::drop_binds_after`] (close every connection), [`SmscHandle::set_lose_receipts`].
+//! A refused submit_sm is neither recorded nor delivered.
 //!
 //! Message ids are unique across restarts of the simulator (they start from the clock).
+//!
+//! [`Delivery`]: crate::handset::push::Delivery
+//! [`Delivery::Push`]: crate::handset::push::Delivery::Push
+//! [`Delivery::Text`]: crate::handset::push::Delivery::Text
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -31,9 +74,18 @@ use rusmpp::types::{COctetString, OctetString};
 use rusmpp::values::{EsmClass, MessageState};
 use rusmpp::{Command, CommandId, CommandStatus, Pdu};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
+
+use crate::handset::push::Deliveries;
+
+mod delivery;
+
+/// Receipt err: no handset attached at the destination (with the strict knob).
+const ERR_NO_HANDSET: u16 = 1;
+/// Receipt err: the handset could not take the message (it does not reassemble or decode).
+const ERR_REFUSED: u16 = 2;
 
 /// Settings of the simulated SMSC.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +145,7 @@ struct Faults {
 struct PendingReceipt {
     message: SubmittedMessage,
     state: u8,
+    err: u16,
 }
 
 struct Conn {
@@ -111,7 +164,8 @@ struct Shared {
     receipts_sent: AtomicUsize,
     binds_accepted: AtomicUsize,
     kill: watch::Sender<u64>,
-    announce: broadcast::Sender<SubmittedMessage>,
+    handsets: Mutex<HashMap<String, delivery::Inbox>>,
+    unknown_undeliverable: AtomicBool,
 }
 
 impl Shared {
@@ -134,7 +188,6 @@ impl Smsc {
             .map(|d| d.as_micros() as u64)
             .unwrap_or(0);
         let (kill, _) = watch::channel(0u64);
-        let (announce, _) = broadcast::channel(4096);
         let shared = Arc::new(Shared {
             config,
             messages: Mutex::new(Vec::new()),
@@ -146,7 +199,8 @@ impl Smsc {
             receipts_sent: AtomicUsize::new(0),
             binds_accepted: AtomicUsize::new(0),
             kill,
-            announce,
+            handsets: Mutex::new(HashMap::new()),
+            unknown_undeliverable: AtomicBool::new(false),
         });
         let task = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(SmscHandle { addr, shared, task })
@@ -186,9 +240,21 @@ impl SmscHandle {
         Shared::lock(&self.shared.messages).clone()
     }
 
-    /// A channel of the short messages accepted from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<SubmittedMessage> {
-        self.shared.announce.subscribe()
+    /// Makes the handset with MDN `address` (the submit_sm destination_addr) reachable: what is
+    /// submitted to it from now on is reassembled, decoded and delivered on the returned
+    /// channel (see the module doc). Replaces an earlier attach of the same address.
+    pub fn attach(&self, address: &str) -> Deliveries {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        Shared::lock(&self.shared.handsets).insert(address.to_owned(), delivery::Inbox::new(tx));
+        rx
+    }
+
+    /// When true, a message to an address with no handset attached gets an UNDELIV receipt
+    /// (err:001) instead of DELIVRD, as a real SMSC reports an unknown subscriber.
+    pub fn set_unknown_subscribers_undeliverable(&self, undeliverable: bool) {
+        self.shared
+            .unknown_undeliverable
+            .store(undeliverable, Ordering::Relaxed);
     }
 
     /// submit_sm received, whatever the answer.
@@ -455,13 +521,17 @@ async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: 
         short_message: sm.short_message().as_ref().to_vec(),
     };
     Shared::lock(&shared.messages).push(message.clone());
-    let _ = shared.announce.send(message.clone());
+    let (state, err) = deliver(shared, &message);
     let wants_receipt = message.registered_delivery & 0x03 != 0;
     let lose = Shared::lock(&shared.faults).lose_receipts;
     if wants_receipt && !lose {
         schedule_receipt(
             shared.clone(),
-            PendingReceipt { message, state: 2 },
+            PendingReceipt {
+                message,
+                state,
+                err,
+            },
             shared.config.receipt_delay,
         );
     }
@@ -474,6 +544,31 @@ async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: 
     link.send(Command::new(CommandStatus::EsmeRok, seq, resp))
         .await
         .is_ok()
+}
+
+/// Hands an accepted message to the handset attached at its destination; returns the receipt's
+/// message_state and err.
+fn deliver(shared: &Shared, message: &SubmittedMessage) -> (u8, u16) {
+    const DELIVERED: u8 = 2;
+    const UNDELIVERABLE: u8 = 5;
+    let mut handsets = Shared::lock(&shared.handsets);
+    let attached = match handsets.get_mut(&message.destination) {
+        Some(inbox) if !inbox.is_closed() => match inbox.take(message) {
+            Ok(None) => Some((DELIVERED, 0)),
+            // The handset dropped its end meanwhile: as if not attached.
+            Ok(Some(d)) => inbox.send(d).then_some((DELIVERED, 0)),
+            Err(_) => Some((UNDELIVERABLE, ERR_REFUSED)),
+        },
+        _ => None,
+    };
+    attached.unwrap_or_else(|| {
+        handsets.remove(&message.destination);
+        if shared.unknown_undeliverable.load(Ordering::Relaxed) {
+            (UNDELIVERABLE, ERR_NO_HANDSET)
+        } else {
+            (DELIVERED, 0)
+        }
+    })
 }
 
 /// Sends a receipt after `delay` on a bind of its system_id, waiting for one to be up.
@@ -514,8 +609,10 @@ fn receipt_pdu(r: &PendingReceipt) -> DeliverSm {
     // A compact stand-in for YYMMDDhhmm (the ESME does not read dates).
     let date = format!("{:010}", now % 10_000_000_000);
     let text = format!(
-        "id:{} sub:001 dlvrd:001 submit date:{date} done date:{date} stat:{stat} err:000 text:",
-        r.message.message_id
+        "id:{} sub:001 dlvrd:{:03} submit date:{date} done date:{date} stat:{stat} err:{:03} text:",
+        r.message.message_id,
+        u8::from(r.state == 2),
+        r.err
     );
     let short_message =
         OctetString::from_vec(text.into_bytes()).unwrap_or_else(|_| OctetString::empty());
@@ -552,12 +649,22 @@ mod tests {
                 short_message: vec![6, 5, 4, 0x0B, 0x84, 0x23, 0xF0],
             },
             state: 2,
+            err: 0,
         };
         let sm = receipt_pdu(&r);
         assert_eq!(u8::from(sm.esm_class), 0x04);
         assert_eq!(sm.tlvs().len(), 2);
         let text = String::from_utf8_lossy(sm.short_message().as_ref()).into_owned();
         assert!(text.starts_with("id:ABC123 "), "{text}");
-        assert!(text.contains("stat:DELIVRD"), "{text}");
+        assert!(text.contains("dlvrd:001 "), "{text}");
+        assert!(text.contains("stat:DELIVRD err:000 "), "{text}");
+        let undeliv = receipt_pdu(&PendingReceipt {
+            state: 5,
+            err: ERR_REFUSED,
+            ..r
+        });
+        let text = String::from_utf8_lossy(undeliv.short_message().as_ref()).into_owned();
+        assert!(text.contains("dlvrd:000 "), "{text}");
+        assert!(text.contains("stat:UNDELIV err:002 "), "{text}");
     }
 }

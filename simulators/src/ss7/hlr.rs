@@ -10,6 +10,9 @@
 //! | RegistrationNotification with an IMSI | ReturnError UnrecognizedMIN |
 //! | any other operation | ReturnError OperationNotSupported |
 //! | parameters that do not decode | ReturnError MissingParameter or ParameterError |
+//!
+//! Subscribers are added with [`Hlr::add_subscriber`], or by [`super::Network::place_otasp_call`]
+//! and [`super::Network::register_for_sms`] (which also makes the MSC take WAP pushes for them).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -9,7 +9,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`stp`] | the STP: M3UA SG side per association, routing by DPC to elements or ASPs, fault knobs, counters |
-//! | [`msc`] | the MSC: TRNs, OTASPRequest attach/release, SMDPP relayed to simulated handsets, RegistrationNotification to the HLR |
+//! | [`msc`] | the MSC: TRNs, OTASPRequest attach/release, SMDPP relayed to simulated handsets, WAP pushes in SMDPP teleservice 4100 delivered to handsets registered for SMS, RegistrationNotification to the HLR |
 //! | [`hlr`] | the HLR: SMSRequest (where is this MIN served), RegistrationNotification records |
 //!
 //! Elements speak ANSI SCCP (UDT, or XUDT for long data) routed on SSN, ANSI TCAP and ANSI-41
@@ -31,6 +31,9 @@
 //! let handset = Handset::new(HandsetConfig::new("1A2B3C4D".parse()?))?;
 //! let trn = network.place_otasp_call(handset, "2125551234".parse()?);
 //! println!("point the gateway's ASP at {}; TRN {trn}", network.stp().addr());
+//!
+//! // A handset that takes WAP pushes sent straight to the MSC (SMSRequest, then SMDPP 4100).
+//! let mut pushes = network.register_for_sms("6195550101".parse()?, "1A2B3C4D".parse()?);
 //! # Ok(())
 //! # }
 //! ```
@@ -39,9 +42,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use otagw_codecs::ansi41::Mscid;
-use otagw_codecs::identity::Min;
+use otagw_codecs::identity::{Esn, Min};
 use otagw_codecs::m3ua::PointCode;
 
+use crate::handset::push::Deliveries;
 use crate::handset::Handset;
 
 pub mod hlr;
@@ -155,6 +159,15 @@ impl Network {
         self.hlr
             .add_subscriber(min.clone(), esn, self.config.msc.sms_address.clone());
         self.msc.place_otasp_call(handset, min)
+    }
+
+    /// Registers the handset with `min` and `esn` for SMS: the HLR answers SMSRequest for it
+    /// with this MSC's SMS_Address, and the MSC delivers the WAP pushes sent to it (SMDPP
+    /// teleservice 4100, by MIN and/or ESN; see [`Msc::attach_push`]) on the returned channel.
+    pub fn register_for_sms(&self, min: Min, esn: Esn) -> Deliveries {
+        self.hlr
+            .add_subscriber(min.clone(), esn, self.config.msc.sms_address.clone());
+        self.msc.attach_push_as(min, Some(esn))
     }
 }
 

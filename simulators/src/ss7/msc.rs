@@ -15,8 +15,13 @@
 //! | SMDPP, no such handset | ReturnError UnrecognizedESN (ESN given) or UnrecognizedMIN; no identity at all: MissingParameter |
 //! | SMDPP, handset dropped ([`Msc::drop_handset`]) | ReturnError UnrecognizedESN: the MSC no longer reaches it |
 //! | SMDPP, ServiceIndicator 1 for a handset no longer on its call | ReturnError OperationSequenceProblem |
-//! | SMDPP, ServiceIndicator absent / other than 1 and 3 | ReturnError MissingParameter / UnrecognizedParameterValue |
+//! | SMDPP, ServiceIndicator absent / other than 1 and 3 (teleservice other than 4100) | ReturnError MissingParameter / UnrecognizedParameterValue |
 //! | SMDPP, SMS_BearerData not an IS-683 forward message | ReturnError ParameterError |
+//! | SMDPP, SMS_TeleserviceIdentifier 4100 (WAP; any ServiceIndicator) to a MIN attached with [`Msc::attach_push`] | SMS_BearerData (IS-637: Message Identifier, User Data = a WDP segment) kept in the MIN's reassembler; ReturnResult with no parameters for every accepted segment; when the datagram completes it is decoded as a WSP push and delivered to the handset's channel ([`Delivery::Push`]) |
+//! | same, by ESN (or MEID) only | the push receiver attached with that ESN ([`super::Network::register_for_sms`]), else the MIN of a handset held here with that ESN/MEID |
+//! | same, no push receiver for the MIN / ESN | ReturnError UnrecognizedMIN / UnrecognizedESN (UnrecognizedESN too when the ESN is not the one registered for the MIN); an IMSI: UnrecognizedMIN; no identity: MissingParameter |
+//! | same, SMS_BearerData not IS-637 / WDP, a segment that does not fit its datagram (a duplicate, another total) | ReturnError ParameterError, nothing kept |
+//! | same, a completed datagram not for port 2948 or not a WSP push | ReturnError ParameterError, nothing delivered (the datagram is dropped) |
 //! | OTASPRequest, ActionCode 14 (Release TRN) or 16 (Release resources) | the call ends, the handset reboots (always: it leaves the OTASP call and power-cycles as after a commit), registers: the MSC sends a RegistrationNotification (QueryWithPermission, ESN, MIN, MSCID, MEID) to the HLR; ReturnResult (empty). Releasing an idle or dropped handset's call again: ReturnResult, nothing else |
 //! | OTASPRequest, other ActionCodes | ReturnError UnrecognizedParameterValue |
 //! | any other operation | ReturnError OperationNotSupported |
@@ -24,26 +29,35 @@
 //!
 //! The HLR's answer to a RegistrationNotification is checked and counted
 //! ([`Msc::registration_answers`]).
+//!
+//! A handset attached for pushes ([`Msc::attach_push`]) is independent of the handsets held in
+//! calls: it is the receiving end of a channel, as a handset's WAP stack is; a later attach of
+//! the same MIN replaces the earlier one, and a receiver that was dropped is detached.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use otagw_codecs::ansi41::{
-    self, action_code, service_indicator, Ansi41Parameters, Digits, Mscid, Msid, Operation,
-    OtaspRequest, OtaspRequestResult, RegistrationNotification, ReturnErrorCode, SmdppInvoke,
-    SmdppResult,
+    self, action_code, service_indicator, teleservice, Ansi41Parameters, Digits, Mscid, Msid,
+    Operation, OtaspRequest, OtaspRequestResult, RegistrationNotification, ReturnErrorCode,
+    SmdppInvoke, SmdppResult,
 };
 use otagw_codecs::ber::{Identifier, Tlv};
 use otagw_codecs::identity::{DeviceId, Esn, Meid, Min};
+use otagw_codecs::is637;
 use otagw_codecs::is683::ForwardMessage;
 use otagw_codecs::m3ua::{PointCode, ProtocolData};
 use otagw_codecs::sccp::SccpAddress;
 use otagw_codecs::tcap::{Component, Package, Parameters, TcapMessage};
+use otagw_codecs::wap::push::WapPush;
+use otagw_codecs::wap::WAP_PUSH_PORT;
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::stp::Element;
 use super::tcap_user::{
     lock, parameter_error, serve, unitdata, ErrorTable, InvokeContext, InvokeHandler,
 };
+use crate::handset::push::{Deliveries, Delivery};
 use crate::handset::Handset;
 
 /// How a handset the MSC holds stands.
@@ -124,6 +138,14 @@ impl Call {
     }
 }
 
+/// A handset registered here for SMS: where its WAP pushes go.
+#[derive(Debug)]
+struct PushReceiver {
+    esn: Option<Esn>,
+    tx: UnboundedSender<Delivery>,
+    reassembler: is637::Reassembler,
+}
+
 #[derive(Debug, Default)]
 struct State {
     next_trn: u64,
@@ -132,6 +154,8 @@ struct State {
     next_key: u64,
     by_trn: HashMap<String, u64>,
     answers: RegistrationAnswers,
+    /// By MIN.
+    pushes: HashMap<String, PushReceiver>,
 }
 
 /// The MSC simulator; register it with the STP as an [`Element`] at its point code.
@@ -184,6 +208,28 @@ impl Msc {
     /// Fault: answer every Invoke of `operation` with `code` (None: answer normally again).
     pub fn set_error_for(&self, operation: Operation, code: Option<ReturnErrorCode>) {
         self.errors.set(operation, code);
+    }
+
+    /// The handset with MIN `min` is registered here for SMS: WAP pushes sent to it as SMDPP
+    /// teleservice 4100 are reassembled, decoded and delivered on the returned channel.
+    /// Replaces an earlier attach of the same MIN.
+    pub fn attach_push(&self, min: Min) -> Deliveries {
+        self.attach_push_as(min, None)
+    }
+
+    /// [`Msc::attach_push`], knowing the handset's ESN too (so an SMDPP that carries only the
+    /// ESN finds it, and one whose ESN differs is refused).
+    pub(crate) fn attach_push_as(&self, min: Min, esn: Option<Esn>) -> Deliveries {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        lock(&self.state).pushes.insert(
+            min.as_str().to_owned(),
+            PushReceiver {
+                esn,
+                tx,
+                reassembler: is637::Reassembler::new(),
+            },
+        );
+        rx
     }
 
     /// Fault: the handset of call `trn` is gone (out of coverage, battery pulled): SMDPPs for
@@ -316,6 +362,9 @@ impl Msc {
     }
 
     fn smdpp(&self, req: &SmdppInvoke) -> Result<Parameters, ReturnErrorCode> {
+        if req.teleservice_id == teleservice::WAP {
+            return self.wap_push(req);
+        }
         let si = req
             .service_indicator
             .ok_or(ReturnErrorCode::MissingParameter)?;
@@ -347,6 +396,69 @@ impl Msc {
         }
         .to_parameters()
         .map_err(|_| ReturnErrorCode::SystemFailure)
+    }
+
+    /// An SMDPP with teleservice 4100: one IS-637 message of a WAP push.
+    fn wap_push(&self, req: &SmdppInvoke) -> Result<Parameters, ReturnErrorCode> {
+        let mut s = lock(&self.state);
+        s.pushes.retain(|_, r| !r.tx.is_closed());
+        let min = push_receiver(&s, req)?;
+        let Some(receiver) = s.pushes.get_mut(&min) else {
+            return Err(ReturnErrorCode::UnrecognizedMin);
+        };
+        let datagram = receiver
+            .reassembler
+            .push(&req.bearer_data)
+            .map_err(|_| ReturnErrorCode::ParameterError)?;
+        if let Some(datagram) = datagram {
+            if datagram.destination_port != WAP_PUSH_PORT {
+                return Err(ReturnErrorCode::ParameterError);
+            }
+            let push =
+                WapPush::decode(&datagram.data).map_err(|_| ReturnErrorCode::ParameterError)?;
+            if receiver.tx.send(Delivery::Push(push)).is_err() {
+                s.pushes.remove(&min);
+                return Err(ReturnErrorCode::UnrecognizedMin);
+            }
+        }
+        SmdppResult::default()
+            .to_parameters()
+            .map_err(|_| ReturnErrorCode::SystemFailure)
+    }
+}
+
+/// The MIN whose push receiver a teleservice 4100 SMDPP means.
+fn push_receiver(s: &State, req: &SmdppInvoke) -> Result<String, ReturnErrorCode> {
+    match &req.msid {
+        Some(Msid::Min(min)) => {
+            let receiver = s
+                .pushes
+                .get(min.as_str())
+                .ok_or(ReturnErrorCode::UnrecognizedMin)?;
+            match (req.esn, receiver.esn) {
+                (Some(given), Some(known)) if given != known => {
+                    Err(ReturnErrorCode::UnrecognizedEsn)
+                }
+                _ => Ok(min.as_str().to_owned()),
+            }
+        }
+        Some(_) => Err(ReturnErrorCode::UnrecognizedMin),
+        None if req.esn.is_none() && req.meid.is_none() => Err(ReturnErrorCode::MissingParameter),
+        None => {
+            let registered = s
+                .pushes
+                .iter()
+                .find(|(_, r)| r.esn.is_some() && r.esn == req.esn)
+                .map(|(min, _)| min.clone());
+            let held = || {
+                let key = find(s, None, req.esn, req.meid, None).ok()?;
+                let min = s.calls.get(&key)?.min.as_str().to_owned();
+                s.pushes.contains_key(&min).then_some(min)
+            };
+            registered
+                .or_else(held)
+                .ok_or(ReturnErrorCode::UnrecognizedEsn)
+        }
     }
 }
 

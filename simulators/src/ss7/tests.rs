@@ -9,13 +9,17 @@ use otagw_codecs::ansi41::{
     SmsRequestResult,
 };
 use otagw_codecs::identity::{DeviceId, Esn, Meid, Min};
+use otagw_codecs::is637;
 use otagw_codecs::is683::{ForwardMessage, ProtocolCapabilityRequest, ReverseMessage};
 use otagw_codecs::m3ua::ProtocolData;
 use otagw_codecs::sccp::{ProtocolClass, SccpAddress, SccpMessage, Unitdata, Variant};
 use otagw_codecs::tcap::{AbortCause, Component, Package, TcapMessage};
+use otagw_codecs::wap::push::{PushContent, WapPush};
+use otagw_codecs::wap::wbxml::{ServiceLoading, SlAction};
 
 use super::stp::{AssociationId, Element, Router};
 use super::*;
+use crate::handset::push::{target_url, Delivery};
 use crate::handset::{Handset, HandsetConfig};
 
 const GW: AssociationId = AssociationId(1);
@@ -416,4 +420,305 @@ fn wrong_ssn_is_returned_when_asked() {
         .route(udt(99, MSC_POINT_CODE, vec![0xE2, 0x00], false))
         .out
         .is_empty());
+}
+
+fn sl_push(href: &str) -> WapPush {
+    WapPush {
+        tid: 4,
+        content: PushContent::Sl(ServiceLoading {
+            href: href.to_owned(),
+            action: SlAction::ExecuteHigh,
+        }),
+    }
+}
+
+/// A WAP push as teleservice 4100 bearer data, in messages of at most `max` user data octets.
+fn wap_segments(push: &WapPush, message_id: u16, max: usize) -> Vec<Vec<u8>> {
+    is637::wap_bearer_data(&push.encode().unwrap(), message_id, max).unwrap()
+}
+
+fn wap_smdpp(bearer: Vec<u8>, min_digits: Option<&str>, esn: Option<u32>) -> SmdppInvoke {
+    let mut s = SmdppInvoke::new(bearer, teleservice::WAP);
+    s.msid = min_digits.map(|m| Msid::Min(min(m)));
+    s.esn = esn.map(Esn::new);
+    s
+}
+
+/// The SMDPP's answer: Ok(()) for a ReturnResult without bearer data.
+fn push_answer(n: &Net, req: &SmdppInvoke, otid: u32) -> Result<(), ReturnErrorCode> {
+    let m = exchange(n, query(req, otid, true));
+    result::<SmdppResult>(&m, otid).map(|r| assert_eq!(r, SmdppResult::default()))
+}
+
+#[test]
+fn a_wap_push_in_two_smdpps_reaches_the_attached_handset() {
+    let n = net();
+    let mut pushes = n.msc.attach_push(min("6195550101"));
+    let href = format!("http://127.0.0.1:8181/iota/otapa/{}", "k".repeat(120));
+    let push = sl_push(&href);
+    let segs = wap_segments(&push, 0x0102, 120);
+    assert_eq!(segs.len(), 2);
+    assert_eq!(
+        push_answer(&n, &wap_smdpp(segs[0].clone(), Some("6195550101"), None), 1),
+        Ok(())
+    );
+    assert!(pushes.try_recv().is_err(), "not before the last segment");
+    // Any ServiceIndicator: teleservice 4100 decides.
+    let mut last = wap_smdpp(segs[1].clone(), Some("6195550101"), Some(0x42));
+    last.service_indicator = Some(service_indicator::CDMA_OTAPA);
+    assert_eq!(push_answer(&n, &last, 2), Ok(()));
+    let got = pushes.try_recv().unwrap();
+    assert_eq!(got, Delivery::Push(push));
+    let Delivery::Push(p) = &got else {
+        unreachable!()
+    };
+    assert_eq!(target_url(p), Some(href.as_str()));
+    assert!(pushes.try_recv().is_err(), "delivered once");
+
+    // Out of order, and a single-message push.
+    let segs = wap_segments(&sl_push(&format!("{href}/2")), 0x0103, 100);
+    assert!(segs.len() >= 2);
+    for (i, seg) in segs.iter().enumerate().rev() {
+        let req = wap_smdpp(seg.clone(), Some("6195550101"), None);
+        assert_eq!(push_answer(&n, &req, 10 + i as u32), Ok(()));
+    }
+    let one = wap_segments(&sl_push("http://127.0.0.1/3"), 0x0104, 253);
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        push_answer(&n, &wap_smdpp(one[0].clone(), Some("6195550101"), None), 20),
+        Ok(())
+    );
+    let urls: Vec<String> = std::iter::from_fn(|| pushes.try_recv().ok())
+        .map(|d| match d {
+            Delivery::Push(p) => target_url(&p).unwrap().to_owned(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(urls, [format!("{href}/2"), "http://127.0.0.1/3".to_owned()]);
+}
+
+#[test]
+fn a_wap_push_for_no_attached_handset_is_refused() {
+    let n = net();
+    let _pushes = n.msc.attach_push(min("6195550101"));
+    let seg = wap_segments(&sl_push("http://127.0.0.1/x"), 1, 253).remove(0);
+    let cases = [
+        (Some("6195559999"), None, ReturnErrorCode::UnrecognizedMin),
+        (
+            Some("6195559999"),
+            Some(0x42),
+            ReturnErrorCode::UnrecognizedMin,
+        ),
+        (None, Some(0x42), ReturnErrorCode::UnrecognizedEsn),
+        (None, None, ReturnErrorCode::MissingParameter),
+    ];
+    for (i, (m, esn, want)) in cases.into_iter().enumerate() {
+        let req = wap_smdpp(seg.clone(), m, esn);
+        assert_eq!(push_answer(&n, &req, i as u32), Err(want), "case {i}");
+    }
+    let mut imsi = wap_smdpp(seg.clone(), None, None);
+    imsi.msid = Some(Msid::Imsi("310005551234567".parse().unwrap()));
+    assert_eq!(
+        push_answer(&n, &imsi, 9),
+        Err(ReturnErrorCode::UnrecognizedMin)
+    );
+
+    // A receiver that was dropped is detached; a later attach replaces an earlier one.
+    drop(_pushes);
+    let req = wap_smdpp(seg.clone(), Some("6195550101"), None);
+    assert_eq!(
+        push_answer(&n, &req, 10),
+        Err(ReturnErrorCode::UnrecognizedMin)
+    );
+    let mut old = n.msc.attach_push(min("6195550101"));
+    let mut new = n.msc.attach_push(min("6195550101"));
+    assert_eq!(push_answer(&n, &req, 11), Ok(()));
+    assert!(matches!(new.try_recv(), Ok(Delivery::Push(_))));
+    assert!(matches!(
+        old.try_recv(),
+        Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
+    ));
+}
+
+#[test]
+fn a_wap_push_by_esn_finds_the_handset_registered_or_held_here() {
+    let n = net();
+    // Registered with its ESN (as Network::register_for_sms does).
+    let mut by_esn = n
+        .msc
+        .attach_push_as(min("6195550101"), Some(Esn::new(0x42)));
+    let seg = wap_segments(&sl_push("http://127.0.0.1/a"), 1, 253).remove(0);
+    assert_eq!(
+        push_answer(&n, &wap_smdpp(seg.clone(), None, Some(0x42)), 1),
+        Ok(())
+    );
+    assert!(by_esn.try_recv().is_ok());
+    // The MIN with another ESN than the one registered.
+    assert_eq!(
+        push_answer(
+            &n,
+            &wap_smdpp(seg.clone(), Some("6195550101"), Some(0x43)),
+            2
+        ),
+        Err(ReturnErrorCode::UnrecognizedEsn)
+    );
+    // Attached by MIN only, but held here (after its OTASP call) with that ESN.
+    let trn = n.msc.place_otasp_call(handset(0x77), min("3035550100"));
+    let mut held = n.msc.attach_push(min("3035550100"));
+    assert_eq!(
+        push_answer(&n, &wap_smdpp(seg.clone(), None, Some(0x77)), 3),
+        Ok(())
+    );
+    assert!(held.try_recv().is_ok());
+    assert_eq!(n.msc.call_state(&trn), Some(CallState::OnTrafficChannel));
+}
+
+#[test]
+fn garbage_wap_bearer_data_is_a_parameter_error_and_changes_nothing() {
+    let n = net();
+    let mut pushes = n.msc.attach_push(min("6195550101"));
+    let push = sl_push(&format!("http://127.0.0.1/{}", "g".repeat(150)));
+    let segs = wap_segments(&push, 7, 120);
+    assert_eq!(segs.len(), 2);
+    let to = |bearer: Vec<u8>| wap_smdpp(bearer, Some("6195550101"), None);
+    assert_eq!(push_answer(&n, &to(segs[0].clone()), 1), Ok(()));
+    // Not IS-637, IS-637 without user data, not a WDP datagram, a duplicate segment.
+    let no_user_data = is637::BearerData {
+        subparameters: vec![is637::Subparameter::MessageIdentifier(
+            is637::MessageIdentifier {
+                message_type: is637::MESSAGE_TYPE_DELIVER,
+                message_id: 7,
+                header_ind: false,
+            },
+        )],
+    }
+    .encode()
+    .unwrap();
+    let not_wdp = is637::BearerData {
+        subparameters: vec![
+            is637::Subparameter::MessageIdentifier(is637::MessageIdentifier {
+                message_type: is637::MESSAGE_TYPE_DELIVER,
+                message_id: 7,
+                header_ind: false,
+            }),
+            is637::Subparameter::UserData(vec![0x01, 0x02, 0x01]),
+        ],
+    }
+    .encode()
+    .unwrap();
+    for (i, bad) in [
+        vec![0x00, 0x09, 0x01],
+        vec![0xEE],
+        no_user_data,
+        not_wdp,
+        segs[0].clone(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_eq!(
+            push_answer(&n, &to(bad), 10 + i as u32),
+            Err(ReturnErrorCode::ParameterError),
+            "case {i}"
+        );
+    }
+    assert!(pushes.try_recv().is_err(), "nothing delivered");
+    // The first segment is still there: the second completes the push.
+    assert_eq!(push_answer(&n, &to(segs[1].clone()), 20), Ok(()));
+    assert_eq!(pushes.try_recv().unwrap(), Delivery::Push(push));
+
+    // A whole datagram that is not a WSP push: refused, nothing delivered.
+    let junk = is637::wap_bearer_data(b"\x01\x06not a push", 8, 253).unwrap();
+    assert_eq!(
+        push_answer(&n, &to(junk[0].clone()), 21),
+        Err(ReturnErrorCode::ParameterError)
+    );
+    assert!(pushes.try_recv().is_err());
+}
+
+#[test]
+fn is683_smdpps_are_unchanged_for_a_handset_also_attached_for_pushes() {
+    let n = net();
+    let trn = n.msc.place_otasp_call(handset(0x5150), min("2125551234"));
+    let mut pushes = n.msc.attach_push(min("2125551234"));
+    let m = exchange(
+        &n,
+        query(
+            &smdpp(0x5150, Some(service_indicator::CDMA_OTASP), pcr()),
+            1,
+            true,
+        ),
+    );
+    let r: SmdppResult = result(&m, 1).unwrap();
+    assert!(matches!(
+        ReverseMessage::decode(&r.bearer_data.unwrap()).unwrap(),
+        ReverseMessage::ProtocolCapability(_)
+    ));
+    assert_eq!(n.msc.handset_state(&trn).unwrap().messages_handled(), 1);
+    // Other teleservices still need ServiceIndicator 1 or 3, and IS-683 bearer data.
+    let mut wemt = smdpp(0x5150, None, pcr());
+    wemt.teleservice_id = teleservice::WEMT;
+    let m = exchange(&n, query(&wemt, 2, true));
+    assert_eq!(
+        result::<SmdppResult>(&m, 2),
+        Err(ReturnErrorCode::MissingParameter)
+    );
+    let seg = wap_segments(&sl_push("http://127.0.0.1/x"), 1, 253).remove(0);
+    let m = exchange(&n, query(&smdpp(0x5150, Some(3), seg), 3, true));
+    assert_eq!(
+        result::<SmdppResult>(&m, 3),
+        Err(ReturnErrorCode::ParameterError)
+    );
+    assert!(pushes.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn register_for_sms_makes_the_hlr_answer_and_the_msc_deliver() {
+    let network = Network::start(NetworkConfig::default()).await.unwrap();
+    let mut router = Router::new();
+    router.add_element(
+        MSC_POINT_CODE,
+        Arc::clone(network.msc()) as Arc<dyn Element>,
+    );
+    router.add_element(
+        HLR_POINT_CODE,
+        Arc::clone(network.hlr()) as Arc<dyn Element>,
+    );
+    router.learn(GATEWAY_POINT_CODE, GW);
+    let n = Net {
+        router,
+        msc: Arc::clone(network.msc()),
+        hlr: Arc::clone(network.hlr()),
+    };
+    let mut pushes = network.register_for_sms(min("6195550101"), Esn::new(0x1A2B_3C4D));
+    let sms = SmsRequest {
+        msid: Msid::Min(min("6195550101")),
+        esn: Some(Esn::new(0x1A2B_3C4D)),
+        meid: None,
+        service_indicator: None,
+        extra: Vec::new(),
+    };
+    let m = exchange(&n, query(&sms, 1, false));
+    let r: SmsRequestResult = result(&m, 1).unwrap();
+    assert_eq!(
+        r.sms_address,
+        Some(network.msc().config().sms_address.clone())
+    );
+    assert_eq!(
+        n.hlr.subscriber(&min("6195550101")).unwrap().esn,
+        Esn::new(0x1A2B_3C4D)
+    );
+    let seg = wap_segments(&sl_push("http://127.0.0.1/r"), 1, 253).remove(0);
+    assert_eq!(
+        push_answer(
+            &n,
+            &wap_smdpp(seg, Some("6195550101"), Some(0x1A2B_3C4D)),
+            2
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        pushes.try_recv().ok(),
+        Some(Delivery::Push(sl_push("http://127.0.0.1/r")))
+    );
 }
