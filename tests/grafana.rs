@@ -33,6 +33,7 @@ const METRICS: &[&str] = &[
     "otagw_tcap_timeouts_total",
     "otagw_tcap_dropped_total",
     "otagw_ss7_relay_retries_total",
+    "otagw_ss7_sms_total",
     "otagw_smpp_bind_up",
     "otagw_smpp_window_in_use",
     "otagw_smpp_submits_total",

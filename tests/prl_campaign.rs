@@ -53,6 +53,7 @@ fn new_profile(i: usize, state: &str, with_mdn: bool) -> NewProfile {
         prl_id: Some(1),
         sspr_table_number: None,
         spc: None,
+        spasm_key: None,
         activation_state: state.into(),
     }
 }

@@ -20,7 +20,8 @@
 //! | SMDPP, SMS_TeleserviceIdentifier 4100 (WAP; any ServiceIndicator) to a MIN attached with [`Msc::attach_push`] | SMS_BearerData (IS-637: Message Identifier, User Data = a WDP segment) kept in the MIN's reassembler; ReturnResult with no parameters for every accepted segment; when the datagram completes it is decoded as a WSP push and delivered to the handset's channel ([`Delivery::Push`]) |
 //! | same, by ESN (or MEID) only | the push receiver attached with that ESN ([`super::Network::register_for_sms`]), else the MIN of a handset held here with that ESN/MEID |
 //! | same, no push receiver for the MIN / ESN | ReturnError UnrecognizedMIN / UnrecognizedESN (UnrecognizedESN too when the ESN is not the one registered for the MIN); an IMSI: UnrecognizedMIN; no identity: MissingParameter |
-//! | same, SMS_BearerData not IS-637 / WDP, a segment that does not fit its datagram (a duplicate, another total) | ReturnError ParameterError, nothing kept |
+//! | same, SMS_BearerData identical to one of the last [`RECENT_SEGMENTS`] it took for the MIN (the OTAF sent it again after losing the answer) | ReturnResult; the handset discards the copy, nothing is delivered twice |
+//! | same, SMS_BearerData not IS-637 / WDP, a segment that does not fit its datagram (another total, another segment with the same number) | ReturnError ParameterError, nothing kept |
 //! | same, a completed datagram not for port 2948 or not a WSP push | ReturnError ParameterError, nothing delivered (the datagram is dropped) |
 //! | OTASPRequest, ActionCode 14 (Release TRN) or 16 (Release resources) | the call ends, the handset reboots (always: it leaves the OTASP call and power-cycles as after a commit), registers: the MSC sends a RegistrationNotification (QueryWithPermission, ESN, MIN, MSCID, MEID) to the HLR; ReturnResult (empty). Releasing an idle or dropped handset's call again: ReturnResult, nothing else |
 //! | OTASPRequest, other ActionCodes | ReturnError UnrecognizedParameterValue |
@@ -138,12 +139,18 @@ impl Call {
     }
 }
 
+/// How many recently accepted push segments per MIN are remembered to recognise
+/// retransmissions.
+pub const RECENT_SEGMENTS: usize = 64;
+
 /// A handset registered here for SMS: where its WAP pushes go.
 #[derive(Debug)]
 struct PushReceiver {
     esn: Option<Esn>,
     tx: UnboundedSender<Delivery>,
     reassembler: is637::Reassembler,
+    /// Bearer data of the segments accepted last (oldest first).
+    recent: std::collections::VecDeque<Vec<u8>>,
 }
 
 #[derive(Debug, Default)]
@@ -227,6 +234,7 @@ impl Msc {
                 esn,
                 tx,
                 reassembler: is637::Reassembler::new(),
+                recent: std::collections::VecDeque::new(),
             },
         );
         rx
@@ -406,10 +414,20 @@ impl Msc {
         let Some(receiver) = s.pushes.get_mut(&min) else {
             return Err(ReturnErrorCode::UnrecognizedMin);
         };
+        if receiver.recent.contains(&req.bearer_data) {
+            // A retransmission: the handset already has it.
+            return SmdppResult::default()
+                .to_parameters()
+                .map_err(|_| ReturnErrorCode::SystemFailure);
+        }
         let datagram = receiver
             .reassembler
             .push(&req.bearer_data)
             .map_err(|_| ReturnErrorCode::ParameterError)?;
+        if receiver.recent.len() >= RECENT_SEGMENTS {
+            receiver.recent.pop_front();
+        }
+        receiver.recent.push_back(req.bearer_data.clone());
         if let Some(datagram) = datagram {
             if datagram.destination_port != WAP_PUSH_PORT {
                 return Err(ReturnErrorCode::ParameterError);

@@ -582,7 +582,13 @@ fn garbage_wap_bearer_data_is_a_parameter_error_and_changes_nothing() {
     assert_eq!(segs.len(), 2);
     let to = |bearer: Vec<u8>| wap_smdpp(bearer, Some("6195550101"), None);
     assert_eq!(push_answer(&n, &to(segs[0].clone()), 1), Ok(()));
-    // Not IS-637, IS-637 without user data, not a WDP datagram, a duplicate segment.
+    // Not IS-637, IS-637 without user data, not a WDP datagram, another segment 0 for the same
+    // MESSAGE_ID.
+    let other = wap_segments(
+        &sl_push(&format!("http://127.0.0.1/{}", "h".repeat(150))),
+        7,
+        120,
+    );
     let no_user_data = is637::BearerData {
         subparameters: vec![is637::Subparameter::MessageIdentifier(
             is637::MessageIdentifier {
@@ -611,7 +617,7 @@ fn garbage_wap_bearer_data_is_a_parameter_error_and_changes_nothing() {
         vec![0xEE],
         no_user_data,
         not_wdp,
-        segs[0].clone(),
+        other[0].clone(),
     ]
     .into_iter()
     .enumerate()
@@ -623,9 +629,14 @@ fn garbage_wap_bearer_data_is_a_parameter_error_and_changes_nothing() {
         );
     }
     assert!(pushes.try_recv().is_err(), "nothing delivered");
+    // The same segment again (the OTAF lost the answer): acknowledged, kept once.
+    assert_eq!(push_answer(&n, &to(segs[0].clone()), 19), Ok(()));
     // The first segment is still there: the second completes the push.
     assert_eq!(push_answer(&n, &to(segs[1].clone()), 20), Ok(()));
     assert_eq!(pushes.try_recv().unwrap(), Delivery::Push(push));
+    // A retransmission after the push completed is acknowledged and not delivered again.
+    assert_eq!(push_answer(&n, &to(segs[1].clone()), 22), Ok(()));
+    assert!(pushes.try_recv().is_err(), "delivered once");
 
     // A whole datagram that is not a WSP push: refused, nothing delivered.
     let junk = is637::wap_bearer_data(b"\x01\x06not a push", 8, 253).unwrap();

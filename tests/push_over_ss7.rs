@@ -1,0 +1,294 @@
+//! The PRL push straight to the serving MSC over SS7 (`iota.otapa_push_bearer = "ss7"`): no
+//! SMSC. SMSRequest to the HLR, then SMDPPs with IS-637 teleservice 4100 carrying the WAP
+//! Service Loading; the MSC hands the push to the handset, which follows the call-back URL into
+//! its OTAPA session over IOTA.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{classic_prl, post};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use otagw::config::{Config, MscConfig};
+use otagw::gateway::Gateway;
+use otagw::import;
+use otagw::store::models::NewProfile;
+use otagw::store::outbox::OutboxRow;
+use otagw::store::profiles::{self, Lookup};
+use otagw::store::Store;
+use otagw::testkit::TestDb;
+use otagw_codecs::identity::{DeviceId, Esn, Min};
+use otagw_sim::handset::model::{Handset, HandsetConfig};
+use otagw_sim::handset::push::next_url;
+use otagw_sim::handset::{run_session, NetFaults, SessionOutcome};
+use otagw_sim::ss7::{Network, NetworkConfig};
+
+const ESN: &str = "1A2B3C4D";
+const MIN: &str = "6195550133";
+const MDN: &str = "6195559999";
+
+struct Lab {
+    db: TestDb,
+    net: Network,
+    gateway: Gateway,
+    profile_id: i64,
+}
+
+async fn lab(trace: Option<&std::path::Path>) -> Lab {
+    let db = TestDb::new().await.unwrap();
+    let mut conn = db.store.conn().await.unwrap();
+    import::prl::import(&mut conn, 1, &classic_prl(1, 3), None, "old", false)
+        .await
+        .unwrap();
+    // Big enough that the PRL takes several SSPR Download segments.
+    import::prl::import(&mut conn, 2, &classic_prl(2, 60), None, "new", false)
+        .await
+        .unwrap();
+    let profile = profiles::insert(
+        &mut conn,
+        &NewProfile {
+            esn: Some(ESN.into()),
+            meid: None,
+            pesn: None,
+            min: Some(MIN.into()),
+            mdn: Some(MDN.into()),
+            imsi_m: None,
+            imsi_t: None,
+            make: "Acme".into(),
+            model: "X1".into(),
+            firmware_version: "1.0".into(),
+            capabilities: serde_json::json!({"iota": true, "sspr_p_rev": 1}),
+            nam: serde_json::json!({}),
+            prl_id: Some(1),
+            sspr_table_number: None,
+            spc: None,
+            spasm_key: None,
+            activation_state: "activated".into(),
+        },
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let net = Network::start(NetworkConfig::default()).await.unwrap();
+    let mut c = Config::default();
+    c.iota.listen = "127.0.0.1:0".into();
+    c.http.listen = "127.0.0.1:0".into();
+    c.iota.scheduler_interval_ms = 100;
+    // A long call-back window: these tests are about the push, not the fallback.
+    c.iota.otapa_callback_timeout_secs = 600;
+    c.iota.otapa_push_bearer = "ss7".into();
+    c.ss7.enabled = true;
+    c.ss7.peers = vec![net.stp().addr().to_string()];
+    c.ss7.msc = vec![MscConfig {
+        name: "msc1".into(),
+        point_code: "1-1-2".into(),
+        ssn: 8,
+        trn_prefix: "555".into(),
+        sms_address: Some(otagw_sim::ss7::DEFAULT_MSC_SMS_ADDRESS.into()),
+    }];
+    if let Some(path) = trace {
+        c.trace.file = path.display().to_string();
+    }
+    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
+    assert!(
+        gateway
+            .linkset
+            .as_ref()
+            .unwrap()
+            .wait_active(Duration::from_secs(10))
+            .await
+    );
+    Lab {
+        db,
+        net,
+        gateway,
+        profile_id: profile.id,
+    }
+}
+
+async fn push(lab: &Lab) -> (u16, serde_json::Value) {
+    let addr = lab.gateway.admin_addr;
+    let body = format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#);
+    tokio::task::spawn_blocking(move || post(addr, "/admin/prl-push", &body))
+        .await
+        .unwrap()
+}
+
+async fn outbox_rows(store: &Store, session: i64) -> Vec<OutboxRow> {
+    use otagw::store::schema::outbox::dsl::*;
+    let mut conn = store.conn().await.unwrap();
+    outbox
+        .filter(session_id.eq(session))
+        .order(id)
+        .select(OutboxRow::as_select())
+        .load(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// Waits until no row of `session` is queued or being sent.
+async fn settled(store: &Store, session: i64) -> Vec<OutboxRow> {
+    for _ in 0..100 {
+        let rows = outbox_rows(store, session).await;
+        if !rows.is_empty()
+            && rows
+                .iter()
+                .all(|r| r.state == "delivered" || r.state == "failed")
+        {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the push did not settle: {:?}",
+        outbox_rows(store, session).await
+    );
+}
+
+fn handset() -> Handset {
+    let mut cfg = HandsetConfig::new(DeviceId::Esn(ESN.parse().unwrap()));
+    cfg.sspr_p_rev = 1;
+    Handset::new(cfg).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_push_reaches_the_handset_through_the_msc_and_the_prl_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("push.pcap");
+    let lab = lab(Some(&trace)).await;
+    let mut deliveries = lab
+        .net
+        .register_for_sms(MIN.parse::<Min>().unwrap(), ESN.parse::<Esn>().unwrap());
+    let (status, started) = push(&lab).await;
+    assert_eq!(status, 202, "{started}");
+    let session_id = started["session_id"].as_i64().unwrap();
+
+    let url = next_url(&mut deliveries, Duration::from_secs(10))
+        .await
+        .expect("the MSC delivered the push");
+    assert_eq!(url, started["callback_url"].as_str().unwrap());
+    let mut h = handset();
+    let outcome = run_session(&url, &mut h, NetFaults::default())
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, SessionOutcome::Terminated { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(h.committed_prl(), Some(classic_prl(2, 60).as_slice()));
+
+    // Every row went over SS7, to the MIN, and was delivered by the MSC's ReturnResult.
+    let rows = settled(&lab.db.store, session_id).await;
+    assert_eq!(rows.len(), started["segments"].as_u64().unwrap() as usize);
+    for r in &rows {
+        assert_eq!(r.bearer, "ss7");
+        assert_eq!(r.destination, MIN, "SS7 pushes go to the MIN, not the MDN");
+        assert_eq!(r.state, "delivered", "{r:?}");
+        assert_eq!(
+            r.message_id.as_deref(),
+            Some(format!("ss7-{}", r.id).as_str())
+        );
+    }
+    let mut conn = lab.db.store.conn().await.unwrap();
+    let p = profiles::find(&mut conn, &Lookup::Id(lab.profile_id))
+        .await
+        .unwrap();
+    assert_eq!(p.prl_id, Some(2));
+    drop(conn);
+    lab.gateway.stop().await;
+
+    check_trace(&trace, rows.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_the_hlr_does_not_know_fails_the_push_with_the_cause() {
+    let lab = lab(None).await;
+    // Nobody registered: the HLR answers SMSRequest with UnrecognizedMIN.
+    let (status, started) = push(&lab).await;
+    assert_eq!(status, 202, "{started}");
+    let session_id = started["session_id"].as_i64().unwrap();
+    let rows = settled(&lab.db.store, session_id).await;
+    for r in &rows {
+        assert_eq!(r.state, "failed");
+        let cause = r.cause.as_deref().unwrap_or_default();
+        assert!(cause.contains("UnrecognizedMIN"), "{cause}");
+        assert_eq!(r.attempts, 1, "a refusal is final, not retried");
+    }
+    lab.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ss7_bearer_needs_ss7() {
+    let mut c = Config::default();
+    c.iota.otapa_push_bearer = "ss7".into();
+    let err = c.validate().unwrap_err().to_string();
+    assert!(err.contains("iota.otapa_push_bearer"), "{err}");
+    assert!(err.contains("ss7.enabled"), "{err}");
+    c.iota.otapa_push_bearer = "carrier-pigeon".into();
+    c.ss7.enabled = true;
+    let err = c.validate().unwrap_err().to_string();
+    assert!(err.contains("\"smsc\" or \"ss7\""), "{err}");
+}
+
+/// tshark decodes the SMDPPs of the push: teleservice 4100, IS-637 bearer data (Message
+/// Identifier and User Data), nothing malformed or flagged.
+fn check_trace(file: &std::path::Path, pushes: usize) {
+    let tshark_ok = std::process::Command::new("tshark")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !tshark_ok {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "tshark is required in CI"
+        );
+        eprintln!("skipping the tshark check: tshark not installed");
+        return;
+    }
+    let out = std::process::Command::new("tshark")
+        .args(["-o", "mtp3.standard:ANSI", "-r"])
+        .arg(file)
+        .args([
+            "-Y",
+            "ansi_map.sms_TeleserviceIdentifier == 10:04",
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=,",
+            "-e",
+            "ansi_tcap.private",
+            "-e",
+            "ansi_637_tele.subparam_id",
+            "-e",
+            "_ws.malformed",
+            "-e",
+            "_ws.expert.message",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), pushes, "one SMDPP per push message:\n{text}");
+    for line in lines {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols[0], "2357", "an SMDPP: {line}");
+        // IS-637 decoded the bearer data: Message Identifier and User Data subparameters.
+        assert_eq!(cols.get(1).copied(), Some("0,1"), "{line}");
+        assert!(
+            cols.iter().skip(2).all(|c| c.is_empty()),
+            "tshark finding: {line}"
+        );
+    }
+}
