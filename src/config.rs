@@ -252,6 +252,9 @@ pub struct SmppConfig {
     pub max_rate_per_sec: u32,
     /// Attempts per message before it fails.
     pub max_attempts: i32,
+    /// SMPP version offered: `5.0` (used when the SMSC answers that it speaks it, else 3.4; an
+    /// SMSC that refuses a 5.0 bind is bound again with 3.4) or `3.4`.
+    pub interface_version: String,
 }
 
 impl Default for SmppConfig {
@@ -268,6 +271,7 @@ impl Default for SmppConfig {
             window: d.window,
             max_rate_per_sec: d.max_rate_per_sec,
             max_attempts: d.max_attempts,
+            interface_version: crate::smpp::version_name(d.interface_version),
         }
     }
 }
@@ -683,8 +687,19 @@ impl Config {
                 message: "binds, window and max_rate_per_sec must be at least 1".to_string(),
             });
         }
+        let interface_version = match self.smpp.interface_version.as_str() {
+            "3.4" => crate::smpp::SMPP_3_4,
+            "5.0" => crate::smpp::SMPP_5_0,
+            other => {
+                return Err(ConfigError::Value {
+                    key: "smpp.interface_version",
+                    message: format!("expected \"3.4\" or \"5.0\", got {other:?}"),
+                })
+            }
+        };
         Ok(crate::smpp::SmppSettings {
             smsc,
+            interface_version,
             system_id: self.smpp.system_id.clone(),
             password: self.smpp.password.clone(),
             system_type: self.smpp.system_type.clone(),

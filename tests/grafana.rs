@@ -36,6 +36,7 @@ const METRICS: &[&str] = &[
     "otagw_ss7_sms_total",
     "otagw_smpp_bind_up",
     "otagw_smpp_window_in_use",
+    "otagw_smpp_interface_version",
     "otagw_smpp_submits_total",
     "otagw_smpp_receipts_total",
     "otagw_smpp_outbox_depth",

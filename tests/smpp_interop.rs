@@ -87,6 +87,7 @@ async fn node_esme_submits_to_our_smsc_and_gets_the_receipt() {
             system_id: "otagw".into(),
             password: "secret".into(),
             receipt_delay: Duration::from_millis(20),
+            ..SmscConfig::default()
         },
     )
     .await

@@ -1,7 +1,7 @@
 //! One SMPP bind towards the SMSC, as an actor (SMPP 3.4 §2, §4).
 //!
-//! The actor connects over TCP, sends `bind_transceiver` (system_id, password, system_type) and,
-//! once bound, takes [`SubmitJob`]s from the queue it shares with the other binds, but only
+//! The actor connects over TCP, sends `bind_transceiver` (system_id, password, system_type,
+//! interface_version) and, once bound, takes [`SubmitJob`]s from the queue it shares with the other binds, but only
 //! while it has room in its window (at most `window` `submit_sm` awaiting their
 //! `submit_sm_resp`, correlated by sequence number) and a token in its bucket (at most
 //! `max_rate_per_sec`). An `ESME_RTHROTTLED` or `ESME_RMSGQFUL` answer pauses the bind (20 ms,
@@ -14,7 +14,13 @@
 //! every request still in the window is reported [`EsmeEvent::Unknown`], and the actor
 //! reconnects with a growing back-off.
 //!
-//! Metrics: `otagw_smpp_bind_up{bind}`, `otagw_smpp_window_in_use{bind}`,
+//! **Version.** The bind offers `interface_version` (5.0 by default). The bind runs the lower of
+//! that and the SMSC's `sc_interface_version` (SMPP 5.0 §4.1.1.4; none given: 3.4). An SMSC that
+//! refuses a 5.0 bind for another reason than the credentials (some 3.4 SMSCs refuse versions
+//! they do not know) is bound again offering 3.4, for the life of the actor. otagw's use of
+//! SMPP (submit_sm, deliver_sm receipts, enquire_link, unbind) is the same in both versions.
+//!
+//! Metrics: `otagw_smpp_bind_up{bind}`, `otagw_smpp_interface_version{bind}`, `otagw_smpp_window_in_use{bind}`,
 //! `otagw_smpp_submits_total{bind,status}`, `otagw_smpp_receipts_total{state}`.
 
 use std::collections::HashMap;
@@ -123,9 +129,9 @@ pub enum EsmeError {
     /// The PDU could not be encoded or decoded.
     #[error("SMPP codec: {0}")]
     Codec(String),
-    /// The SMSC refused the bind.
-    #[error("bind refused: {0}")]
-    BindRefused(String),
+    /// The SMSC refused the bind with this command_status.
+    #[error("bind refused: {}", status::name(*.0))]
+    BindRefused(u32),
     /// No answer in time.
     #[error("timed out waiting for {0}")]
     Timeout(&'static str),
@@ -142,7 +148,8 @@ pub enum EsmeError {
 pub struct Esme {
     /// Its name (metric label `bind`).
     pub name: String,
-    up: watch::Receiver<bool>,
+    /// The negotiated interface_version while bound.
+    up: watch::Receiver<Option<u8>>,
 }
 
 impl Esme {
@@ -154,11 +161,12 @@ impl Esme {
         events: mpsc::Sender<EsmeEvent>,
         stop: watch::Receiver<bool>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
-        let (up_tx, up_rx) = watch::channel(false);
+        let (up_tx, up_rx) = watch::channel(None);
         let esme = Self {
             name: name.clone(),
             up: up_rx,
         };
+        let settings_offer = settings.interface_version;
         let actor = Actor {
             name,
             settings,
@@ -166,19 +174,25 @@ impl Esme {
             events,
             up: up_tx,
             next_seq: 1,
+            offer: settings_offer,
         };
         (esme, tokio::spawn(actor.run(stop)))
     }
 
     /// Whether the bind is up.
     pub fn is_bound(&self) -> bool {
+        self.up.borrow().is_some()
+    }
+
+    /// The SMPP version the bind runs (0x34 or 0x50), while it is up.
+    pub fn interface_version(&self) -> Option<u8> {
         *self.up.borrow()
     }
 
     /// Waits until the bind is up (or `timeout`).
     pub async fn wait_bound(&self, timeout: Duration) -> bool {
         let mut rx = self.up.clone();
-        tokio::time::timeout(timeout, rx.wait_for(|u| *u))
+        tokio::time::timeout(timeout, rx.wait_for(|u| u.is_some()))
             .await
             .is_ok_and(|r| r.is_ok())
     }
@@ -189,8 +203,10 @@ struct Actor {
     settings: SmppSettings,
     jobs: JobQueue,
     events: mpsc::Sender<EsmeEvent>,
-    up: watch::Sender<bool>,
+    up: watch::Sender<Option<u8>>,
     next_seq: u32,
+    /// interface_version offered in the next bind.
+    offer: u8,
 }
 
 type Link = Framed<TcpStream, rusmpp::tokio_codec::CommandCodec>;
@@ -265,13 +281,13 @@ impl Actor {
         s
     }
 
-    fn set_up(&self, up: bool) {
-        let _ = self.up.send(up);
-        metrics::gauge!("otagw_smpp_bind_up", "bind" => self.name.clone()).set(if up {
-            1.0
-        } else {
-            0.0
-        });
+    fn set_up(&self, version: Option<u8>) {
+        let _ = self.up.send(version);
+        metrics::gauge!("otagw_smpp_bind_up", "bind" => self.name.clone())
+            .set(if version.is_some() { 1.0 } else { 0.0 });
+        // 3.4 or 5.0 while bound, 0 while not.
+        let shown = version.map_or(0.0, |v| f64::from(v >> 4) + f64::from(v & 0x0F) / 10.0);
+        metrics::gauge!("otagw_smpp_interface_version", "bind" => self.name.clone()).set(shown);
     }
 
     fn window_gauge(&self, n: usize) {
@@ -288,7 +304,7 @@ impl Actor {
     }
 
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
-        self.set_up(false);
+        self.set_up(None);
         self.window_gauge(0);
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -296,12 +312,17 @@ impl Actor {
                 break;
             }
             match self.connect_and_bind().await {
-                Ok(link) => {
+                Ok((link, version)) => {
                     backoff = Duration::from_millis(100);
-                    tracing::info!(bind = %self.name, smsc = %self.settings.smsc, "SMPP bound");
-                    self.set_up(true);
+                    tracing::info!(
+                        bind = %self.name,
+                        smsc = %self.settings.smsc,
+                        version = %super::version_name(version),
+                        "SMPP bound"
+                    );
+                    self.set_up(Some(version));
                     let ended = self.session(link, &mut stop).await;
-                    self.set_up(false);
+                    self.set_up(None);
                     self.window_gauge(0);
                     match ended {
                         Ok(()) => break,
@@ -310,6 +331,9 @@ impl Actor {
                 }
                 Err(e) => {
                     tracing::warn!(bind = %self.name, smsc = %self.settings.smsc, error = %e, "SMPP bind failed");
+                    if let EsmeError::BindRefused(code) = e {
+                        self.after_refusal(code);
+                    }
                 }
             }
             tokio::select! {
@@ -318,10 +342,25 @@ impl Actor {
             }
             backoff = (backoff * 2).min(self.settings.max_reconnect_backoff.max(backoff));
         }
-        self.set_up(false);
+        self.set_up(None);
     }
 
-    async fn connect_and_bind(&mut self) -> Result<Link, EsmeError> {
+    /// A refused 5.0 bind is offered again as 3.4, unless the credentials were the problem.
+    fn after_refusal(&mut self, code: u32) {
+        let credentials = [
+            u32::from(CommandStatus::EsmeRinvpaswd),
+            u32::from(CommandStatus::EsmeRinvsysid),
+        ];
+        if self.offer > super::SMPP_3_4 && !credentials.contains(&code) {
+            tracing::warn!(
+                bind = %self.name,
+                "the SMSC refused an SMPP 5.0 bind; binding with SMPP 3.4 from now on"
+            );
+            self.offer = super::SMPP_3_4;
+        }
+    }
+
+    async fn connect_and_bind(&mut self) -> Result<(Link, u8), EsmeError> {
         let timeout = self.settings.response_timeout;
         let tcp = tokio::time::timeout(timeout, TcpStream::connect(self.settings.smsc))
             .await
@@ -332,7 +371,7 @@ impl Actor {
             .system_id(c_string(&self.settings.system_id, "system_id")?)
             .password(c_string(&self.settings.password, "password")?)
             .system_type(c_string(&self.settings.system_type, "system_type")?)
-            .interface_version(InterfaceVersion::Smpp3_4)
+            .interface_version(InterfaceVersion::from(self.offer))
             .build();
         let seq = self.seq();
         link.send(Command::new(CommandStatus::EsmeRok, seq, bind))
@@ -350,10 +389,11 @@ impl Actor {
                     if cmd.sequence_number() == seq =>
                 {
                     let code = u32::from(cmd.status());
-                    if code == 0 && cmd.id() == CommandId::BindTransceiverResp {
-                        return Ok(link);
+                    if let (0, Some(Pdu::BindTransceiverResp(resp))) = (code, cmd.pdu()) {
+                        let sc_version = resp.sc_interface_version().map(u8::from);
+                        return Ok((link, super::negotiated_version(self.offer, sc_version)));
                     }
-                    return Err(EsmeError::BindRefused(status::name(code)));
+                    return Err(EsmeError::BindRefused(code));
                 }
                 CommandId::EnquireLink => {
                     link.send(Command::new(

@@ -1,7 +1,11 @@
-//! A simulated SMSC: the SMPP 3.4 server (MC side) the gateway's ESME binds to, and the
+//! A simulated SMSC: the SMPP 3.4 / 5.0 server (MC side) the gateway's ESME binds to, and the
 //! network that delivers what it accepts to the simulated handsets.
 //!
-//! It accepts `bind_transceiver` (and `bind_transmitter`) when system_id and password match,
+//! It accepts `bind_transceiver` (and `bind_transmitter`) when system_id and password match and
+//! answers with `sc_interface_version` = [`SmscConfig::interface_version`] (5.0 by default; an
+//! SMSC configured as 3.4 with [`SmscConfig::refuse_newer_versions`] refuses binds that offer
+//! more, ESME_RBINDFAIL, as some old SMSCs do; [`SmscHandle::bind_versions`] lists what each
+//! bind offered),
 //! answers `submit_sm` with a `submit_sm_resp` carrying a fresh message_id, records every
 //! accepted short message as submitted ([`SubmittedMessage`], [`SmscHandle::messages`]:
 //! destination, esm_class, data_coding, octets), delivers it to the handset attached at its
@@ -71,7 +75,7 @@ use futures_util::{SinkExt, StreamExt};
 use rusmpp::pdus::{BindTransceiverResp, BindTransmitterResp, DeliverSm, SubmitSmResp};
 use rusmpp::tlvs::MessageDeliveryRequestTlvValue;
 use rusmpp::types::{COctetString, OctetString};
-use rusmpp::values::{EsmClass, MessageState};
+use rusmpp::values::{EsmClass, InterfaceVersion, MessageState};
 use rusmpp::{Command, CommandId, CommandStatus, Pdu};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -96,14 +100,21 @@ pub struct SmscConfig {
     pub password: String,
     /// Delay between a submit_sm and its delivery receipt.
     pub receipt_delay: Duration,
+    /// The SMPP version it speaks, sent as sc_interface_version: 0x50 (5.0) or 0x34 (3.4).
+    pub interface_version: u8,
+    /// Refuse (ESME_RBINDFAIL) binds whose interface_version is above `interface_version`.
+    pub refuse_newer_versions: bool,
 }
 
 impl Default for SmscConfig {
+    /// system_id `otagw`, password `secret`, receipts after 50 ms, SMPP 5.0.
     fn default() -> Self {
         Self {
             system_id: "otagw".to_string(),
             password: "secret".to_string(),
             receipt_delay: Duration::from_millis(50),
+            interface_version: 0x50,
+            refuse_newer_versions: false,
         }
     }
 }
@@ -163,6 +174,7 @@ struct Shared {
     submits_received: AtomicUsize,
     receipts_sent: AtomicUsize,
     binds_accepted: AtomicUsize,
+    bind_versions: Mutex<Vec<u8>>,
     kill: watch::Sender<u64>,
     handsets: Mutex<HashMap<String, delivery::Inbox>>,
     unknown_undeliverable: AtomicBool,
@@ -198,6 +210,7 @@ impl Smsc {
             submits_received: AtomicUsize::new(0),
             receipts_sent: AtomicUsize::new(0),
             binds_accepted: AtomicUsize::new(0),
+            bind_versions: Mutex::new(Vec::new()),
             kill,
             handsets: Mutex::new(HashMap::new()),
             unknown_undeliverable: AtomicBool::new(false),
@@ -272,6 +285,11 @@ impl SmscHandle {
         self.shared.binds_accepted.load(Ordering::Relaxed)
     }
 
+    /// The interface_version every bind request offered (accepted or not), in order.
+    pub fn bind_versions(&self) -> Vec<u8> {
+        Shared::lock(&self.shared.bind_versions).clone()
+    }
+
     /// Binds up now.
     pub fn binds_up(&self) -> usize {
         Shared::lock(&self.shared.conns).len()
@@ -343,9 +361,19 @@ async fn serve(tcp: TcpStream, shared: Arc<Shared>) {
         };
         let Some(Ok(cmd)) = cmd else { return };
         let seq = cmd.sequence_number();
-        let (sid, pw, transceiver) = match cmd.pdu() {
-            Some(Pdu::BindTransceiver(b)) => (b.system_id.as_str(), b.password.as_str(), true),
-            Some(Pdu::BindTransmitter(b)) => (b.system_id.as_str(), b.password.as_str(), false),
+        let (sid, pw, version, transceiver) = match cmd.pdu() {
+            Some(Pdu::BindTransceiver(b)) => (
+                b.system_id.as_str(),
+                b.password.as_str(),
+                u8::from(b.interface_version),
+                true,
+            ),
+            Some(Pdu::BindTransmitter(b)) => (
+                b.system_id.as_str(),
+                b.password.as_str(),
+                u8::from(b.interface_version),
+                false,
+            ),
             Some(Pdu::EnquireLink) => {
                 let _ = link
                     .send(Command::new(
@@ -371,15 +399,19 @@ async fn serve(tcp: TcpStream, shared: Arc<Shared>) {
             CommandStatus::EsmeRinvsysid
         } else if pw != shared.config.password {
             CommandStatus::EsmeRinvpaswd
+        } else if shared.config.refuse_newer_versions && version > shared.config.interface_version {
+            CommandStatus::EsmeRbindfail
         } else {
             CommandStatus::EsmeRok
         };
+        Shared::lock(&shared.bind_versions).push(version);
         let sid = sid.to_string();
         let name: COctetString<1, 16> = c_str("otagw-smsc");
+        let sc_version = InterfaceVersion::from(shared.config.interface_version);
         let resp = if transceiver {
-            Pdu::from(BindTransceiverResp::new(name, None))
+            Pdu::from(BindTransceiverResp::new(name, Some(sc_version)))
         } else {
-            Pdu::from(BindTransmitterResp::new(name, None))
+            Pdu::from(BindTransmitterResp::new(name, Some(sc_version)))
         };
         if link.send(Command::new(status, seq, resp)).await.is_err() {
             return;
