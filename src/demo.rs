@@ -34,6 +34,9 @@ pub enum Scenario {
     /// Automated IOTA PRL download: activated handsets get a WAP push through the simulated
     /// SMSC and load a new PRL over IOTA.
     PrlPush,
+    /// The same, with the push sent straight to the serving MSC over SS7 (SMSRequest to the
+    /// simulated HLR, SMDPPs with IS-637 teleservice 4100), no SMSC.
+    PrlPushSs7,
     /// IVR-assisted star-code IOTA activation: each call's TRN triggers the gateway, which
     /// attaches over SS7 and sends the handset a WAP push to its IOTA call-back URL.
     IvrStarCode,
@@ -102,16 +105,14 @@ impl DemoReport {
 
     /// The summary an operator reads.
     pub fn summary(&self) -> String {
+        let (label, unit) = if self.success_label.is_empty() {
+            ("activated", "activations/s")
+        } else {
+            (self.success_label, "sessions/s")
+        };
         let mut out = format!(
             "{:<10} {}\nfailed:    {}\n",
-            format!(
-                "{}:",
-                if self.success_label.is_empty() {
-                    "activated"
-                } else {
-                    self.success_label
-                }
-            ),
+            format!("{label}:"),
             self.activated,
             self.failed.values().sum::<usize>()
         );
@@ -119,7 +120,7 @@ impl DemoReport {
             out.push_str(&format!("  {cause}: {n}\n"));
         }
         out.push_str(&format!(
-            "wall time: {:.2} s\nrate:      {:.1} activations/s\nsession:   p50 {:.1} ms, p99 {:.1} ms\n",
+            "wall time: {:.2} s\nrate:      {:.1} {unit}\nsession:   p50 {:.1} ms, p99 {:.1} ms\n",
             self.wall.as_secs_f64(),
             self.rate(),
             self.quantile(0.5).as_secs_f64() * 1e3,
@@ -278,13 +279,16 @@ pub async fn run(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<DemoRun, DemoError> {
     let handsets = match options.scenario {
-        Scenario::PrlPush => load_as(&store, options.handsets, "activated").await?,
+        Scenario::PrlPush | Scenario::PrlPushSs7 => {
+            load_as(&store, options.handsets, "activated").await?
+        }
         Scenario::OneButton | Scenario::StarCode | Scenario::IvrStarCode => {
             load(&store, options.handsets).await?
         }
     };
     match options.scenario {
-        Scenario::PrlPush => prl_push(config, store, handsets, options, progress).await,
+        Scenario::PrlPush => prl_push(config, store, handsets, options, progress, false).await,
+        Scenario::PrlPushSs7 => prl_push(config, store, handsets, options, progress, true).await,
         Scenario::IvrStarCode => ivr_star_code(config, store, handsets, options, progress).await,
         Scenario::OneButton => {
             let gateway = Gateway::start(config, store).await?;
@@ -393,7 +397,7 @@ fn point_at_network(config: &mut Config, network: &Network) {
         point_code: n.msc.point_code.to_string(),
         ssn: n.msc.ssn,
         trn_prefix: n.msc.trn_prefix.clone(),
-        sms_address: None,
+        sms_address: Some(n.msc.sms_address.digits.clone()),
     }];
     config.ss7.point_code = n.gateway_point_code.to_string();
     config.ss7.ssn = n.gateway_ssn;
@@ -411,22 +415,20 @@ type Followed = tokio::task::JoinSet<Option<(Duration, Result<SessionOutcome, St
 /// never comes (its trigger was refused) must not hang the demo.
 const PUSH_GRACE: Duration = Duration::from_secs(10);
 
-/// Attaches each of `mdns` at the SMSC; each handset (taken from `fleet`, waiting a little for
-/// one that joins late) follows the first push that reaches it to its URL, `concurrency`
-/// sessions at a time. A handset whose push has not come [`PUSH_GRACE`] after `triggered`
-/// turns true (or its sender is dropped) gives no result.
+/// Each handset (by its key in `fleet`, waiting a little for one that joins late) follows the
+/// first push that reaches its end of `inboxes` (attached at the SMSC or registered at the
+/// MSC) to its URL, `concurrency` sessions at a time. A handset whose push has not come
+/// [`PUSH_GRACE`] after `triggered` turns true (or its sender is dropped) gives no result.
 fn follow_pushes(
-    smsc: &otagw_sim::smsc::SmscHandle,
     fleet: Fleet,
-    mdns: impl IntoIterator<Item = String>,
+    inboxes: impl IntoIterator<Item = (String, otagw_sim::handset::push::Deliveries)>,
     concurrency: usize,
     triggered: tokio::sync::watch::Receiver<bool>,
 ) -> Followed {
     use otagw_sim::handset::push::next_url;
     let semaphore = std::sync::Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = Followed::new();
-    for mdn in mdns {
-        let mut deliveries = smsc.attach(&mdn);
+    for (mdn, mut deliveries) in inboxes {
         let (semaphore, fleet, mut triggered) =
             (semaphore.clone(), fleet.clone(), triggered.clone());
         tasks.spawn(async move {
@@ -460,14 +462,15 @@ fn follow_pushes(
     tasks
 }
 
-/// The PRL-push scenario: a simulated SMSC, activated handsets that follow the pushes they
-/// receive, one push per handset.
+/// The PRL-push scenario: activated handsets that follow the pushes they receive, one push per
+/// handset, through a simulated SMSC or (`over_ss7`) a simulated STP, HLR and MSC.
 async fn prl_push(
     config: &Config,
     store: Store,
     handsets: Vec<(Esn, Min)>,
     options: &DemoOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
+    over_ss7: bool,
 ) -> Result<DemoRun, DemoError> {
     {
         let mut conn = store.conn().await?;
@@ -486,17 +489,39 @@ async fn prl_push(
         }
     }
     let mut config = config.clone();
-    let smsc = simulated_smsc(&mut config).await?;
-    let gateway = Gateway::start(&config, store).await?;
-    let bound = match &gateway.smpp {
-        Some(s) => s.wait_bound(Duration::from_secs(10)).await,
-        None => false,
+    let (smsc, network) = if over_ss7 {
+        let network = Network::start(NetworkConfig::default())
+            .await
+            .map_err(|e| DemoError::Network(e.to_string()))?;
+        point_at_network(&mut config, &network);
+        config.iota.otapa_push_bearer = "ss7".into();
+        (None, Some(network))
+    } else {
+        (Some(simulated_smsc(&mut config).await?), None)
     };
-    if !bound {
+    let gateway = Gateway::start(&config, store).await?;
+    let up = match (&gateway.smpp, &gateway.linkset) {
+        (Some(s), _) if smsc.is_some() => s.wait_bound(Duration::from_secs(10)).await,
+        (_, Some(l)) if network.is_some() => l.wait_active(Duration::from_secs(10)).await,
+        _ => false,
+    };
+    if !up {
         return Err(DemoError::Network(
-            "the SMPP bind to the simulated SMSC did not come up".into(),
+            "the link to the simulated SMSC or STP did not come up".into(),
         ));
     }
+    // Each handset's inbox: its MDN at the SMSC, or its MIN (= MDN here) at the MSC.
+    let inboxes: Vec<(String, otagw_sim::handset::push::Deliveries)> = handsets
+        .iter()
+        .map(|(esn, min)| {
+            let deliveries = match (&smsc, &network) {
+                (Some(smsc), _) => smsc.attach(min.as_str()),
+                (None, Some(net)) => net.register_for_sms(min.clone(), *esn),
+                (None, None) => tokio::sync::mpsc::unbounded_channel().1,
+            };
+            (min.to_string(), deliveries)
+        })
+        .collect();
     // The handsets: each follows the first push that reaches its MDN.
     let fleet: Fleet = std::sync::Arc::new(tokio::sync::Mutex::new(
         handsets
@@ -510,13 +535,7 @@ async fn prl_push(
     ));
     let total = handsets.len();
     let (triggered, triggers_sent) = tokio::sync::watch::channel(false);
-    let followers = follow_pushes(
-        &smsc,
-        fleet,
-        handsets.iter().map(|(_, min)| min.to_string()),
-        options.concurrency,
-        triggers_sent,
-    );
+    let followers = follow_pushes(fleet, inboxes, options.concurrency, triggers_sent);
     let started = Instant::now();
     let mut report = DemoReport {
         success_label: "PRL loaded",
@@ -539,8 +558,8 @@ async fn prl_push(
     Ok(DemoRun {
         gateway,
         report,
-        network: None,
-        smsc: Some(smsc),
+        network,
+        smsc,
     })
 }
 
@@ -586,9 +605,11 @@ async fn ivr_star_code(
     let total = calls.len();
     let (triggered, triggers_sent) = tokio::sync::watch::channel(false);
     let followers = follow_pushes(
-        &smsc,
         fleet.clone(),
-        calls.iter().map(|(_, mdn)| mdn.clone()),
+        calls
+            .iter()
+            .map(|(_, mdn)| (mdn.clone(), smsc.attach(mdn)))
+            .collect::<Vec<_>>(),
         options.concurrency,
         triggers_sent,
     );
