@@ -112,6 +112,10 @@ struct HandsetArgs {
     /// instance behind the same load balancer).
     #[arg(long, value_name = "HOST:PORT")]
     post_to: Option<String>,
+    /// The subscriber's MDN, sent as X-MSISDN in the first GET (as an operator's WAP gateway
+    /// adds it; for `GET /iota/otapa` without a token).
+    #[arg(long, value_name = "MDN")]
+    msisdn: Option<String>,
     /// Fault: drop the data call after receiving N documents, without answering the last.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     drop_after: Option<u64>,
@@ -238,6 +242,7 @@ fn handset(args: HandsetArgs) -> anyhow::Result<ExitCode> {
         delay_per_request: args.delay_ms.map(Duration::from_millis),
         retransmit_each_post: args.retransmit,
         post_to: args.post_to.clone(),
+        msisdn: args.msisdn.clone(),
     };
     let mut handset = Handset::new(cfg)?;
     let runtime = tokio::runtime::Builder::new_current_thread()

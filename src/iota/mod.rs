@@ -14,7 +14,7 @@ use axum::Router;
 use otagw_codecs::identity::{DeviceId, Esn, Meid};
 use otagw_codecs::mmc::MmcDocument;
 
-use crate::ospp_driver::actor::OsppDriver;
+use crate::ospp_driver::actor::{CallbackKey, OsppDriver};
 use crate::telemetry::names;
 pub use session::{IotaError, IotaSettings};
 
@@ -34,6 +34,8 @@ pub const CONTENT_TYPE: &str = "application/vnd.otagw.mmc+xml";
 pub const ESN_HEADER: &str = "x-device-esn";
 /// Header carrying a MEID.
 pub const MEID_HEADER: &str = "x-device-meid";
+/// The header in which the operator's WAP gateway gives the subscriber's MDN.
+pub const MSISDN_HEADER: &str = "x-msisdn";
 
 /// What the IOTA handlers share.
 #[derive(Clone, Debug)]
@@ -48,6 +50,7 @@ pub fn router(state: IotaState) -> Router {
         .route(BOOTSTRAP_PATH, get(bootstrap))
         .route(&format!("{SESSION_PATH}/{{token}}"), post(answer))
         .route(&format!("{OTAPA_PATH}/{{token}}"), get(callback))
+        .route(OTAPA_PATH, get(pending_otapa))
         .route(&format!("{ACTIVATE_PATH}/{{token}}"), get(callback))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
@@ -123,9 +126,46 @@ async fn callback(
 ) -> Response {
     const ROUTE: &str = "/iota/callback";
     let result = match device_of(&headers) {
-        Ok(device) => state.driver.iota_otapa(token, device).await,
+        Ok(device) => {
+            state
+                .driver
+                .iota_otapa(CallbackKey::Token(token), device)
+                .await
+        }
         Err(e) => Err(e),
     };
+    match result {
+        Ok(reply) => document(200, reply.document, ROUTE),
+        Err(err) => refuse(err, ROUTE),
+    }
+}
+
+/// `GET /iota/otapa` without a token: the pending OTAPA of the subscriber whose MDN the
+/// operator's WAP gateway put in `X-MSISDN` (a handset with a fixed OTAPA URL).
+async fn pending_otapa(State(state): State<IotaState>, headers: HeaderMap) -> Response {
+    const ROUTE: &str = "/iota/otapa";
+    let result = async {
+        let device = device_of(&headers)?;
+        let mdn = headers
+            .get(MSISDN_HEADER)
+            .ok_or_else(|| {
+                IotaError::BadRequest(format!(
+                    "{OTAPA_PATH} without a token needs the {MSISDN_HEADER} header"
+                ))
+            })?
+            .to_str()
+            .map_err(|_| IotaError::BadRequest(format!("header {MSISDN_HEADER} is not text")))?
+            .trim()
+            .trim_start_matches('+')
+            .to_string();
+        if mdn.is_empty() || mdn.len() > 15 || !mdn.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(IotaError::BadRequest(format!(
+                "{MSISDN_HEADER}: expected 1 to 15 digits, got {mdn:?}"
+            )));
+        }
+        state.driver.iota_otapa(CallbackKey::Mdn(mdn), device).await
+    }
+    .await;
     match result {
         Ok(reply) => document(200, reply.document, ROUTE),
         Err(err) => refuse(err, ROUTE),

@@ -39,6 +39,15 @@ pub enum DriverError {
     Unavailable,
 }
 
+/// How a call-back GET names its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackKey {
+    /// The token of the call-back URL the push carried.
+    Token(String),
+    /// The subscriber's MDN (as the operator's WAP gateway inserts it): its pending OTAPA.
+    Mdn(String),
+}
+
 /// What the actor is asked to do.
 enum Request {
     /// A bootstrap GET from `device` on the IOTA bearer.
@@ -48,7 +57,7 @@ enum Request {
     },
     /// The GET of an OTAPA call-back URL.
     IotaOtapa {
-        token: String,
+        key: CallbackKey,
         device: DeviceId,
         reply: oneshot::Sender<Result<Reply, IotaError>>,
     },
@@ -137,7 +146,7 @@ impl std::fmt::Debug for Request {
         match self {
             Self::IotaBootstrap { device, .. } => write!(f, "IotaBootstrap({device:?})"),
             Self::IotaAnswer { token, .. } => write!(f, "IotaAnswer({token})"),
-            Self::IotaOtapa { token, .. } => write!(f, "IotaOtapa({token})"),
+            Self::IotaOtapa { key, .. } => write!(f, "IotaOtapa({key:?})"),
             Self::StarCode { trn, .. } => write!(f, "StarCode({trn})"),
             Self::PrlPush { prl_id, lookup, .. } => write!(f, "PrlPush({prl_id}, {lookup})"),
             Self::IvrStarCode { trn, .. } => write!(f, "IvrStarCode({trn})"),
@@ -191,14 +200,10 @@ impl OsppDriver {
     }
 
     /// A handset followed its OTAPA call-back URL.
-    pub async fn iota_otapa(&self, token: String, device: DeviceId) -> Result<Reply, IotaError> {
-        self.ask(|reply| Request::IotaOtapa {
-            token,
-            device,
-            reply,
-        })
-        .await
-        .unwrap_or_else(|e| Err(IotaError::Internal(e.to_string())))
+    pub async fn iota_otapa(&self, key: CallbackKey, device: DeviceId) -> Result<Reply, IotaError> {
+        self.ask(|reply| Request::IotaOtapa { key, device, reply })
+            .await
+            .unwrap_or_else(|e| Err(IotaError::Internal(e.to_string())))
     }
 
     /// The IOTA server received a POST for session `token`.
@@ -341,13 +346,21 @@ async fn handle(context: &Context, request: Request) {
             }
             let _ = reply.send(result);
         }
-        Request::IotaOtapa {
-            token,
-            device,
-            reply,
-        } => {
+        Request::IotaOtapa { key, device, reply } => {
             let result = async {
                 let mut conn = store.conn().await?;
+                let token = match key {
+                    CallbackKey::Token(token) => token,
+                    CallbackKey::Mdn(mdn) => {
+                        crate::store::sessions::pending_otapa_token(&mut conn, &mdn)
+                            .await?
+                            .ok_or_else(|| {
+                                IotaError::UnknownSession(format!(
+                                    "no delivered PRL push is pending for MDN {mdn}"
+                                ))
+                            })?
+                    }
+                };
                 iota_session::otapa_callback(&mut conn, settings, &token, device).await
             }
             .await;

@@ -31,6 +31,36 @@ impl SessionStatus {
     }
 }
 
+/// The token of the pending OTAPA for the subscriber with MDN `mdn` (the patent's pending-OTAPA
+/// cache keyed by MDN): the newest active PRL-push session of the profile with that MDN whose
+/// push has been delivered (every outbox row of the session `delivered`, by its receipt or the
+/// MSC's ReturnResult). `None` when there is none.
+pub async fn pending_otapa_token(
+    conn: &mut AsyncPgConnection,
+    mdn: &str,
+) -> Result<Option<String>, StoreError> {
+    use super::schema::{outbox, profiles};
+    use diesel::dsl::{exists, not};
+    let pushed = outbox::table
+        .filter(outbox::session_id.eq(ota_sessions::id.nullable()))
+        .filter(outbox::state.eq("delivered"));
+    let undelivered = outbox::table
+        .filter(outbox::session_id.eq(ota_sessions::id.nullable()))
+        .filter(outbox::state.ne("delivered"));
+    Ok(ota_sessions::table
+        .inner_join(profiles::table)
+        .filter(profiles::mdn.eq(mdn))
+        .filter(ota_sessions::flow.eq(crate::ospp_driver::session::FLOW_PRL_PUSH))
+        .filter(ota_sessions::status.eq(SessionStatus::Active.as_str()))
+        .filter(exists(pushed))
+        .filter(not(exists(undelivered)))
+        .order(ota_sessions::id.desc())
+        .select(ota_sessions::token)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
 /// A session to open.
 #[derive(Debug, Clone, PartialEq, Insertable)]
 #[diesel(table_name = ota_sessions)]

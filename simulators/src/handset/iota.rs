@@ -35,6 +35,9 @@ pub const HEADER_ESN: &str = "X-Device-ESN";
 /// The identity header for a MEID (14 hex digits).
 pub const HEADER_MEID: &str = "X-Device-MEID";
 
+/// The header the operator's WAP gateway puts the subscriber's MDN in.
+pub const HEADER_MSISDN: &str = "X-MSISDN";
+
 /// Network-level misbehaviour of the simulated handset.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetFaults {
@@ -49,6 +52,9 @@ pub struct NetFaults {
     /// Send the POSTs to this `host:port` instead of the bootstrap URL's, as a load balancer
     /// in front of several gateway instances would.
     pub post_to: Option<String>,
+    /// The subscriber's MDN, which the operator's WAP gateway adds to the first GET as
+    /// `X-MSISDN` (not a fault: what the network in between does).
+    pub msisdn: Option<String>,
 }
 
 /// One IS-683 message exchanged in a session, in the order sent or received.
@@ -415,7 +421,11 @@ pub async fn run_session(
         DeviceId::Meid(meid) => (HEADER_MEID, meid.to_string()),
     };
     pause(&net).await;
-    let mut answer = exchange(Method::GET, &base, &[identity], None).await?;
+    let mut first_headers = vec![identity];
+    if let Some(mdn) = &net.msisdn {
+        first_headers.push((HEADER_MSISDN, mdn.clone()));
+    }
+    let mut answer = exchange(Method::GET, &base, &first_headers, None).await?;
     let mut documents = 0usize;
     let mut trace = Vec::new();
     loop {
