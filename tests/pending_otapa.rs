@@ -9,11 +9,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{classic_prl, post};
-use otagw::config::Config;
+use common::{activated, classic_prl, db_with, loopback_config, post};
 use otagw::gateway::Gateway;
-use otagw::import;
-use otagw::store::models::NewProfile;
 use otagw::store::profiles::{self, Lookup};
 use otagw::store::Store;
 use otagw::testkit::TestDb;
@@ -35,42 +32,8 @@ struct Lab {
 
 /// A gateway with an activated profile; with an SMSC when `smsc` (else pushes stay queued).
 async fn lab(smsc: bool) -> Lab {
-    let db = TestDb::new().await.unwrap();
-    let mut conn = db.store.conn().await.unwrap();
-    import::prl::import(&mut conn, 1, &classic_prl(1, 3), None, "old", false)
-        .await
-        .unwrap();
-    import::prl::import(&mut conn, 2, &classic_prl(2, 40), None, "new", false)
-        .await
-        .unwrap();
-    let profile = profiles::insert(
-        &mut conn,
-        &NewProfile {
-            esn: Some(ESN.into()),
-            meid: None,
-            pesn: None,
-            min: Some(MDN.into()),
-            mdn: Some(MDN.into()),
-            imsi_m: None,
-            imsi_t: None,
-            make: "Acme".into(),
-            model: "X1".into(),
-            firmware_version: "1.0".into(),
-            capabilities: serde_json::json!({"iota": true, "sspr_p_rev": 1}),
-            nam: serde_json::json!({}),
-            prl_id: Some(1),
-            sspr_table_number: None,
-            spc: None,
-            spasm_key: None,
-            activation_state: "activated".into(),
-        },
-    )
-    .await
-    .unwrap();
-    drop(conn);
-    let mut c = Config::default();
-    c.iota.listen = "127.0.0.1:0".into();
-    c.http.listen = "127.0.0.1:0".into();
+    let (db, profiles) = db_with(40, &[activated(ESN, MDN, MDN)]).await;
+    let mut c = loopback_config();
     let smsc = if smsc {
         let smsc = Smsc::start(
             "127.0.0.1:0".parse().unwrap(),
@@ -96,7 +59,7 @@ async fn lab(smsc: bool) -> Lab {
         db,
         gateway,
         smsc,
-        profile_id: profile.id,
+        profile_id: profiles[0].id,
     }
 }
 

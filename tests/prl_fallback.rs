@@ -6,17 +6,12 @@
 
 mod common;
 
-use common::classic_prl;
-use common::post;
+use common::{activated, classic_prl, db_with, loopback_config, post, use_network};
 use std::time::Duration;
 
-use otagw::config::{Config, MscConfig};
 use otagw::gateway::Gateway;
-use otagw::import;
 use otagw::store::audit;
-use otagw::store::models::NewProfile;
 use otagw::store::profiles::{self, Lookup};
-use otagw::testkit::TestDb;
 use otagw_codecs::identity::{DeviceId, Min};
 use otagw_sim::handset::model::{Handset, HandsetConfig};
 use otagw_sim::smsc::{Smsc, SmscConfig};
@@ -27,39 +22,8 @@ const MDN: &str = "6195550101";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_nobody_follows_goes_over_ss7() {
-    let db = TestDb::new().await.unwrap();
-    let mut conn = db.store.conn().await.unwrap();
-    import::prl::import(&mut conn, 1, &classic_prl(1, 3), None, "", false)
-        .await
-        .unwrap();
-    import::prl::import(&mut conn, 2, &classic_prl(2, 80), None, "", false)
-        .await
-        .unwrap();
-    let profile = profiles::insert(
-        &mut conn,
-        &NewProfile {
-            esn: Some(ESN.into()),
-            meid: None,
-            pesn: None,
-            min: Some(MDN.into()),
-            mdn: Some(MDN.into()),
-            imsi_m: None,
-            imsi_t: None,
-            make: "Acme".into(),
-            model: "X1".into(),
-            firmware_version: "1.0".into(),
-            capabilities: serde_json::json!({"iota": true, "sspr_p_rev": 1}),
-            nam: serde_json::json!({}),
-            prl_id: Some(1),
-            sspr_table_number: None,
-            spc: None,
-            spasm_key: None,
-            activation_state: "activated".into(),
-        },
-    )
-    .await
-    .unwrap();
-    drop(conn);
+    let (db, profiles) = db_with(80, &[activated(ESN, MDN, MDN)]).await;
+    let profile = &profiles[0];
 
     // The handset is attached to the simulated MSC (and known to the HLR) but ignores pushes.
     let net = Network::start(NetworkConfig::default()).await.unwrap();
@@ -70,23 +34,12 @@ async fn a_push_nobody_follows_goes_over_ss7() {
         .await
         .unwrap();
 
-    let mut c = Config::default();
-    c.iota.listen = "127.0.0.1:0".into();
-    c.http.listen = "127.0.0.1:0".into();
-    c.iota.scheduler_interval_ms = 100;
+    let mut c = loopback_config();
     c.iota.otapa_callback_timeout_secs = 1;
     c.smpp.enabled = true;
     c.smpp.smsc = smsc.addr().to_string();
     c.smpp.password = "secret".into();
-    c.ss7.enabled = true;
-    c.ss7.peers = vec![net.stp().addr().to_string()];
-    c.ss7.msc = vec![MscConfig {
-        name: "msc1".into(),
-        point_code: "1-1-2".into(),
-        ssn: 8,
-        trn_prefix: "555".into(),
-        sms_address: Some(otagw_sim::ss7::DEFAULT_MSC_SMS_ADDRESS.into()),
-    }];
+    use_network(&mut c, &net);
     let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
     assert!(
         gateway

@@ -9,13 +9,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{classic_prl, post};
+use common::{
+    activated, classic_prl, db_with, loopback_config, post, tshark_available, use_network,
+};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use otagw::config::{Config, MscConfig};
+use otagw::config::Config;
 use otagw::gateway::Gateway;
-use otagw::import;
-use otagw::store::models::NewProfile;
 use otagw::store::outbox::OutboxRow;
 use otagw::store::profiles::{self, Lookup};
 use otagw::store::Store;
@@ -38,57 +38,13 @@ struct Lab {
 }
 
 async fn lab(trace: Option<&std::path::Path>) -> Lab {
-    let db = TestDb::new().await.unwrap();
-    let mut conn = db.store.conn().await.unwrap();
-    import::prl::import(&mut conn, 1, &classic_prl(1, 3), None, "old", false)
-        .await
-        .unwrap();
-    // Big enough that the PRL takes several SSPR Download segments.
-    import::prl::import(&mut conn, 2, &classic_prl(2, 60), None, "new", false)
-        .await
-        .unwrap();
-    let profile = profiles::insert(
-        &mut conn,
-        &NewProfile {
-            esn: Some(ESN.into()),
-            meid: None,
-            pesn: None,
-            min: Some(MIN.into()),
-            mdn: Some(MDN.into()),
-            imsi_m: None,
-            imsi_t: None,
-            make: "Acme".into(),
-            model: "X1".into(),
-            firmware_version: "1.0".into(),
-            capabilities: serde_json::json!({"iota": true, "sspr_p_rev": 1}),
-            nam: serde_json::json!({}),
-            prl_id: Some(1),
-            sspr_table_number: None,
-            spc: None,
-            spasm_key: None,
-            activation_state: "activated".into(),
-        },
-    )
-    .await
-    .unwrap();
-    drop(conn);
+    let (db, profiles) = db_with(60, &[activated(ESN, MIN, MDN)]).await;
     let net = Network::start(NetworkConfig::default()).await.unwrap();
-    let mut c = Config::default();
-    c.iota.listen = "127.0.0.1:0".into();
-    c.http.listen = "127.0.0.1:0".into();
-    c.iota.scheduler_interval_ms = 100;
+    let mut c = loopback_config();
     // A long call-back window: these tests are about the push, not the fallback.
     c.iota.otapa_callback_timeout_secs = 600;
     c.iota.otapa_push_bearer = "ss7".into();
-    c.ss7.enabled = true;
-    c.ss7.peers = vec![net.stp().addr().to_string()];
-    c.ss7.msc = vec![MscConfig {
-        name: "msc1".into(),
-        point_code: "1-1-2".into(),
-        ssn: 8,
-        trn_prefix: "555".into(),
-        sms_address: Some(otagw_sim::ss7::DEFAULT_MSC_SMS_ADDRESS.into()),
-    }];
+    use_network(&mut c, &net);
     if let Some(path) = trace {
         c.trace.file = path.display().to_string();
     }
@@ -105,7 +61,7 @@ async fn lab(trace: Option<&std::path::Path>) -> Lab {
         db,
         net,
         gateway,
-        profile_id: profile.id,
+        profile_id: profiles[0].id,
     }
 }
 
@@ -236,18 +192,7 @@ async fn the_ss7_bearer_needs_ss7() {
 /// tshark decodes the SMDPPs of the push: teleservice 4100, IS-637 bearer data (Message
 /// Identifier and User Data), nothing malformed or flagged.
 fn check_trace(file: &std::path::Path, pushes: usize) {
-    let tshark_ok = std::process::Command::new("tshark")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !tshark_ok {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "tshark is required in CI"
-        );
-        eprintln!("skipping the tshark check: tshark not installed");
+    if !tshark_available() {
         return;
     }
     let out = std::process::Command::new("tshark")

@@ -9,12 +9,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{classic_prl, post};
-use otagw::config::{Config, MscConfig};
+use common::{activated, classic_prl, db_with, loopback_config, post, use_network};
+use otagw::config::Config;
 use otagw::gateway::Gateway;
-use otagw::import;
 use otagw::store::audit;
-use otagw::store::models::{NewProfile, Profile};
+use otagw::store::models::Profile;
 use otagw::store::profiles::{self, Lookup};
 use otagw::store::Store;
 use otagw::testkit::TestDb;
@@ -30,39 +29,10 @@ const KEY: &str = "8899AABBCCDDEEFF";
 
 /// A store with PRLs 1 (in use) and 2 (to push) and one activated profile holding `key`.
 async fn store_with(key: Option<&str>) -> (TestDb, Profile) {
-    let db = TestDb::new().await.unwrap();
-    let mut conn = db.store.conn().await.unwrap();
-    import::prl::import(&mut conn, 1, &classic_prl(1, 3), None, "old", false)
-        .await
-        .unwrap();
-    import::prl::import(&mut conn, 2, &classic_prl(2, 60), None, "new", false)
-        .await
-        .unwrap();
-    let profile = profiles::insert(
-        &mut conn,
-        &NewProfile {
-            esn: Some(ESN.into()),
-            meid: None,
-            pesn: None,
-            min: Some(MDN.into()),
-            mdn: Some(MDN.into()),
-            imsi_m: None,
-            imsi_t: None,
-            make: "Acme".into(),
-            model: "X1".into(),
-            firmware_version: "1.0".into(),
-            capabilities: serde_json::json!({"iota": true, "sspr_p_rev": 1}),
-            nam: serde_json::json!({}),
-            prl_id: Some(1),
-            sspr_table_number: None,
-            spc: None,
-            spasm_key: key.map(str::to_string),
-            activation_state: "activated".into(),
-        },
-    )
-    .await
-    .unwrap();
-    (db, profile)
+    let mut profile = activated(ESN, MDN, MDN);
+    profile.spasm_key = key.map(str::to_string);
+    let (db, mut inserted) = db_with(60, &[profile]).await;
+    (db, inserted.remove(0))
 }
 
 /// A classic-PRL handset whose NAM is protected with `KEY`.
@@ -74,10 +44,7 @@ fn protected_handset() -> Handset {
 }
 
 fn config(callback_timeout_secs: u64) -> Config {
-    let mut c = Config::default();
-    c.iota.listen = "127.0.0.1:0".into();
-    c.http.listen = "127.0.0.1:0".into();
-    c.iota.scheduler_interval_ms = 100;
+    let mut c = loopback_config();
     c.iota.otapa_callback_timeout_secs = callback_timeout_secs;
     c
 }
@@ -167,15 +134,7 @@ async fn over_ss7_the_fallback_validates_spasm_in_smdpps() {
     let net = Network::start(NetworkConfig::default()).await.unwrap();
     let trn = net.place_otasp_call(protected_handset(), MDN.parse::<Min>().unwrap());
     let mut c = config(1);
-    c.ss7.enabled = true;
-    c.ss7.peers = vec![net.stp().addr().to_string()];
-    c.ss7.msc = vec![MscConfig {
-        name: "msc1".into(),
-        point_code: "1-1-2".into(),
-        ssn: 8,
-        trn_prefix: "555".into(),
-        sms_address: Some(otagw_sim::ss7::DEFAULT_MSC_SMS_ADDRESS.into()),
-    }];
+    use_network(&mut c, &net);
     let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
     assert!(
         gateway

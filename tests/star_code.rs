@@ -451,18 +451,7 @@ async fn the_signalling_trace_of_a_run_decodes_cleanly() {
         "the trace has the run: {} octets",
         pcap.len()
     );
-    let tshark_ok = std::process::Command::new("tshark")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !tshark_ok {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "tshark is required in CI"
-        );
-        eprintln!("skipping the tshark check: tshark not installed");
+    if !common::tshark_available() {
         return;
     }
     let run = |extra: &[&str]| {

@@ -109,3 +109,97 @@ pub fn handset_follows_pushes(
         run_session(&url, &mut h, NetFaults::default()).await.ok()
     })
 }
+
+/// An activated, IOTA-capable profile of a classic-PRL handset (SSPR_P_REV 1) using PRL 1.
+pub fn activated(esn: &str, min: &str, mdn: &str) -> otagw::store::models::NewProfile {
+    otagw::store::models::NewProfile {
+        esn: Some(esn.into()),
+        meid: None,
+        pesn: None,
+        min: Some(min.into()),
+        mdn: Some(mdn.into()),
+        imsi_m: None,
+        imsi_t: None,
+        make: "Acme".into(),
+        model: "X1".into(),
+        firmware_version: "1.0".into(),
+        capabilities: serde_json::json!({"iota": true, "sspr_p_rev": 1}),
+        nam: serde_json::json!({}),
+        prl_id: Some(1),
+        sspr_table_number: None,
+        spc: None,
+        spasm_key: None,
+        activation_state: "activated".into(),
+    }
+}
+
+/// A fresh database with PRL 1 (3 systems, in use) and PRL 2 (`new_systems` systems, to push)
+/// in the library, and `profiles` inserted (returned in order).
+pub async fn db_with(
+    new_systems: u16,
+    profiles: &[otagw::store::models::NewProfile],
+) -> (otagw::testkit::TestDb, Vec<otagw::store::models::Profile>) {
+    use otagw::import;
+    let db = otagw::testkit::TestDb::new().await.unwrap();
+    let mut conn = db.store.conn().await.unwrap();
+    import::prl::import(&mut conn, 1, &classic_prl(1, 3), None, "old", false)
+        .await
+        .unwrap();
+    import::prl::import(
+        &mut conn,
+        2,
+        &classic_prl(2, new_systems),
+        None,
+        "new",
+        false,
+    )
+    .await
+    .unwrap();
+    let mut inserted = Vec::new();
+    for p in profiles {
+        inserted.push(otagw::store::profiles::insert(&mut conn, p).await.unwrap());
+    }
+    drop(conn);
+    (db, inserted)
+}
+
+/// A gateway configuration on loopback ports the OS picks, the deadline scheduler every 100 ms.
+pub fn loopback_config() -> otagw::config::Config {
+    let mut c = otagw::config::Config::default();
+    c.iota.listen = "127.0.0.1:0".into();
+    c.http.listen = "127.0.0.1:0".into();
+    c.iota.scheduler_interval_ms = 100;
+    c
+}
+
+/// Points the SS7 side of `c` at the simulated network `net`: its STP, and its MSC (with the
+/// SMS_Address its HLR reports, for OTAPA and pushes over SS7).
+pub fn use_network(c: &mut otagw::config::Config, net: &otagw_sim::ss7::Network) {
+    c.ss7.enabled = true;
+    c.ss7.peers = vec![net.stp().addr().to_string()];
+    c.ss7.msc = vec![otagw::config::MscConfig {
+        name: "msc1".into(),
+        point_code: "1-1-2".into(),
+        ssn: 8,
+        trn_prefix: "555".into(),
+        sms_address: Some(otagw_sim::ss7::DEFAULT_MSC_SMS_ADDRESS.into()),
+    }];
+}
+
+/// Whether tshark runs on this machine. In CI (`CI=true`) it must.
+pub fn tshark_available() -> bool {
+    let ok = std::process::Command::new("tshark")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "tshark is required in CI"
+        );
+        eprintln!("skipping the tshark check: tshark not installed");
+    }
+    ok
+}
