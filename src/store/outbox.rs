@@ -415,24 +415,8 @@ pub async fn mark_submitted(
     id: i64,
     message_id: &str,
 ) -> Result<bool, StoreError> {
-    let n = diesel::update(
-        outbox::table
-            .filter(outbox::id.eq(id))
-            .filter(outbox::state.eq_any([
-                OutboxState::Submitting.as_str(),
-                OutboxState::Queued.as_str(),
-            ])),
-    )
-    .set((
-        outbox::state.eq(OutboxState::Submitted.as_str()),
-        outbox::message_id.eq(message_id),
-        outbox::lease_until.eq(None::<DateTime<Utc>>),
-        outbox::cause.eq(None::<String>),
-        outbox::updated_at.eq(Utc::now()),
-    ))
-    .execute(conn)
-    .await?;
-    Ok(n == 1)
+    let from = [OutboxState::Submitting, OutboxState::Queued];
+    accepted(conn, id, &from, OutboxState::Submitted, message_id).await
 }
 
 /// Records a delivery the bearer confirmed itself (an SMDPP's ReturnResult on the SS7
@@ -443,14 +427,28 @@ pub async fn mark_delivered(
     id: i64,
     reference: &str,
 ) -> Result<bool, StoreError> {
+    let from = [OutboxState::Submitting];
+    accepted(conn, id, &from, OutboxState::Delivered, reference).await
+}
+
+/// Row `id`, if in one of the states `from`, moves to `to` with `message_id`, its lease and
+/// cause cleared.
+async fn accepted(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    from: &[OutboxState],
+    to: OutboxState,
+    message_id: &str,
+) -> Result<bool, StoreError> {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
     let n = diesel::update(
         outbox::table
             .filter(outbox::id.eq(id))
-            .filter(outbox::state.eq(OutboxState::Submitting.as_str())),
+            .filter(outbox::state.eq_any(from)),
     )
     .set((
-        outbox::state.eq(OutboxState::Delivered.as_str()),
-        outbox::message_id.eq(reference),
+        outbox::state.eq(to.as_str()),
+        outbox::message_id.eq(message_id),
         outbox::lease_until.eq(None::<DateTime<Utc>>),
         outbox::cause.eq(None::<String>),
         outbox::updated_at.eq(Utc::now()),
