@@ -291,6 +291,7 @@ fn start_ss7(
     let sms_sender = crate::mniu::sms_sender::SmsSender::new(
         store.clone(),
         is725.clone(),
+        linkset.clone(),
         crate::mniu::sms_sender::SmsSenderSettings::default(),
     );
     tasks.push(tokio::spawn(sms_sender.run(stop.clone())));

@@ -177,6 +177,55 @@ async fn a_subscriber_the_hlr_does_not_know_fails_the_push_with_the_cause() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_wait_for_the_signalling_link_without_using_up_attempts() {
+    // The STP's address is reserved but nothing listens there yet.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (db, _) = db_with(60, &[activated(ESN, MIN, MDN)]).await;
+    let mut c = loopback_config();
+    c.iota.otapa_push_bearer = "ss7".into();
+    c.ss7.enabled = true;
+    c.ss7.peers = vec![addr.to_string()];
+    c.ss7.msc = vec![otagw::config::MscConfig {
+        name: "msc1".into(),
+        point_code: "1-1-2".into(),
+        ssn: 8,
+        trn_prefix: "555".into(),
+        sms_address: Some(otagw_sim::ss7::DEFAULT_MSC_SMS_ADDRESS.into()),
+    }];
+    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
+    let addr_admin = gateway.admin_addr;
+    let body = format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#);
+    let (status, started) =
+        tokio::task::spawn_blocking(move || post(addr_admin, "/admin/prl-push", &body))
+            .await
+            .unwrap();
+    assert_eq!(status, 202, "{started}");
+    let session_id = started["session_id"].as_i64().unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for r in outbox_rows(&db.store, session_id).await {
+        assert_eq!((r.state.as_str(), r.attempts), ("queued", 0), "{r:?}");
+    }
+    // The STP comes up where the gateway looks for it: the push goes.
+    let net = Network::start(NetworkConfig {
+        listen: addr,
+        ..NetworkConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut deliveries =
+        net.register_for_sms(MIN.parse::<Min>().unwrap(), ESN.parse::<Esn>().unwrap());
+    let url = next_url(&mut deliveries, Duration::from_secs(30)).await;
+    assert_eq!(url.as_deref(), started["callback_url"].as_str());
+    for r in settled(&db.store, session_id).await {
+        assert_eq!((r.state.as_str(), r.attempts), ("delivered", 1), "{r:?}");
+    }
+    gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ss7_bearer_needs_ss7() {
     let mut c = Config::default();
     c.iota.otapa_push_bearer = "ss7".into();

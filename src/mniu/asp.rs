@@ -163,6 +163,11 @@ impl Linkset {
         pick.send(data).await
     }
 
+    /// Whether at least one association is active now.
+    pub fn is_active(&self) -> bool {
+        self.asps.iter().any(|a| a.state() == AspState::Active)
+    }
+
     /// Waits until at least one association is active (or `timeout`).
     pub async fn wait_active(&self, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;

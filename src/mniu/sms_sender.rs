@@ -19,7 +19,8 @@
 //!
 //! Rows are claimed with `FOR UPDATE SKIP LOCKED` under a lease, as the SMPP sender does, so
 //! gateways sharing a database never send one row at the same time, and a gateway that dies
-//! leaves its rows to be claimed again when the lease ends. Metric:
+//! leaves its rows to be claimed again when the lease ends. Nothing is claimed while no M3UA
+//! association is active, so a signalling outage does not use up the rows' attempts. Metric:
 //! `otagw_ss7_sms_total{result}` (`delivered`, `retry`, `failed`).
 
 use std::collections::BTreeMap;
@@ -30,6 +31,7 @@ use otagw_codecs::is637::TELESERVICE_WAP;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::asp::Linkset;
 use super::is725::{Is725, Is725Error};
 use super::tcap::TcapError;
 use crate::store::outbox::{self, OutboxBearer, OutboxRow, Rescheduled};
@@ -68,6 +70,7 @@ impl Default for SmsSenderSettings {
 pub struct SmsSender {
     store: Store,
     is725: Is725,
+    linkset: Linkset,
     settings: SmsSenderSettings,
 }
 
@@ -90,11 +93,12 @@ fn classify(error: &Is725Error) -> Sent {
 }
 
 impl SmsSender {
-    /// A sender of `store`'s `ss7` rows over `is725`.
-    pub fn new(store: Store, is725: Is725, settings: SmsSenderSettings) -> Self {
+    /// A sender of `store`'s `ss7` rows over `is725`, claiming while `linkset` is active.
+    pub fn new(store: Store, is725: Is725, linkset: Linkset, settings: SmsSenderSettings) -> Self {
         Self {
             store,
             is725,
+            linkset,
             settings,
         }
     }
@@ -115,7 +119,7 @@ impl SmsSender {
                 Some(_) = groups.join_next(), if !groups.is_empty() => {}
                 _ = poll.tick() => {
                     let room = self.settings.window.max(1).saturating_sub(groups.len());
-                    if room == 0 {
+                    if room == 0 || !self.linkset.is_active() {
                         continue;
                     }
                     match self.claim(room).await {
