@@ -98,6 +98,21 @@ impl Esme {
 
     /// Submits one short message to `to`; returns its message_id.
     async fn submit(&mut self, to: &str, esm_class: u8, data_coding: u8, sm: &[u8]) -> String {
+        self.send_submit(to, esm_class, data_coding, sm).await;
+        loop {
+            let cmd = self.read().await;
+            if cmd.id() == CommandId::SubmitSmResp && cmd.sequence_number() == self.seq {
+                assert_eq!(cmd.status(), CommandStatus::EsmeRok);
+                let Some(Pdu::SubmitSmResp(r)) = cmd.pdu() else {
+                    panic!("{cmd:?}");
+                };
+                return r.message_id().as_str().to_string();
+            }
+        }
+    }
+
+    /// Sends a submit_sm of one short message to `to` without waiting for its answer.
+    async fn send_submit(&mut self, to: &str, esm_class: u8, data_coding: u8, sm: &[u8]) {
         self.seq += 1;
         let pdu = SubmitSm::builder()
             .service_type(ServiceType::null())
@@ -119,16 +134,6 @@ impl Esme {
             .send(Command::new(CommandStatus::EsmeRok, self.seq, pdu))
             .await
             .unwrap();
-        loop {
-            let cmd = self.read().await;
-            if cmd.id() == CommandId::SubmitSmResp && cmd.sequence_number() == self.seq {
-                assert_eq!(cmd.status(), CommandStatus::EsmeRok);
-                let Some(Pdu::SubmitSmResp(r)) = cmd.pdu() else {
-                    panic!("{cmd:?}");
-                };
-                return r.message_id().as_str().to_string();
-            }
-        }
     }
 
     /// The receipt of `message_id`, waiting for it.
@@ -403,6 +408,16 @@ async fn a_stopped_smsc_resets_its_binds_and_loses_its_receipts_and_a_restart_st
         deliveries.recv().await,
         Some(Delivery::Text("before".into()))
     );
+    // Then it hangs: a submit_sm is taken (recorded, delivered) but never answered.
+    first.set_withhold_responses(true);
+    esme.send_submit(MDN, 0x00, 0x00, b"unanswered").await;
+    assert_eq!(
+        deliveries.recv().await,
+        Some(Delivery::Text("unanswered".into()))
+    );
+    let withheld = first.responses_withheld();
+    assert_eq!(withheld.len(), 1);
+    assert_eq!(first.messages()[1].message_id, withheld[0]);
     // A connection that has not bound yet.
     let mut idle = Framed::new(
         TcpStream::connect(addr).await.unwrap(),
@@ -414,7 +429,10 @@ async fn a_stopped_smsc_resets_its_binds_and_loses_its_receipts_and_a_restart_st
     assert!(first.is_stopped());
     assert_eq!(first.binds_up(), 0);
     let next = next_on(&mut esme.link).await;
-    assert!(is_reset(&next), "the bind is reset, not unbound: {next:?}");
+    assert!(
+        is_reset(&next),
+        "the bind is reset, not unbound, and the withheld answer never comes: {next:?}"
+    );
     let next = next_on(&mut idle).await;
     assert!(is_reset(&next), "{next:?}");
     assert_eq!(
@@ -425,7 +443,7 @@ async fn a_stopped_smsc_resets_its_binds_and_loses_its_receipts_and_a_restart_st
     let refused = TcpStream::connect(addr).await.unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     // What it recorded stays readable; the receipt it owed is gone.
-    assert_eq!(first.messages().len(), 1);
+    assert_eq!(first.messages().len(), 2);
     assert_eq!(first.receipts_sent(), 0);
     first.stop().await;
 

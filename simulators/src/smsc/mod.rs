@@ -52,8 +52,9 @@
 //! Fault knobs on the handle: [`SmscHandle::throttle_next`] (ESME_RTHROTTLED),
 //! [`SmscHandle::queue_full_next`] (ESME_RMSGQFUL), [`SmscHandle::reject_next`] (any status),
 //! [`SmscHandle::set_response_delay`] (slow responses), [`SmscHandle::drop_binds`] and
-//! [`SmscHandle::drop_binds_after`] (close every connection), [`SmscHandle::set_lose_receipts`].
-//! A refused submit_sm is neither recorded nor delivered.
+//! [`SmscHandle::drop_binds_after`] (close every connection), [`SmscHandle::set_lose_receipts`],
+//! [`SmscHandle::set_withhold_responses`] (accept but never answer). A refused submit_sm is
+//! neither recorded nor delivered.
 //!
 //! ## Stopping and restarting
 //!
@@ -154,6 +155,7 @@ struct Faults {
     response_delay: Duration,
     lose_receipts: bool,
     drop_after: Option<usize>,
+    withhold_responses: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -171,6 +173,8 @@ struct Conn {
 struct Shared {
     config: SmscConfig,
     messages: Mutex<Vec<SubmittedMessage>>,
+    /// message_ids of the submits accepted but not answered (withheld responses).
+    withheld: Mutex<Vec<String>>,
     faults: Mutex<Faults>,
     conns: Mutex<HashMap<u64, Conn>>,
     next_conn: AtomicU64,
@@ -228,6 +232,7 @@ impl Smsc {
         let shared = Arc::new(Shared {
             config,
             messages: Mutex::new(Vec::new()),
+            withheld: Mutex::new(Vec::new()),
             faults: Mutex::new(Faults::default()),
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
@@ -363,6 +368,20 @@ impl SmscHandle {
     /// When true, no delivery receipt is sent.
     pub fn set_lose_receipts(&self, lose: bool) {
         Shared::lock(&self.shared.faults).lose_receipts = lose;
+    }
+
+    /// When true, every submit_sm is accepted (recorded, delivered, its receipt scheduled) but
+    /// never answered: the SMSC hangs after taking it, as one about to crash may. The ESME's
+    /// window fills with requests it cannot know were accepted. Answers withheld are not sent
+    /// later.
+    pub fn set_withhold_responses(&self, withhold: bool) {
+        Shared::lock(&self.shared.faults).withhold_responses = withhold;
+    }
+
+    /// The message_ids of the submit_sm accepted without an answer
+    /// ([`SmscHandle::set_withhold_responses`]), in order.
+    pub fn responses_withheld(&self) -> Vec<String> {
+        Shared::lock(&self.shared.withheld).clone()
     }
 
     /// Closes every connection now (without unbind).
@@ -567,7 +586,7 @@ async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: 
             .await
             .is_ok();
     };
-    let (delay, fault, drop_now) = {
+    let (delay, fault, drop_now, withhold) = {
         let mut f = Shared::lock(&shared.faults);
         let fault = if f.throttle > 0 {
             f.throttle -= 1;
@@ -589,7 +608,7 @@ async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: 
             }
             _ => false,
         };
-        (f.response_delay, fault, drop_now)
+        (f.response_delay, fault, drop_now, f.withhold_responses)
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -629,6 +648,10 @@ async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: 
         // Accepted, but the answer never leaves: every bind goes down.
         shared.kill.send_modify(|g| *g += 1);
         return false;
+    }
+    if withhold {
+        Shared::lock(&shared.withheld).push(message_id);
+        return true;
     }
     let resp = SubmitSmResp::new(c_str(&message_id), Vec::new());
     link.send(Command::new(CommandStatus::EsmeRok, seq, resp))
