@@ -19,8 +19,9 @@ use otagw::store::profiles::{self, Lookup};
 use otagw::store::{audit, Store};
 use otagw::testkit::TestDb;
 use otagw_codecs::identity::DeviceId;
+use otagw_codecs::mmc::TerminateAction;
 use otagw_sim::handset::iota::SessionOutcome;
-use otagw_sim::handset::model::{Handset, HandsetConfig};
+use otagw_sim::handset::model::{Faults, Handset, HandsetConfig};
 use otagw_sim::smsc::{Smsc, SmscConfig};
 use tokio::sync::Mutex;
 
@@ -189,6 +190,114 @@ async fn a_prl_push_reaches_the_handset_and_updates_the_profile() {
     lab.gateway.stop().await;
 }
 
+fn handset_with(faults: Faults) -> Arc<Mutex<Handset>> {
+    let mut c = HandsetConfig::new(DeviceId::Esn(ESN.parse().unwrap()));
+    c.sspr_p_rev = 1;
+    c.faults = faults;
+    Arc::new(Mutex::new(Handset::new(c).unwrap()))
+}
+
+/// Pushes PRL 2 to a handset with `faults`, which calls back and refuses it: the session ends
+/// failed with `want_cause`, the handset keeps what it had, the profile keeps PRL 1 and its
+/// pending fields are cleared. Returns the lab for more.
+async fn a_refused_push(faults: Faults, want_cause: &str) -> Lab {
+    let lab = lab(60).await;
+    let handset = handset_with(faults);
+    let follower = handset_follows_pushes(&lab.smsc, MDN, handset.clone());
+    let (status, started) = trigger(&lab, &format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#)).await;
+    assert_eq!(status, 202, "{started}");
+    let session_id = started["session_id"].as_i64().unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), follower)
+        .await
+        .expect("the handset followed the push")
+        .unwrap()
+        .expect("the IOTA session ran");
+    match &outcome {
+        SessionOutcome::Terminated { action, .. } => assert_eq!(*action, TerminateAction::None),
+        other => panic!("{other:?}"),
+    }
+    let h = handset.lock().await;
+    assert_eq!(h.committed_prl(), None, "the handset committed nothing");
+    assert_eq!(h.reboots(), 0);
+    drop(h);
+
+    assert_eq!(
+        session(&lab.db.store, session_id).await,
+        ("failed".to_string(), Some(want_cause.to_string()))
+    );
+    let mut conn = lab.db.store.conn().await.unwrap();
+    let records = audit::for_session(&mut conn, session_id).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].flow, "prl-push");
+    assert_eq!(records[0].outcome, "failure");
+    assert_eq!(records[0].cause.as_deref(), Some(want_cause));
+    drop(conn);
+
+    let after = reload(&lab.db.store, lab.profile.id).await;
+    assert_eq!(after.prl_id, Some(1), "the old PRL stays");
+    assert_eq!(after.activation_state, "activated");
+    assert_eq!(after.pending_prl_id, None, "the pending PRL is cleared");
+    assert_eq!(
+        after.otapa_callback_url, None,
+        "the call-back URL is cleared"
+    );
+    lab
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handset_that_finds_a_prl_crc_error_keeps_its_old_prl_and_a_later_push_starts_clean() {
+    let lab = a_refused_push(
+        Faults {
+            corrupt_prl_crc: true,
+            ..Faults::default()
+        },
+        "prl-crc-error",
+    )
+    .await;
+    // The same subscriber, its handset fixed, pushed again: nothing left over is in the way.
+    let handset = handset_with(Faults::default());
+    let follower = handset_follows_pushes(&lab.smsc, MDN, handset.clone());
+    let (status, started) = trigger(&lab, &format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#)).await;
+    assert_eq!(status, 202, "{started}");
+    let session_id = started["session_id"].as_i64().unwrap();
+    assert_eq!(
+        reload(&lab.db.store, lab.profile.id).await.pending_prl_id,
+        Some(2)
+    );
+    tokio::time::timeout(Duration::from_secs(30), follower)
+        .await
+        .expect("the handset followed the push")
+        .unwrap()
+        .expect("the IOTA session ran");
+    assert_eq!(
+        handset.lock().await.committed_prl(),
+        Some(classic_prl(2, 60).as_slice())
+    );
+    assert_eq!(
+        session(&lab.db.store, session_id).await,
+        ("completed".to_string(), None)
+    );
+    let after = reload(&lab.db.store, lab.profile.id).await;
+    assert_eq!(
+        (after.prl_id, after.pending_prl_id, after.otapa_callback_url),
+        (Some(2), None, None)
+    );
+    lab.gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handset_that_rejects_the_commit_keeps_its_old_prl() {
+    let lab = a_refused_push(
+        Faults {
+            reject_commit: Some(1),
+            ..Faults::default()
+        },
+        "commit-rejected",
+    )
+    .await;
+    lab.gateway.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handset_that_never_calls_back_times_out() {
     let lab = lab(1).await;
@@ -206,6 +315,10 @@ async fn a_handset_that_never_calls_back_times_out() {
     assert_eq!(result, ("failed".to_string(), Some("timeout".to_string())));
     let after = reload(&lab.db.store, lab.profile.id).await;
     assert_eq!(after.prl_id, Some(1), "the old PRL stays");
+    assert_eq!(
+        (after.pending_prl_id, after.otapa_callback_url),
+        (None, None)
+    );
     lab.gateway.stop().await;
 }
 

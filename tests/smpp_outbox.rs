@@ -4,13 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use otagw::smpp::{SmppSender, SmppSettings};
 use otagw::store::outbox::{self, NewOutbox, OutboxBearer, OutboxDepth, OutboxState};
 use otagw::store::Store;
 use otagw::testkit::TestDb;
-use otagw_sim::smsc::{Smsc, SmscConfig, SmscHandle};
+use otagw_sim::smsc::{Smsc, SmscConfig, SmscHandle, SubmittedMessage};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -83,6 +84,51 @@ async fn wait_depth(store: &Store, what: &str, ok: impl Fn(&OutboxDepth) -> bool
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Every outbox row, by id.
+async fn all_rows(store: &Store) -> Vec<outbox::OutboxRow> {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use otagw::store::schema::outbox::dsl;
+    let mut conn = store.conn().await.unwrap();
+    dsl::outbox
+        .order(dsl::id)
+        .select(outbox::OutboxRow::as_select())
+        .load(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// An SMSC on a loopback port below the kernel's ephemeral port range, so that it can be
+/// stopped and started again on the same address: while it is down no outgoing connection is
+/// given its port (another test's, or one of the ESME's reconnection attempts, which would
+/// then be connected to itself and hold the port).
+async fn smsc_on_a_fixed_port(config: &SmscConfig) -> SmscHandle {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    if ephemeral_low <= 11_000 {
+        return Smsc::start("127.0.0.1:0".parse().unwrap(), config.clone())
+            .await
+            .unwrap();
+    }
+    let span = u32::from(ephemeral_low - 10_000);
+    let seed = std::process::id()
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+    for i in 0..500 {
+        let port = 10_000 + ((seed.wrapping_add(i * 7919)) % span) as u16;
+        match Smsc::start(SocketAddr::from(([127, 0, 0, 1], port)), config.clone()).await {
+            Ok(smsc) => return smsc,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => continue,
+            Err(e) => panic!("port {port}: {e}"),
+        }
+    }
+    panic!("no free port in 10000..{ephemeral_low}");
 }
 
 async fn rows(store: &Store, ids: &[i64]) -> Vec<outbox::OutboxRow> {
@@ -182,6 +228,211 @@ async fn a_dropped_bind_reconnects_and_nothing_is_lost() {
     for row in rows(&db.store, &ids).await {
         assert_eq!(row.state(), Some(OutboxState::Delivered));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_smsc_restart_mid_batch_loses_nothing_and_sends_again_only_what_was_in_flight() {
+    const N: usize = 300;
+    let db = TestDb::new().await.unwrap();
+    let config = SmscConfig {
+        receipt_delay: Duration::from_millis(20),
+        ..SmscConfig::default()
+    };
+    // The first SMSC takes its time with receipts: those of its last messages die with it.
+    let first = smsc_on_a_fixed_port(&SmscConfig {
+        receipt_delay: Duration::from_millis(300),
+        ..config.clone()
+    })
+    .await;
+    let mut s = settings(&first);
+    s.binds = 2;
+    // 2 x 50 submit_sm/s: the batch takes about 3 s, so the stop after 50 lands mid-batch.
+    s.max_rate_per_sec = 50;
+    // Nothing is sent again for being slow on a loaded machine: only the stop loses answers.
+    s.response_timeout = Duration::from_secs(10);
+    s.lease = Duration::from_secs(30);
+    s.enquire_link_secs = 5;
+    let (binds, window) = (s.binds, s.window);
+    let sender = SmppSender::start(db.store.clone(), s);
+    assert!(sender.wait_bound(WAIT).await);
+    let ids = enqueue(&db.store, N).await;
+
+    wait_depth(&db.store, "50 submitted", |d| {
+        d.submitted + d.delivered >= 50
+    })
+    .await;
+    // Before it dies the SMSC hangs: it takes what is sent but answers nothing, until every
+    // bind's window is full of requests the gateway cannot know were accepted.
+    first.set_withhold_responses(true);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while first.responses_withheld().len() < binds * window {
+        assert!(tokio::time::Instant::now() < deadline, "the windows filled");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    first.stop().await;
+    let by_first = first.messages();
+    let in_flight: HashSet<String> = {
+        let withheld: HashSet<String> = first.responses_withheld().into_iter().collect();
+        by_first
+            .iter()
+            .filter(|m| withheld.contains(&m.message_id))
+            .map(|m| m.destination.clone())
+            .collect()
+    };
+    assert_eq!(in_flight.len(), binds * window, "a full window per bind");
+    assert!(
+        by_first.len() >= 50 && by_first.len() < N,
+        "the SMSC stopped mid-batch: {} accepted",
+        by_first.len()
+    );
+    // The binds see the reset; while the SMSC is down they fail to reconnect.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while sender.binds.iter().any(|b| b.is_bound()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the binds saw the reset"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = Smsc::start(first.addr(), config)
+        .await
+        .expect("the restarted SMSC binds the same address");
+    assert!(sender.wait_bound(WAIT).await, "the binds came back");
+
+    // Settled: every row delivered, except those whose receipt died with the first SMSC.
+    let first_ids: HashSet<&str> = by_first.iter().map(|m| m.message_id.as_str()).collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let rows = loop {
+        let rows = all_rows(&db.store).await;
+        let unsettled: Vec<_> = rows
+            .iter()
+            .filter(|r| match r.state() {
+                Some(OutboxState::Delivered) => false,
+                Some(OutboxState::Submitted) => {
+                    !first_ids.contains(r.message_id.as_deref().unwrap_or_default())
+                }
+                _ => true,
+            })
+            .collect();
+        assert!(
+            !unsettled
+                .iter()
+                .any(|r| r.state() == Some(OutboxState::Failed)),
+            "nothing fails: {unsettled:?}"
+        );
+        if unsettled.is_empty() {
+            break rows;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} rows not settled: {:?}",
+            unsettled.len(),
+            &unsettled[..unsettled.len().min(5)]
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    sender.stop().await;
+    let by_second = second.messages();
+    assert!(second.binds_accepted() >= binds);
+    assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+
+    // Nothing lost: every destination reached one SMSC or the other; neither took one twice.
+    let count = |sent: &[SubmittedMessage]| {
+        let mut n: HashMap<String, usize> = HashMap::new();
+        for m in sent {
+            *n.entry(m.destination.clone()).or_default() += 1;
+        }
+        n
+    };
+    let (at_first, at_second) = (count(&by_first), count(&by_second));
+    for (d, n) in at_first.iter().chain(&at_second) {
+        assert_eq!(*n, 1, "{d} accepted {n} times by one SMSC");
+    }
+    let reached: HashSet<&String> = at_first.keys().chain(at_second.keys()).collect();
+    let destinations: HashSet<String> = (0..N).map(destination).collect();
+    assert_eq!(
+        reached,
+        destinations.iter().collect(),
+        "every push reached an SMSC"
+    );
+
+    // Each row carries the message_id one of the SMSCs gave its destination.
+    let second_ids: HashSet<&str> = by_second.iter().map(|m| m.message_id.as_str()).collect();
+    let by_id: HashMap<&str, &SubmittedMessage> = by_first
+        .iter()
+        .chain(&by_second)
+        .map(|m| (m.message_id.as_str(), m))
+        .collect();
+    assert_eq!(by_id.len(), by_first.len() + by_second.len(), "ids unique");
+    for row in &rows {
+        let id = row.message_id.as_deref().unwrap();
+        assert_eq!(by_id[id].destination, row.destination, "row {}", row.id);
+        assert_eq!(by_id[id].short_message, row.payload, "row {}", row.id);
+    }
+
+    // Pushed twice: only rows whose submit_sm the first SMSC took but whose answer the reset
+    // lost (in a bind's window at the stop), at most binds x window of them. Their first attempt
+    // ended unanswered, their second went to the restarted SMSC, which delivered it.
+    let twice: Vec<_> = rows
+        .iter()
+        .filter(|r| at_first.contains_key(&r.destination) && at_second.contains_key(&r.destination))
+        .collect();
+    assert!(
+        twice.len() <= binds * window,
+        "{} pushed twice, more than {binds} binds x window {window}",
+        twice.len()
+    );
+    assert_eq!(
+        twice
+            .iter()
+            .map(|r| r.destination.clone())
+            .collect::<HashSet<_>>(),
+        in_flight,
+        "exactly the rows in flight at the stop were pushed twice"
+    );
+    for row in &twice {
+        assert!(
+            second_ids.contains(row.message_id.as_deref().unwrap()),
+            "row {} was sent again although its first submit_sm_resp was recorded",
+            row.id
+        );
+        assert_eq!(row.attempts, 2, "row {}", row.id);
+        assert_eq!(row.state(), Some(OutboxState::Delivered), "row {}", row.id);
+    }
+    assert_eq!(by_first.len() + by_second.len(), N + twice.len());
+
+    // What the first SMSC accepted was recorded, except the answers the reset lost; its
+    // receipts were recorded, except those it had not sent (or not seen acknowledged) when it
+    // died: those rows stay submitted, nothing says whether the handset got them.
+    let recorded_first: Vec<_> = rows
+        .iter()
+        .filter(|r| first_ids.contains(r.message_id.as_deref().unwrap()))
+        .collect();
+    assert_eq!(recorded_first.len(), by_first.len() - twice.len());
+    let receipt_lost = recorded_first
+        .iter()
+        .filter(|r| r.state() == Some(OutboxState::Submitted))
+        .count();
+    let delivered_by_first = recorded_first.len() - receipt_lost;
+    assert!(
+        delivered_by_first >= first.receipts_sent(),
+        "{delivered_by_first} delivered through the first SMSC, {} receipts acknowledged",
+        first.receipts_sent()
+    );
+    assert!(receipt_lost + twice.len() <= by_first.len() - first.receipts_sent());
+    // Everything the restarted SMSC took was delivered.
+    assert!(rows
+        .iter()
+        .filter(|r| second_ids.contains(r.message_id.as_deref().unwrap()))
+        .all(|r| r.state() == Some(OutboxState::Delivered)));
+    eprintln!(
+        "first SMSC accepted {}, second {}; pushed twice {}, receipts lost {}",
+        by_first.len(),
+        by_second.len(),
+        twice.len(),
+        receipt_lost
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -344,3 +344,52 @@ async fn profile_import_is_all_or_nothing() {
     }
     assert_eq!(profiles::count(&mut conn).await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn a_failed_push_clears_only_its_own_pending_prl() {
+    let db = TestDb::new().await.unwrap();
+    let mut conn = db.store.conn().await.unwrap();
+    import::prl::import(&mut conn, 2, &sample_prl(2), None, "new", false)
+        .await
+        .unwrap();
+    let p = profiles::insert(&mut conn, &new_profile("1A2B3C4D", "6195550001"))
+        .await
+        .unwrap();
+    let url = "http://otaf.example:8181/iota/otapa/newer_Token-2";
+    let pending = profiles::set_pending_prl(&mut conn, p.id, p.version, 2, url)
+        .await
+        .unwrap();
+    // An older push's session ends: the newer push's pending fields stay.
+    for stale in ["older_Token-1", "Token-2", ""] {
+        assert!(!profiles::clear_pending_prl(&mut conn, p.id, stale)
+            .await
+            .unwrap());
+    }
+    let still = profiles::find(&mut conn, &Lookup::Id(p.id)).await.unwrap();
+    assert_eq!(
+        (still.pending_prl_id, still.otapa_callback_url.as_deref()),
+        (Some(2), Some(url))
+    );
+    assert_eq!(still.version, pending.version);
+    // Its own session ends: cleared, the PRL untouched, the version moved on.
+    assert!(
+        profiles::clear_pending_prl(&mut conn, p.id, "newer_Token-2")
+            .await
+            .unwrap()
+    );
+    let cleared = profiles::find(&mut conn, &Lookup::Id(p.id)).await.unwrap();
+    assert_eq!(
+        (
+            cleared.pending_prl_id,
+            cleared.otapa_callback_url,
+            cleared.prl_id
+        ),
+        (None, None, None)
+    );
+    assert_eq!(cleared.version, pending.version + 1);
+    assert!(
+        !profiles::clear_pending_prl(&mut conn, p.id, "newer_Token-2")
+            .await
+            .unwrap()
+    );
+}

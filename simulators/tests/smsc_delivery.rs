@@ -1,6 +1,7 @@
 //! The simulated SMSC delivering to attached handsets, driven over a real SMPP bind on loopback
 //! by a minimal ESME: WAP pushes in segments (in and out of order), text in each coding,
-//! undecodable pushes, and what the delivery receipts say.
+//! undecodable pushes, and what the delivery receipts say; and the SMSC stopped (a crash) and
+//! started again on the same address.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -97,6 +98,21 @@ impl Esme {
 
     /// Submits one short message to `to`; returns its message_id.
     async fn submit(&mut self, to: &str, esm_class: u8, data_coding: u8, sm: &[u8]) -> String {
+        self.send_submit(to, esm_class, data_coding, sm).await;
+        loop {
+            let cmd = self.read().await;
+            if cmd.id() == CommandId::SubmitSmResp && cmd.sequence_number() == self.seq {
+                assert_eq!(cmd.status(), CommandStatus::EsmeRok);
+                let Some(Pdu::SubmitSmResp(r)) = cmd.pdu() else {
+                    panic!("{cmd:?}");
+                };
+                return r.message_id().as_str().to_string();
+            }
+        }
+    }
+
+    /// Sends a submit_sm of one short message to `to` without waiting for its answer.
+    async fn send_submit(&mut self, to: &str, esm_class: u8, data_coding: u8, sm: &[u8]) {
         self.seq += 1;
         let pdu = SubmitSm::builder()
             .service_type(ServiceType::null())
@@ -118,16 +134,6 @@ impl Esme {
             .send(Command::new(CommandStatus::EsmeRok, self.seq, pdu))
             .await
             .unwrap();
-        loop {
-            let cmd = self.read().await;
-            if cmd.id() == CommandId::SubmitSmResp && cmd.sequence_number() == self.seq {
-                assert_eq!(cmd.status(), CommandStatus::EsmeRok);
-                let Some(Pdu::SubmitSmResp(r)) = cmd.pdu() else {
-                    panic!("{cmd:?}");
-                };
-                return r.message_id().as_str().to_string();
-            }
-        }
     }
 
     /// The receipt of `message_id`, waiting for it.
@@ -365,4 +371,142 @@ async fn unattached_addresses_get_delivrd_unless_the_smsc_is_strict() {
         Some(Delivery::Text("to the new one".into()))
     );
     assert_eq!(old.recv().await, None, "the replaced channel is closed");
+}
+
+/// What the ESME's link yields next, waiting at most [`WAIT`].
+async fn next_on(
+    link: &mut Framed<TcpStream, rusmpp::tokio_codec::CommandCodec>,
+) -> Option<Result<Command, rusmpp::tokio_codec::DecodeError>> {
+    tokio::time::timeout(WAIT, link.next())
+        .await
+        .expect("the link yields something in time")
+}
+
+fn is_reset(next: &Option<Result<Command, rusmpp::tokio_codec::DecodeError>>) -> bool {
+    matches!(
+        next,
+        Some(Err(rusmpp::tokio_codec::DecodeError::Io(e)))
+            if e.kind() == std::io::ErrorKind::ConnectionReset
+    )
+}
+
+#[tokio::test]
+async fn a_stopped_smsc_resets_its_binds_and_loses_its_receipts_and_a_restart_starts_afresh() {
+    let config = SmscConfig {
+        // Receipts still owed when the SMSC stops.
+        receipt_delay: Duration::from_secs(30),
+        ..SmscConfig::default()
+    };
+    let first = Smsc::start("127.0.0.1:0".parse().unwrap(), config.clone())
+        .await
+        .unwrap();
+    let addr = first.addr();
+    let mut deliveries = first.attach(MDN);
+    let mut esme = Esme::bind(&first).await;
+    let old_id = esme.submit(MDN, 0x00, 0x00, b"before").await;
+    assert_eq!(
+        deliveries.recv().await,
+        Some(Delivery::Text("before".into()))
+    );
+    // Then it hangs: a submit_sm is taken (recorded, delivered) but never answered.
+    first.set_withhold_responses(true);
+    esme.send_submit(MDN, 0x00, 0x00, b"unanswered").await;
+    assert_eq!(
+        deliveries.recv().await,
+        Some(Delivery::Text("unanswered".into()))
+    );
+    let withheld = first.responses_withheld();
+    assert_eq!(withheld.len(), 1);
+    assert_eq!(first.messages()[1].message_id, withheld[0]);
+    // A connection that has not bound yet.
+    let mut idle = Framed::new(
+        TcpStream::connect(addr).await.unwrap(),
+        rusmpp::tokio_codec::CommandCodec::new(),
+    );
+    assert_eq!(first.binds_up(), 1);
+
+    first.stop().await;
+    assert!(first.is_stopped());
+    assert_eq!(first.binds_up(), 0);
+    let next = next_on(&mut esme.link).await;
+    assert!(
+        is_reset(&next),
+        "the bind is reset, not unbound, and the withheld answer never comes: {next:?}"
+    );
+    let next = next_on(&mut idle).await;
+    assert!(is_reset(&next), "{next:?}");
+    assert_eq!(
+        deliveries.recv().await,
+        None,
+        "the handset's channel closed"
+    );
+    let refused = TcpStream::connect(addr).await.unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    // What it recorded stays readable; the receipt it owed is gone.
+    assert_eq!(first.messages().len(), 2);
+    assert_eq!(first.receipts_sent(), 0);
+    first.stop().await;
+
+    // A new instance on the same address knows nothing of the old one.
+    let second = Smsc::start(
+        addr,
+        SmscConfig {
+            receipt_delay: Duration::from_millis(5),
+            ..config
+        },
+    )
+    .await
+    .expect("the address is free at once");
+    assert_eq!(second.addr(), addr);
+    let mut deliveries = second.attach(MDN);
+    let mut esme = Esme::bind(&second).await;
+    let new_id = esme.submit(MDN, 0x00, 0x00, b"after").await;
+    assert!(
+        u64::from_str_radix(&new_id, 16).unwrap() > u64::from_str_radix(&old_id, 16).unwrap(),
+        "{old_id} then {new_id}"
+    );
+    assert_eq!(
+        deliveries.recv().await,
+        Some(Delivery::Text("after".into()))
+    );
+    assert_eq!(esme.receipt(&new_id).await, delivered());
+    assert!(!esme.receipts.contains_key(&old_id));
+    assert_eq!(second.messages().len(), 1);
+    assert_eq!(second.binds_accepted(), 1);
+}
+
+#[tokio::test]
+async fn an_smsc_restarts_on_its_port_at_once_however_its_connections_ended() {
+    let mut addr: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let mut ids = std::collections::HashSet::new();
+    for round in 0..30 {
+        let smsc = Smsc::start(
+            addr,
+            SmscConfig {
+                receipt_delay: Duration::from_millis(1),
+                ..SmscConfig::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("restart {round} on {addr}: {e}"));
+        addr = smsc.addr();
+        let mut esme = Esme::bind(&smsc).await;
+        let id = esme.submit(MDN, 0x00, 0x00, b"hello").await;
+        assert!(ids.insert(id), "message ids are unique across instances");
+        if round % 2 == 0 {
+            // The SMSC closes first (FIN, not RST): its side of the connection is left in
+            // TIME_WAIT, which SO_REUSEADDR lets the next listener bind past.
+            smsc.drop_binds();
+            loop {
+                match next_on(&mut esme.link).await {
+                    None => break,
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => panic!("a graceful close, not {e:?}"),
+                }
+            }
+            drop(esme);
+        }
+        smsc.stop().await;
+    }
+    assert_eq!(ids.len(), 30);
 }

@@ -14,8 +14,13 @@
 //!    session (`iota::session`).
 //! 4. On success the profile's PRL ID becomes the pending one and the pending fields are
 //!    cleared; the audit record is written with the session's end.
+//! 5. On failure (the handset refuses the PRL or the commit, or the session times out) the
+//!    profile keeps its PRL ID and the pending fields are cleared too, so the profile does not
+//!    show a download pending that no session runs and a later push starts clean; the audit
+//!    record carries the cause.
 //!
-//! A handset that never calls back is closed by the deadline scheduler with cause `timeout`.
+//! A handset that never calls back is closed by the deadline scheduler with cause `timeout`
+//! (after the SS7 fallback, when it runs).
 
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};

@@ -69,9 +69,10 @@ pub async fn profile_for_activation(
 }
 
 /// Records the end of a session: on success an activation marks the profile activated and a
-/// PRL download makes the pending PRL the profile's; in every case one audit detail record is
-/// written. Runs in the caller's transaction, so a failure here undoes
-/// the session's final transition too.
+/// PRL download makes the pending PRL the profile's; a PRL download that failed clears the
+/// profile's pending PRL and call-back URL (if still its own) and leaves its PRL as it was; in
+/// every case one audit detail record is written. Runs in the caller's transaction, so a
+/// failure here undoes the session's final transition too.
 pub async fn finish(
     conn: &mut AsyncPgConnection,
     session: &Session,
@@ -82,6 +83,8 @@ pub async fn finish(
     let now = Utc::now();
     if *outcome == Outcome::Success && session.flow == FLOW_PRL_PUSH {
         profiles::apply_pending_prl(conn, session.profile_id).await?;
+    } else if session.flow == FLOW_PRL_PUSH {
+        profiles::clear_pending_prl(conn, session.profile_id, &session.token).await?;
     } else if *outcome == Outcome::Success {
         let profile = profiles::find(conn, &Lookup::Id(session.profile_id)).await?;
         let esn = profile

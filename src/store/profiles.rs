@@ -279,6 +279,39 @@ pub async fn set_pending_prl(
     })
 }
 
+/// After a PRL download that failed (refused, timed out): the pending PRL ID and OTAPA
+/// call-back URL are cleared and the profile keeps its PRL, so nothing shows a download pending
+/// that no session is running. Only when the pending fields are still those of the push with
+/// session token `token` (its call-back URL ends in `/{token}`): a newer push's are left alone.
+/// Returns whether they were cleared.
+pub async fn clear_pending_prl(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    token: &str,
+) -> Result<bool, StoreError> {
+    let profile = find(conn, &Lookup::Id(id)).await?;
+    let Some(url) = profile
+        .otapa_callback_url
+        .filter(|u| u.rsplit_once('/').is_some_and(|(_, t)| t == token))
+    else {
+        return Ok(false);
+    };
+    let n = diesel::update(
+        profiles::table
+            .filter(profiles::id.eq(id))
+            .filter(profiles::otapa_callback_url.eq(&url)),
+    )
+    .set((
+        profiles::pending_prl_id.eq(None::<i32>),
+        profiles::otapa_callback_url.eq(None::<String>),
+        profiles::updated_at.eq(chrono::Utc::now()),
+        profiles::version.eq(profiles::version + 1),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
 /// After a successful PRL download: the pending PRL becomes the profile's PRL, and the pending
 /// fields are cleared.
 pub async fn apply_pending_prl(

@@ -56,10 +56,24 @@
 //! Fault knobs on the handle: [`SmscHandle::throttle_next`] (ESME_RTHROTTLED),
 //! [`SmscHandle::queue_full_next`] (ESME_RMSGQFUL), [`SmscHandle::reject_next`] (any status),
 //! [`SmscHandle::set_response_delay`] (slow responses), [`SmscHandle::drop_binds`] and
-//! [`SmscHandle::drop_binds_after`] (close every connection), [`SmscHandle::set_lose_receipts`].
-//! A refused submit_sm is neither recorded nor delivered.
+//! [`SmscHandle::drop_binds_after`] (close every connection), [`SmscHandle::set_lose_receipts`],
+//! [`SmscHandle::set_withhold_responses`] (accept but never answer). A refused submit_sm is
+//! neither recorded nor delivered.
 //!
-//! Message ids are unique across restarts of the simulator (they start from the clock).
+//! ## Stopping and restarting
+//!
+//! [`SmscHandle::stop`] is a crash: the listener closes, every connection is reset (TCP RST,
+//! no unbind, no answer to what is in flight) and the receipts this instance still owed are
+//! lost; attached handsets' channels close. When it returns the address is free, and
+//! [`Smsc::start`] on the same address is a restarted SMSC with no memory of the old one (tokio's
+//! `TcpListener::bind` sets SO_REUSEADDR on Unix, so connections the old instance closed
+//! gracefully and left in TIME_WAIT do not block the bind; reset ones leave none). What the
+//! stopped instance recorded stays readable on its handle. Dropping the handle stops it the
+//! same way without waiting.
+//!
+//! Message ids are unique across instances and restarts: each is the current time in
+//! microseconds, or one more than the last id issued in this process if that is later, in hex.
+//! Across processes they stay unique as long as the clock does not step back.
 //!
 //! [`Delivery`]: crate::handset::push::Delivery
 //! [`Delivery::Push`]: crate::handset::push::Delivery::Push
@@ -79,8 +93,10 @@ use rusmpp::values::{EsmClass, InterfaceVersion, MessageState};
 use rusmpp::{Command, CommandId, CommandStatus, Pdu};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
 
 use crate::handset::push::Deliveries;
 
@@ -150,6 +166,7 @@ struct Faults {
     response_delay: Duration,
     lose_receipts: bool,
     drop_after: Option<usize>,
+    withhold_responses: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -167,15 +184,18 @@ struct Conn {
 struct Shared {
     config: SmscConfig,
     messages: Mutex<Vec<SubmittedMessage>>,
+    /// message_ids of the submits accepted but not answered (withheld responses).
+    withheld: Mutex<Vec<String>>,
     faults: Mutex<Faults>,
     conns: Mutex<HashMap<u64, Conn>>,
     next_conn: AtomicU64,
-    next_message: AtomicU64,
     submits_received: AtomicUsize,
     receipts_sent: AtomicUsize,
     binds_accepted: AtomicUsize,
     bind_versions: Mutex<Vec<u8>>,
     kill: watch::Sender<u64>,
+    /// Cancelled when the SMSC stops: every task of this instance ends.
+    stop: CancellationToken,
     handsets: Mutex<HashMap<String, delivery::Inbox>>,
     unknown_undeliverable: AtomicBool,
 }
@@ -183,6 +203,31 @@ struct Shared {
 impl Shared {
     fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         m.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The last message id issued in this process, by any instance.
+static LAST_MESSAGE_ID: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh message id: the clock in microseconds, or one more than the last id issued in this
+/// process when that is later (several per microsecond, a clock that stepped back).
+fn next_message_id() -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    let mut last = LAST_MESSAGE_ID.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last.saturating_add(1));
+        match LAST_MESSAGE_ID.compare_exchange_weak(
+            last,
+            next,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
     }
 }
 
@@ -195,36 +240,39 @@ impl Smsc {
     pub async fn start(listen: SocketAddr, config: SmscConfig) -> std::io::Result<SmscHandle> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let base = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_micros() as u64)
-            .unwrap_or(0);
         let (kill, _) = watch::channel(0u64);
         let shared = Arc::new(Shared {
             config,
             messages: Mutex::new(Vec::new()),
+            withheld: Mutex::new(Vec::new()),
             faults: Mutex::new(Faults::default()),
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
-            next_message: AtomicU64::new(base),
             submits_received: AtomicUsize::new(0),
             receipts_sent: AtomicUsize::new(0),
             binds_accepted: AtomicUsize::new(0),
             bind_versions: Mutex::new(Vec::new()),
             kill,
+            stop: CancellationToken::new(),
             handsets: Mutex::new(HashMap::new()),
             unknown_undeliverable: AtomicBool::new(false),
         });
         let task = tokio::spawn(accept_loop(listener, shared.clone()));
-        Ok(SmscHandle { addr, shared, task })
+        Ok(SmscHandle {
+            addr,
+            shared,
+            task: Mutex::new(Some(task)),
+        })
     }
 }
 
-/// A running simulated SMSC. Dropping it stops the listener and closes every bind.
+/// A running simulated SMSC. Dropping it stops it as [`SmscHandle::stop`] does, without
+/// waiting.
 pub struct SmscHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    task: tokio::task::JoinHandle<()>,
+    /// The accept loop, which owns the listener and the connections; taken by `stop`.
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for SmscHandle {
@@ -237,8 +285,8 @@ impl std::fmt::Debug for SmscHandle {
 
 impl Drop for SmscHandle {
     fn drop(&mut self) {
-        self.task.abort();
-        self.shared.kill.send_modify(|g| *g += 1);
+        // The accept loop sees this, resets the connections and ends.
+        self.shared.stop.cancel();
     }
 }
 
@@ -246,6 +294,26 @@ impl SmscHandle {
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Stops the SMSC the way a crash does: the listener closes, every connection is reset
+    /// (TCP RST: no unbind, no answer to the submit_sm in flight), the delivery receipts not
+    /// yet acknowledged are lost and attached handsets' channels close. Returns once the
+    /// listener and every connection are closed, so [`Smsc::start`] can bind the same address
+    /// at once. What was recorded ([`SmscHandle::messages`], the counters) stays readable.
+    /// Stopping a stopped SMSC does nothing.
+    pub async fn stop(&self) {
+        self.shared.stop.cancel();
+        let task = Shared::lock(&self.task).take();
+        if let Some(task) = task {
+            // The loop ends by itself; a panic in it is not ours to report here.
+            let _ = task.await;
+        }
+    }
+
+    /// Whether [`SmscHandle::stop`] was called (or the handle dropped).
+    pub fn is_stopped(&self) -> bool {
+        self.shared.stop.is_cancelled()
     }
 
     /// Every short message accepted so far, in order.
@@ -320,6 +388,20 @@ impl SmscHandle {
         Shared::lock(&self.shared.faults).lose_receipts = lose;
     }
 
+    /// When true, every submit_sm is accepted (recorded, delivered, its receipt scheduled) but
+    /// never answered: the SMSC hangs after taking it, as one about to crash may. The ESME's
+    /// window fills with requests it cannot know were accepted. Answers withheld are not sent
+    /// later.
+    pub fn set_withhold_responses(&self, withhold: bool) {
+        Shared::lock(&self.shared.faults).withhold_responses = withhold;
+    }
+
+    /// The message_ids of the submit_sm accepted without an answer
+    /// ([`SmscHandle::set_withhold_responses`]), in order.
+    pub fn responses_withheld(&self) -> Vec<String> {
+        Shared::lock(&self.shared.withheld).clone()
+    }
+
     /// Closes every connection now (without unbind).
     pub fn drop_binds(&self) {
         self.shared.kill.send_modify(|g| *g += 1);
@@ -332,15 +414,29 @@ impl SmscHandle {
     }
 }
 
+/// Accepts connections until the SMSC stops; then closes the listener, waits for every
+/// connection to be reset and forgets the binds and handsets.
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut conns = JoinSet::new();
     loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        let _ = tcp.set_nodelay(true);
-        tokio::spawn(serve(tcp, shared.clone()));
+        tokio::select! {
+            biased;
+            _ = shared.stop.cancelled() => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => {
+                    let _ = tcp.set_nodelay(true);
+                    conns.spawn(serve(tcp, shared.clone()));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+        }
     }
+    drop(listener);
+    // Each connection sees the stop too and resets itself.
+    while conns.join_next().await.is_some() {}
+    Shared::lock(&shared.conns).clear();
+    Shared::lock(&shared.handsets).clear();
 }
 
 type Link = Framed<TcpStream, rusmpp::tokio_codec::CommandCodec>;
@@ -349,10 +445,24 @@ fn c_str<const MIN: usize, const MAX: usize>(s: &str) -> COctetString<MIN, MAX> 
     COctetString::from_string(s.to_string()).unwrap_or_else(|_| COctetString::empty())
 }
 
+/// Serves one connection until it ends, or resets it when the SMSC stops (what was in flight
+/// is dropped unanswered, and the receipts it owed are lost with the instance).
 async fn serve(tcp: TcpStream, shared: Arc<Shared>) {
+    let mut link = Framed::new(tcp, rusmpp::tokio_codec::CommandCodec::new());
+    let stop = shared.stop.clone();
+    tokio::select! {
+        biased;
+        _ = stop.cancelled() => {
+            // Closed with SO_LINGER 0: RST, as the peer of a crashed process sees it.
+            let _ = link.get_ref().set_zero_linger();
+        }
+        _ = serve_link(&mut link, &shared) => {}
+    }
+}
+
+async fn serve_link(link: &mut Link, shared: &Arc<Shared>) {
     let mut kill = shared.kill.subscribe();
     kill.borrow_and_update();
-    let mut link = Framed::new(tcp, rusmpp::tokio_codec::CommandCodec::new());
     // Bind first.
     let system_id = loop {
         let cmd = tokio::select! {
@@ -451,7 +561,7 @@ async fn serve(tcp: TcpStream, shared: Arc<Shared>) {
                 let seq = cmd.sequence_number();
                 match cmd.id() {
                     CommandId::SubmitSm => {
-                        if !on_submit(&shared, &system_id, &mut link, &cmd).await {
+                        if !on_submit(shared, &system_id, link, &cmd).await {
                             break;
                         }
                     }
@@ -508,7 +618,7 @@ async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: 
             .await
             .is_ok();
     };
-    let (delay, fault, drop_now) = {
+    let (delay, fault, drop_now, withhold) = {
         let mut f = Shared::lock(&shared.faults);
         let fault = if f.throttle > 0 {
             f.throttle -= 1;
@@ -530,7 +640,7 @@ async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: 
             }
             _ => false,
         };
-        (f.response_delay, fault, drop_now)
+        (f.response_delay, fault, drop_now, f.withhold_responses)
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -539,8 +649,7 @@ async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: 
         let resp = SubmitSmResp::new(COctetString::empty(), Vec::new());
         return link.send(Command::new(status, seq, resp)).await.is_ok();
     }
-    let n = shared.next_message.fetch_add(1, Ordering::Relaxed);
-    let message_id = format!("{n:X}");
+    let message_id = format!("{:X}", next_message_id());
     let message = SubmittedMessage {
         message_id: message_id.clone(),
         system_id: system_id.to_string(),
@@ -571,6 +680,10 @@ async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: 
         // Accepted, but the answer never leaves: every bind goes down.
         shared.kill.send_modify(|g| *g += 1);
         return false;
+    }
+    if withhold {
+        Shared::lock(&shared.withheld).push(message_id);
+        return true;
     }
     let resp = SubmitSmResp::new(c_str(&message_id), Vec::new());
     link.send(Command::new(CommandStatus::EsmeRok, seq, resp))
@@ -603,27 +716,35 @@ fn deliver(shared: &Shared, message: &SubmittedMessage) -> (u8, u16) {
     })
 }
 
-/// Sends a receipt after `delay` on a bind of its system_id, waiting for one to be up.
+/// Sends a receipt after `delay` on a bind of its system_id, waiting for one to be up; a
+/// receipt still waiting when the SMSC stops is lost.
 fn schedule_receipt(shared: Arc<Shared>, receipt: PendingReceipt, delay: Duration) {
+    let stop = shared.stop.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        let give_up = Instant::now() + Duration::from_secs(120);
-        let mut receipt = receipt;
-        while Instant::now() < give_up {
-            let target = Shared::lock(&shared.conns)
-                .values()
-                .filter(|c| c.system_id == receipt.message.system_id)
-                .map(|c| c.out.clone())
-                .next();
-            if let Some(out) = target {
-                match out.send(receipt).await {
-                    Ok(()) => return,
-                    Err(e) => receipt = e.0,
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            _ = send_receipt(shared, receipt, delay) => {}
         }
     });
+}
+
+async fn send_receipt(shared: Arc<Shared>, mut receipt: PendingReceipt, delay: Duration) {
+    tokio::time::sleep(delay).await;
+    let give_up = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < give_up {
+        let target = Shared::lock(&shared.conns)
+            .values()
+            .filter(|c| c.system_id == receipt.message.system_id)
+            .map(|c| c.out.clone())
+            .next();
+        if let Some(out) = target {
+            match out.send(receipt).await {
+                Ok(()) => return,
+                Err(e) => receipt = e.0,
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn receipt_pdu(r: &PendingReceipt) -> DeliverSm {
@@ -664,7 +785,31 @@ fn receipt_pdu(r: &PendingReceipt) -> DeliverSm {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
+
+    #[test]
+    fn message_ids_are_unique_and_rising_across_threads() {
+        let threads: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(|| (0..10_000).map(|_| next_message_id()).collect()))
+            .collect();
+        let mut all: Vec<u64> = Vec::new();
+        for t in threads {
+            let ids: Vec<u64> = t.join().unwrap();
+            assert!(ids.windows(2).all(|w| w[0] < w[1]), "rising in each thread");
+            all.extend(ids);
+        }
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "no id issued twice");
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as u64;
+        assert!(next_message_id() >= now, "ids follow the clock");
+    }
 
     #[test]
     fn receipt_carries_tlvs_and_text() {
