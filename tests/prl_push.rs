@@ -219,6 +219,7 @@ async fn a_refused_push(faults: Faults, want_cause: &str) -> Lab {
     let h = handset.lock().await;
     assert_eq!(h.committed_prl(), None, "the handset committed nothing");
     assert_eq!(h.reboots(), 0);
+    assert!(!h.otapa_active(), "the gateway closed the OTAPA session");
     drop(h);
 
     assert_eq!(

@@ -120,6 +120,7 @@ async fn over_iota_a_wrong_key_or_no_key_writes_nothing() {
         assert_eq!(record.outcome, "failure", "{key:?}");
         assert_eq!(record.cause.as_deref(), Some(cause), "{key:?}");
         assert_eq!(h.committed_prl(), None, "nothing reached the NAM");
+        assert!(!h.otapa_active(), "the OTAPA session was closed");
         assert_eq!(h.temporary_prl(), None);
         assert!(h.nam_locked());
         let after = reload(&db.store, profile.id).await;

@@ -10,7 +10,9 @@
 //! Download -> SSPR Download of the PRL in segments (the format chosen by the handset's
 //! SSPR_P_REV; result 35 switches to the other format once) -> Commit. The OTAPA plan: OTAPA
 //! start -> [Validate SPASM, when the handset sends RAND_OTAPA] -> SSPR Download -> Commit ->
-//! OTAPA stop. Every result code the
+//! OTAPA stop; a download that fails after the OTAPA start was accepted also sends the OTAPA
+//! stop (so the handset leaves OTAPA mode) before it finishes with its cause, unless the
+//! handset stopped answering. Every result code the
 //! handset can return maps to retry, re-validate, switch format, or a failure [`Cause`]; every
 //! path ends in [`Phase::Finished`].
 
@@ -324,8 +326,13 @@ pub enum Phase {
     Commit,
     /// OTAPA Request (start) outstanding.
     OtapaStart,
-    /// OTAPA Request (stop) outstanding; the Commit was accepted.
-    OtapaStop,
+    /// OTAPA Request (stop) outstanding: after an accepted Commit (`failure` none), or to
+    /// close the OTAPA session of a download that failed (`failure` is the outcome).
+    OtapaStop {
+        /// Why the download failed, if it did.
+        #[serde(default)]
+        failure: Option<Cause>,
+    },
     /// Ended.
     Finished(Outcome),
 }
@@ -347,6 +354,9 @@ pub struct PlanState {
     pub attempts: u8,
     /// IS-683 messages exchanged, both directions.
     pub messages: u32,
+    /// The handset accepted the OTAPA start and has not been sent the stop yet.
+    #[serde(default)]
+    pub otapa_open: bool,
 }
 
 /// Something that happened to a session.
@@ -405,6 +415,7 @@ impl PlanState {
             validated: false,
             attempts: 0,
             messages: 0,
+            otapa_open: false,
         }
     }
 
@@ -424,7 +435,7 @@ impl PlanState {
             Phase::SsprDownload { .. } => "SSPR Download Request",
             Phase::Commit => "Commit Request",
             Phase::OtapaStart => "OTAPA Request (start)",
-            Phase::OtapaStop => "OTAPA Request (stop)",
+            Phase::OtapaStop { .. } => "OTAPA Request (stop)",
             Phase::Finished(_) => "nothing (ended)",
         }
     }
@@ -446,7 +457,13 @@ pub fn step(state: &PlanState, event: Event) -> Step {
                 PlanKind::PrlDownload => Ok(next.enter(Phase::OtapaStart)),
             }
         }
-        Event::Timeout => Ok(next.fail(Cause::Timeout)),
+        Event::Timeout => match &state.phase {
+            // The outcome was settled before the stop: an unanswered stop does not change it.
+            Phase::OtapaStop { failure } => {
+                Ok(next.finish(failure.clone().map_or(Outcome::Success, Outcome::Failure)))
+            }
+            _ => Ok(next.fail(Cause::Timeout)),
+        },
         Event::AnswerLost => match state.phase.clone() {
             Phase::Idle => Err(StepError::Unexpected {
                 expected: "nothing".into(),
@@ -559,6 +576,7 @@ pub fn step(state: &PlanState, event: Event) -> Step {
                             result: u8::from(resp.result),
                         }));
                     }
+                    next.otapa_open = true;
                     match resp.rand_otapa {
                         Some(rand_otapa) => Ok(next.enter(Phase::SpasmValidation { rand_otapa })),
                         None => Ok(next.start_otapa_prl()),
@@ -576,15 +594,16 @@ pub fn step(state: &PlanState, event: Event) -> Step {
                         (Some(result), _) => Ok(next.fail(Cause::SpasmRejected { result })),
                     }
                 }
-                (Phase::OtapaStop, ReverseMessage::Otapa(_)) => {
-                    // The Commit was accepted: the PRL is in; how the stop is answered does not
-                    // change that.
-                    Ok(next.finish(Outcome::Success))
+                (Phase::OtapaStop { failure }, ReverseMessage::Otapa(_)) => {
+                    // How the stop is answered changes nothing: after an accepted Commit the
+                    // PRL is in; after a failure nothing was committed.
+                    Ok(next.finish(failure.clone().map_or(Outcome::Success, Outcome::Failure)))
                 }
                 (Phase::Commit, ReverseMessage::Commit(result)) => {
                     if result == ResultCode::Accepted {
                         if next.programme.kind == PlanKind::PrlDownload {
-                            return Ok(next.enter(Phase::OtapaStop));
+                            next.otapa_open = false;
+                            return Ok(next.enter(Phase::OtapaStop { failure: None }));
                         }
                         Ok(next.finish(Outcome::Success))
                     } else {
@@ -615,7 +634,15 @@ impl PlanState {
         (self, vec![Command::Finish(outcome)])
     }
 
-    fn fail(self, cause: Cause) -> (Self, Vec<Command>) {
+    /// Ends the plan with `cause`; an open OTAPA session is closed with an OTAPA stop first
+    /// (unless the handset stopped answering), so the handset leaves OTAPA mode.
+    fn fail(mut self, cause: Cause) -> (Self, Vec<Command>) {
+        if self.otapa_open && cause != Cause::Timeout {
+            self.otapa_open = false;
+            return self.enter(Phase::OtapaStop {
+                failure: Some(cause),
+            });
+        }
         self.finish(Outcome::Failure(cause))
     }
 
@@ -697,7 +724,7 @@ impl PlanState {
             }
             Phase::Commit => ForwardMessage::Commit,
             Phase::OtapaStart => ForwardMessage::Otapa(OtapaRequest { start: true }),
-            Phase::OtapaStop => ForwardMessage::Otapa(OtapaRequest { start: false }),
+            Phase::OtapaStop { .. } => ForwardMessage::Otapa(OtapaRequest { start: false }),
         };
         self.phase = phase;
         self.messages += 1;

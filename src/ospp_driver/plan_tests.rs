@@ -124,6 +124,17 @@ fn to_sspr(p: Programme, sspr_p_rev: u8) -> (PlanState, Vec<Command>) {
     run(&s, nam_result(0))
 }
 
+/// The plan closed the OTAPA session (an OTAPA stop was sent); the handset answers it and the
+/// outcome follows.
+fn after_stop(state: &PlanState, cmds: &[Command]) -> Outcome {
+    let [Command::Send(ForwardMessage::Otapa(req))] = cmds else {
+        panic!("expected an OTAPA stop, got {cmds:?}")
+    };
+    assert!(!req.start);
+    let (_, c) = run(state, otapa_result(0, false));
+    outcome(&c)
+}
+
 fn outcome(cmds: &[Command]) -> Outcome {
     match cmds {
         [Command::Finish(o)] => o.clone(),
@@ -439,16 +450,75 @@ fn otapa_refusals_and_locked_nams_fail() {
         outcome(&c),
         Outcome::Failure(Cause::OtapaRejected { result: 6 })
     );
-    // A protected NAM and no SPASM key in the profile.
-    let (_, c) = run(&s, otapa_result(0, true));
-    assert_eq!(outcome(&c), Outcome::Failure(Cause::NamLocked));
+    // A protected NAM and no SPASM key in the profile: the OTAPA session is closed.
+    let (s2, c) = run(&s, otapa_result(0, true));
+    assert_eq!(after_stop(&s2, &c), Outcome::Failure(Cause::NamLocked));
     // An extended-only handset with only a classic PRL: tried, then refused with 35.
     let s = PlanState::new(prl_download(10, Some(3)));
     let (s, _) = run(&s, Event::Start);
     let (s, c) = run(&s, otapa_result(0, false));
     let ev = sspr_answer(&c, 35);
-    let (_, c) = run(&s, ev);
+    let (s, c) = run(&s, ev);
+    assert_eq!(
+        after_stop(&s, &c),
+        Outcome::Failure(Cause::PrlFormatUnavailable)
+    );
+}
+
+#[test]
+fn a_failed_otapa_download_closes_the_otapa_session_unless_the_handset_went_silent() {
+    // A CRC error after OTAPA start: OTAPA stop, then the failure.
+    let s = PlanState::new(prl_download(150, Some(1)));
+    let (s, _) = run(&s, Event::Start);
+    let (s, c) = run(&s, otapa_result(0, false));
+    let ev = sspr_answer(&c, 0);
+    let (s, c) = run(&s, ev);
+    let ev = sspr_answer(&c, 9);
+    let (s, c) = run(&s, ev);
+    assert!(!s.is_finished(), "still to close the OTAPA session");
+    assert_eq!(s.outstanding(), "OTAPA Request (stop)");
+    assert_eq!(after_stop(&s, &c), Outcome::Failure(Cause::PrlCrcError));
+    // A refused commit: the same.
+    let s = PlanState::new(prl_download(10, Some(1)));
+    let (s, _) = run(&s, Event::Start);
+    let (s, c) = run(&s, otapa_result(0, false));
+    let ev = sspr_answer(&c, 0);
+    let (s, _) = run(&s, ev);
+    let (s, c) = run(&s, commit_result(4));
+    assert_eq!(
+        after_stop(&s, &c),
+        Outcome::Failure(Cause::CommitRejected { result: 4 })
+    );
+    // A timeout ends at once: the handset is not answering.
+    let s = PlanState::new(prl_download(150, Some(1)));
+    let (s, _) = run(&s, Event::Start);
+    let (s, _) = run(&s, otapa_result(0, false));
+    let (_, c) = run(&s, Event::Timeout);
+    assert_eq!(outcome(&c), Outcome::Failure(Cause::Timeout));
+    // An unanswered stop does not change the outcome it was closing with.
+    let s = PlanState::new(prl_download(10, Some(3)));
+    let (s, _) = run(&s, Event::Start);
+    let (s, c) = run(&s, otapa_result(0, false));
+    let ev = sspr_answer(&c, 35);
+    let (s, _) = run(&s, ev);
+    let (_, c) = run(&s, Event::Timeout);
     assert_eq!(outcome(&c), Outcome::Failure(Cause::PrlFormatUnavailable));
+    let s = PlanState::new(prl_download(10, Some(1)));
+    let (s, _) = run(&s, Event::Start);
+    let (s, c) = run(&s, otapa_result(0, false));
+    let ev = sspr_answer(&c, 0);
+    let (s, _) = run(&s, ev);
+    let (s, _) = run(&s, commit_result(0));
+    let (_, c) = run(&s, Event::Timeout);
+    assert_eq!(outcome(&c), Outcome::Success, "the commit was accepted");
+    // The refused start needs no stop.
+    let s = PlanState::new(prl_download(10, None));
+    let (s, _) = run(&s, Event::Start);
+    let (_, c) = run(&s, otapa_result(6, false));
+    assert!(matches!(
+        outcome(&c),
+        Outcome::Failure(Cause::OtapaRejected { .. })
+    ));
 }
 
 const SPASM_KEY: &str = "0123456789ABCDEF";
@@ -512,12 +582,12 @@ fn a_refused_spasm_or_a_bad_key_fails_before_anything_is_written() {
     assert!(
         matches!(v.blocks.as_slice(), [otagw_codecs::is683::ValidationBlock::ValidateSpasm(b)] if !b.nam_lock)
     );
-    let (_, c) = run(
+    let (s2, c) = run(
         &s,
         Event::Response(ReverseMessage::Validation(block_results(2, 13))),
     );
     assert_eq!(
-        outcome(&c),
+        after_stop(&s2, &c),
         Outcome::Failure(Cause::SpasmRejected { result: 13 })
     );
     assert_eq!(
@@ -525,14 +595,14 @@ fn a_refused_spasm_or_a_bad_key_fails_before_anything_is_written() {
         "spasm-rejected"
     );
     // A Validation Response with no result at all is not an acceptance.
-    let (_, c) = run(
+    let (s2, c) = run(
         &s,
         Event::Response(ReverseMessage::Validation(BlockResults {
             results: Vec::new(),
         })),
     );
     assert!(matches!(
-        outcome(&c),
+        after_stop(&s2, &c),
         Outcome::Failure(Cause::SpasmRejected { .. })
     ));
     // A key that is not 16 hex digits is our own bad data.
@@ -542,9 +612,9 @@ fn a_refused_spasm_or_a_bad_key_fails_before_anything_is_written() {
     }
     let s = PlanState::new(p);
     let (s, _) = run(&s, Event::Start);
-    let (_, c) = run(&s, otapa_result(0, true));
+    let (s, c) = run(&s, otapa_result(0, true));
     assert!(matches!(
-        outcome(&c),
+        after_stop(&s, &c),
         Outcome::Failure(Cause::BadProgramme { .. })
     ));
 }
