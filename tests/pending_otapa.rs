@@ -197,3 +197,41 @@ async fn an_undelivered_push_is_not_pending_and_the_header_is_required() {
     }
     lab.gateway.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_started_session_is_not_replayed_to_another_device() {
+    let lab = lab(true).await;
+    let mut inbox = lab.smsc.as_ref().unwrap().attach(MDN);
+    let session = push(&lab).await;
+    assert!(next_url(&mut inbox, Duration::from_secs(10))
+        .await
+        .is_some());
+    delivered(&lab.db.store, session).await;
+    // The subscriber's handset takes the first document, then its data call drops.
+    let net = NetFaults {
+        drop_after_documents: Some(1),
+        ..by_mdn(MDN)
+    };
+    let outcome = run_session(&generic_url(&lab), &mut handset(ESN), net)
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, SessionOutcome::Dropped { .. }),
+        "{outcome:?}"
+    );
+    // Another device naming the same MDN gets nothing of that session (no token, no document).
+    let outcome = run_session(&generic_url(&lab), &mut handset("1A2B3C4E"), by_mdn(MDN))
+        .await
+        .unwrap();
+    assert_eq!(refused_code(&outcome), Some((404, "unknown-device".into())));
+    // The right handset asking again gets its first document again and finishes.
+    let mut h = handset(ESN);
+    let outcome = run_session(&generic_url(&lab), &mut h, by_mdn(MDN))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, SessionOutcome::Terminated { .. }),
+        "{outcome:?}"
+    );
+    lab.gateway.stop().await;
+}

@@ -451,3 +451,63 @@ async fn a_campaign_pushes_to_many_and_reports_progress() {
     assert_eq!(status, 404);
     lab.gateway.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_otapa_stop_goes_unanswered_still_updates_the_profile() {
+    let (db, profiles) = common::db_with(60, &[common::activated(ESN, MDN, MDN)]).await;
+    let mut c = common::loopback_config();
+    c.iota.session_timeout_secs = 1;
+    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
+    let addr = gateway.admin_addr;
+    let (status, started) = tokio::task::spawn_blocking(move || {
+        post(
+            addr,
+            "/admin/prl-push",
+            &format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 202, "{started}");
+    let session_id = started["session_id"].as_i64().unwrap();
+    // Documents: OTAPA start, the SSPR Download segments, Commit, OTAPA stop. The handset takes
+    // everything up to the Commit and its data call drops when the stop arrives.
+    let prl_len = classic_prl(2, 60).len();
+    let segments = prl_len.div_ceil(usize::from(c.iota.segment_size));
+    let mut h = handset_with(Faults::default()).lock().await.clone();
+    let outcome = otagw_sim::handset::run_session(
+        started["callback_url"].as_str().unwrap(),
+        &mut h,
+        otagw_sim::handset::NetFaults {
+            drop_after_documents: Some(3 + segments),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(outcome, SessionOutcome::Dropped { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        h.committed_prl(),
+        Some(classic_prl(2, 60).as_slice()),
+        "the handset committed before the stop"
+    );
+    // The deadline closes the session with the outcome the Commit settled.
+    let mut result = (String::new(), None);
+    for _ in 0..100 {
+        result = session(&db.store, session_id).await;
+        if result.0 != "active" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(result, ("completed".to_string(), None));
+    let after = reload(&db.store, profiles[0].id).await;
+    assert_eq!(
+        (after.prl_id, after.pending_prl_id, after.otapa_callback_url),
+        (Some(2), None, None)
+    );
+    gateway.stop().await;
+}

@@ -436,8 +436,18 @@ async fn fail(
     (failure, reason): (BearerFailure, String),
     settings: &StarCodeSettings,
 ) -> Result<Outcome, StoreError> {
-    tracing::warn!(session = session.id, ?failure, %reason, "star-code session failed");
-    let outcome = Outcome::Failure(Cause::Bearer { failure, reason });
+    let outcome = match &state.plan.phase {
+        // Only the OTAPA stop was outstanding: the outcome was settled before it, and a stop
+        // that did not get through does not change it.
+        plan::Phase::OtapaStop { failure } => {
+            tracing::warn!(session = session.id, ?failure, %reason, "the OTAPA stop was not answered");
+            failure.clone().map_or(Outcome::Success, Outcome::Failure)
+        }
+        _ => {
+            tracing::warn!(session = session.id, ?failure, %reason, "star-code session failed");
+            Outcome::Failure(Cause::Bearer { failure, reason })
+        }
+    };
     let (plan, _) = plan::step(&state.plan, Event::Timeout)
         .unwrap_or_else(|_| (state.plan.clone(), Vec::new()));
     let plan = PlanState {

@@ -71,11 +71,13 @@ fn refuse(err: IotaError, route: &'static str) -> Response {
         tracing::debug!(%err, route, code, "IOTA request refused");
     }
     metrics::counter!(names::IOTA_REJECTED, "code" => code).increment(1);
-    document(
-        status,
-        MmcDocument::error(code, &err.to_string()).encode(),
-        route,
-    )
+    // The handset learns why it was refused, but not the gateway's internals (logged above).
+    let text = if status >= 500 {
+        "internal error; the gateway logged the details".to_string()
+    } else {
+        err.to_string()
+    };
+    document(status, MmcDocument::error(code, &text).encode(), route)
 }
 
 fn device_of(headers: &HeaderMap) -> Result<DeviceId, IotaError> {

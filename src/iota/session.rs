@@ -258,7 +258,7 @@ pub async fn bootstrap(
 
 fn load_state(session: &Session) -> Result<IotaState, IotaError> {
     serde_json::from_value(session.state.clone())
-        .map_err(|e| IotaError::Internal(format!("session {} state: {e}", session.token)))
+        .map_err(|e| IotaError::Internal(format!("session {} state: {e}", session.id)))
 }
 
 /// A POST answering document `seq` of session `token` with `body` (an MMC document).
@@ -399,30 +399,6 @@ pub async fn otapa_callback(
         if session.flow != driver::FLOW_PRL_PUSH && session.flow != driver::FLOW_IVR_STAR_CODE {
             return Err(IotaError::UnknownSession(token.clone()));
         }
-        let state = load_state(&session)?;
-        if state.seq > 0 {
-            // The handset asked again: it gets the first document again.
-            if state.seq == 1 {
-                return Ok(Reply {
-                    document: state.last_reply.clone(),
-                    sent: Vec::new(),
-                    received: Vec::new(),
-                    started: false,
-                    finished: None,
-                    flow: session.flow.clone(),
-                });
-            }
-            return Err(IotaError::UnexpectedResponse(
-                "the session is already under way".to_string(),
-            ));
-        }
-        if session.status != SessionStatus::Active.as_str() {
-            let why = session
-                .cause
-                .clone()
-                .unwrap_or_else(|| session.status.clone());
-            return Err(IotaError::SessionEnded(why));
-        }
         let profile = crate::store::profiles::find(
             conn,
             &crate::store::profiles::Lookup::Id(session.profile_id),
@@ -438,6 +414,30 @@ pub async fn otapa_callback(
         if !matches {
             return Err(IotaError::UnknownDevice(
                 "this call-back URL was sent to another device".to_string(),
+            ));
+        }
+        if session.status != SessionStatus::Active.as_str() {
+            let why = session
+                .cause
+                .clone()
+                .unwrap_or_else(|| session.status.clone());
+            return Err(IotaError::SessionEnded(why));
+        }
+        let state = load_state(&session)?;
+        if state.seq > 0 {
+            // The handset asked again: it gets the first document again.
+            if state.seq == 1 {
+                return Ok(Reply {
+                    document: state.last_reply.clone(),
+                    sent: Vec::new(),
+                    received: Vec::new(),
+                    started: false,
+                    finished: None,
+                    flow: session.flow.clone(),
+                });
+            }
+            return Err(IotaError::UnexpectedResponse(
+                "the session is already under way".to_string(),
             ));
         }
         let (plan, commands) = plan::step(&state.plan, Event::Start)

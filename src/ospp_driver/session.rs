@@ -82,7 +82,17 @@ pub async fn finish(
 ) -> Result<(), StoreError> {
     let now = Utc::now();
     if *outcome == Outcome::Success && session.flow == FLOW_PRL_PUSH {
-        profiles::apply_pending_prl(conn, session.profile_id).await?;
+        if profiles::apply_pending_prl(conn, session.profile_id, &session.token)
+            .await?
+            .is_none()
+        {
+            tracing::warn!(
+                session = session.id,
+                profile = session.profile_id,
+                "PRL download succeeded but the profile's pending PRL belongs to another push: \
+                 the profile's PRL is left as it is"
+            );
+        }
     } else if session.flow == FLOW_PRL_PUSH {
         profiles::clear_pending_prl(conn, session.profile_id, &session.token).await?;
     } else if *outcome == Outcome::Success {
@@ -199,9 +209,10 @@ pub fn reverse_result(message: &ReverseMessage) -> Option<u8> {
     )
 }
 
-/// Closes up to `limit` sessions whose deadline has passed with cause "timeout", whatever
-/// their bearer: every bearer keeps the plan under `plan` and the start under `started_at` in
-/// the session state. Safe to run on several instances at once: rows are claimed with
+/// Closes up to `limit` sessions whose deadline has passed, whatever their bearer (every
+/// bearer keeps the plan under `plan` and the start under `started_at` in the session state):
+/// with cause "timeout", or, when only the OTAPA stop was outstanding, with the outcome settled
+/// before it (a PRL committed before an unanswered stop is a success). Safe to run on several instances at once: rows are claimed with
 /// `FOR UPDATE SKIP LOCKED`.
 ///
 /// A PRL push whose handset never called back is handed to the SS7 fallback instead, once, when
@@ -214,7 +225,7 @@ pub async fn expire_due(
 ) -> Result<Expired, StoreError> {
     use diesel_async::AsyncConnection;
 
-    use super::plan::{self, Cause, Event};
+    use super::plan::{self, Cause, Command, Event};
     use crate::store::sessions::{self, SessionStatus, Transition};
 
     let invalid = |e: serde_json::Error| StoreError::InvalidValue {
@@ -250,36 +261,47 @@ pub async fn expire_due(
                     session.state.get("started_at").cloned().unwrap_or_default(),
                 )
                 .unwrap_or(session.created_at);
-                let outcome = Outcome::Failure(Cause::Timeout);
-                let plan = match plan::step(&plan, Event::Timeout) {
-                    Ok((plan, _)) => plan,
+                // The plan says what a timeout means where it stands (a failure, or, with only
+                // the OTAPA stop outstanding, the outcome settled before it).
+                let (plan, outcome) = match plan::step(&plan, Event::Timeout) {
+                    Ok((plan, commands)) => {
+                        let outcome = commands.into_iter().find_map(|c| match c {
+                            Command::Finish(o) => Some(o),
+                            Command::Send(_) => None,
+                        });
+                        (plan, outcome.unwrap_or(Outcome::Failure(Cause::Timeout)))
+                    }
                     // A plan that already ended but whose row stayed active: close the row.
-                    Err(_) => plan,
+                    Err(_) => (plan, Outcome::Failure(Cause::Timeout)),
+                };
+                let (status, cause) = match &outcome {
+                    Outcome::Success => (SessionStatus::Completed, None),
+                    Outcome::Failure(c) => (SessionStatus::Failed, Some(c.label().to_string())),
                 };
                 let mut state = session.state.clone();
                 state["plan"] = serde_json::to_value(&plan).map_err(invalid)?;
                 let transition = Transition {
                     state,
-                    status: SessionStatus::Failed,
-                    cause: Some(Cause::Timeout.label().to_string()),
+                    status,
+                    cause,
                     deadline: None,
                 };
                 let session =
                     sessions::advance(conn, session.id, session.version, &transition).await?;
                 finish(conn, &session, &plan, &outcome, started_at).await?;
-                ended.push((session.flow.clone(), session.bearer.clone(), started_at));
+                ended.push((
+                    session.flow.clone(),
+                    session.bearer.clone(),
+                    started_at,
+                    outcome,
+                ));
             }
             Ok((ended, diverted))
         })
         .await?;
     let (ended, diverted) = ended;
-    for (flow, bearer, started_at) in &ended {
-        count_finished(
-            flow,
-            bearer,
-            &Outcome::Failure(super::plan::Cause::Timeout),
-            *started_at,
-        );
+    for (flow, bearer, started_at, outcome) in &ended {
+        count_finished(flow, bearer, outcome, *started_at);
         metrics::counter!(names::SCHEDULER_TIMEOUTS).increment(1);
     }
     Ok(Expired {
@@ -291,7 +313,8 @@ pub async fn expire_due(
 /// What [`expire_due`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Expired {
-    /// Sessions closed with cause "timeout".
+    /// Sessions closed by their deadline (with cause "timeout", or the outcome settled before
+    /// an unanswered OTAPA stop).
     pub closed: usize,
     /// PRL pushes handed to the SS7 fallback.
     pub fallback: Vec<i64>,

@@ -313,24 +313,34 @@ pub async fn clear_pending_prl(
 }
 
 /// After a successful PRL download: the pending PRL becomes the profile's PRL, and the pending
-/// fields are cleared.
+/// fields are cleared. Only when they are those of the push with session token `token` (its
+/// call-back URL ends in `/{token}`): another push's pending PRL is not this session's, so the
+/// profile is returned unchanged (and the caller is told by `Ok(None)`).
 pub async fn apply_pending_prl(
     conn: &mut AsyncPgConnection,
     id: i64,
-) -> Result<Profile, StoreError> {
+    token: &str,
+) -> Result<Option<Profile>, StoreError> {
     let profile = find(conn, &Lookup::Id(id)).await?;
-    let Some(pending) = profile.pending_prl_id else {
-        return Ok(profile);
+    let own = profile
+        .otapa_callback_url
+        .as_deref()
+        .and_then(|u| u.rsplit_once('/'))
+        .is_some_and(|(_, t)| t == token);
+    let (true, Some(pending)) = (own, profile.pending_prl_id) else {
+        return Ok(None);
     };
-    Ok(diesel::update(profiles::table.find(id))
-        .set((
-            profiles::prl_id.eq(Some(pending)),
-            profiles::pending_prl_id.eq(None::<i32>),
-            profiles::otapa_callback_url.eq(None::<String>),
-            profiles::updated_at.eq(chrono::Utc::now()),
-            profiles::version.eq(profiles::version + 1),
-        ))
-        .returning(Profile::as_returning())
-        .get_result(conn)
-        .await?)
+    Ok(Some(
+        diesel::update(profiles::table.find(id))
+            .set((
+                profiles::prl_id.eq(Some(pending)),
+                profiles::pending_prl_id.eq(None::<i32>),
+                profiles::otapa_callback_url.eq(None::<String>),
+                profiles::updated_at.eq(chrono::Utc::now()),
+                profiles::version.eq(profiles::version + 1),
+            ))
+            .returning(Profile::as_returning())
+            .get_result(conn)
+            .await?,
+    ))
 }

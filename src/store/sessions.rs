@@ -34,7 +34,8 @@ impl SessionStatus {
 /// The token of the pending OTAPA for the subscriber with MDN `mdn` (the patent's pending-OTAPA
 /// cache keyed by MDN): the newest active PRL-push session of the profile with that MDN whose
 /// push has been delivered (every outbox row of the session `delivered`, by its receipt or the
-/// MSC's ReturnResult). `None` when there is none.
+/// MSC's ReturnResult), still on the IOTA bearer, before its call-back deadline and not handed
+/// to the SS7 fallback. `None` when there is none.
 pub async fn pending_otapa_token(
     conn: &mut AsyncPgConnection,
     mdn: &str,
@@ -52,6 +53,11 @@ pub async fn pending_otapa_token(
         .filter(profiles::mdn.eq(mdn))
         .filter(ota_sessions::flow.eq(crate::ospp_driver::session::FLOW_PRL_PUSH))
         .filter(ota_sessions::status.eq(SessionStatus::Active.as_str()))
+        .filter(ota_sessions::bearer.eq(crate::iota::session::BEARER))
+        .filter(ota_sessions::deadline.gt(Utc::now()))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "(ota_sessions.state -> 'fallback') IS NULL",
+        ))
         .filter(exists(pushed))
         .filter(not(exists(undelivered)))
         .order(ota_sessions::id.desc())
