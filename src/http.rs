@@ -205,7 +205,7 @@ async fn prl_push(State(state): State<AdminState>, body: axum::body::Bytes) -> R
         Err(err) => {
             let status = match err.cause() {
                 "unknown-device" | "unknown-prl" => StatusCode::NOT_FOUND,
-                "not-activated" | "no-mdn" => StatusCode::CONFLICT,
+                "not-activated" | "no-mdn" | "no-min" => StatusCode::CONFLICT,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             };
             json(

@@ -286,3 +286,27 @@ fn check_trace(file: &std::path::Path, pushes: usize) {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_without_a_min_is_refused_and_nothing_is_queued() {
+    let mut profile = activated(ESN, MIN, MDN);
+    profile.min = None;
+    let (db, _) = db_with(60, &[profile]).await;
+    let net = Network::start(NetworkConfig::default()).await.unwrap();
+    let mut c = loopback_config();
+    c.iota.otapa_push_bearer = "ss7".into();
+    use_network(&mut c, &net);
+    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
+    let addr = gateway.admin_addr;
+    let body = format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#);
+    let (status, answer) =
+        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-push", &body))
+            .await
+            .unwrap();
+    assert_eq!((status, answer["error"].as_str()), (409, Some("no-min")));
+    let mut conn = db.store.conn().await.unwrap();
+    let depth = otagw::store::outbox::depth(&mut conn).await.unwrap();
+    assert_eq!(depth.total(), 0, "nothing queued");
+    drop(conn);
+    gateway.stop().await;
+}

@@ -82,6 +82,9 @@ impl FromStr for SpasmKey {
         if s.len() != 16 {
             return Err(bad(""));
         }
+        if !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad(", not all hexadecimal"));
+        }
         let mut octets = [0u8; 8];
         for (i, octet) in octets.iter_mut().enumerate() {
             let pair = s.get(2 * i..2 * i + 2).ok_or_else(|| bad(""))?;
@@ -181,6 +184,7 @@ mod tests {
             "0123456789ABCDEFAB",
             "0123456789ABCDEG",
             "é123456789ABCDE",
+            "+0+1+2+3+4+5+6+7",
         ] {
             assert!(bad.parse::<SpasmKey>().is_err(), "{bad:?}");
         }

@@ -69,9 +69,12 @@ pub enum PrlPushError {
     /// Only activated handsets take OTAPA.
     #[error("{0} is not activated")]
     NotActivated(String),
-    /// The profile has no MDN (or, for the SS7 bearer, MIN) to push to.
-    #[error("{0} has no MDN or MIN to send the push to")]
+    /// The profile has no MDN to push to through the SMSC.
+    #[error("{0} has no MDN to send the push to")]
     NoMdn(String),
+    /// The profile has no MIN to push to over SS7 (the MSC is addressed by MIN).
+    #[error("{0} has no MIN to send the push to over SS7")]
+    NoMin(String),
     /// No such PRL.
     #[error("PRL {0} is not in the PRL library")]
     UnknownPrl(i32),
@@ -93,6 +96,7 @@ impl PrlPushError {
             Self::UnknownSubscriber(_) => "unknown-device",
             Self::NotActivated(_) => "not-activated",
             Self::NoMdn(_) => "no-mdn",
+            Self::NoMin(_) => "no-min",
             Self::UnknownPrl(_) => "unknown-prl",
             Self::Programme(_) | Self::Push(_) | Self::Store(_) => "internal-error",
         }
@@ -138,10 +142,15 @@ pub async fn start_in(
             return Err(PrlPushError::NotActivated(lookup.to_string()));
         }
         let address = match settings.push_bearer {
-            OutboxBearer::Smsc => profile.mdn.clone(),
-            OutboxBearer::Ss7 => profile.min.clone().or_else(|| profile.mdn.clone()),
-        }
-        .ok_or_else(|| PrlPushError::NoMdn(lookup.to_string()))?;
+            OutboxBearer::Smsc => profile
+                .mdn
+                .clone()
+                .ok_or_else(|| PrlPushError::NoMdn(lookup.to_string()))?,
+            OutboxBearer::Ss7 => profile
+                .min
+                .clone()
+                .ok_or_else(|| PrlPushError::NoMin(lookup.to_string()))?,
+        };
         let prls = match prl_library::formats_of(conn, prl_id).await {
             Ok(p) => p,
             Err(StoreError::PrlNotFound(id)) => return Err(PrlPushError::UnknownPrl(id)),

@@ -318,9 +318,9 @@ pub async fn work_one(
                         .await
                     {
                         Ok(started) => Ok(started.session_id),
-                        Err(PrlPushError::Store(e @ StoreError::StaleVersion { .. })) => {
-                            return Err(e.into())
-                        }
+                        // A profile changed meanwhile, or the database failed: not the
+                        // subscriber's fault; roll back and leave the target pending.
+                        Err(PrlPushError::Store(e)) => return Err(e.into()),
                         Err(e) => {
                             if matches!(e.cause(), "internal-error") {
                                 tracing::warn!(
