@@ -796,9 +796,18 @@ impl Config {
                 })
             })
             .collect::<Result<Vec<_>, ConfigError>>()?;
-        if self.ss7.invoke_timeout_ms == 0 || self.ss7.heartbeat_secs == 0 {
+        if !(1..=600_000).contains(&self.ss7.invoke_timeout_ms) {
             return Err(ConfigError::Value {
                 key: "ss7.invoke_timeout_ms",
+                message: format!(
+                    "expected 1 to 600000 milliseconds, got {}",
+                    self.ss7.invoke_timeout_ms
+                ),
+            });
+        }
+        if self.ss7.heartbeat_secs == 0 {
+            return Err(ConfigError::Value {
+                key: "ss7.heartbeat_secs",
                 message: "timers must be above zero".to_string(),
             });
         }

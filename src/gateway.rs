@@ -292,7 +292,16 @@ fn start_ss7(
         store.clone(),
         is725.clone(),
         linkset.clone(),
-        crate::mniu::sms_sender::SmsSenderSettings::default(),
+        crate::mniu::sms_sender::SmsSenderSettings {
+            // Room for a locate and a few SMDPPs per claim, however long the invoke timer.
+            lease: Duration::from_secs(60).max(
+                settings
+                    .invoke_timeout
+                    .checked_mul(8)
+                    .unwrap_or(Duration::MAX),
+            ),
+            ..Default::default()
+        },
     );
     tasks.push(tokio::spawn(sms_sender.run(stop.clone())));
     let context = Ss7Context {

@@ -277,6 +277,11 @@ impl Is725 {
         Ok(())
     }
 
+    /// The invoke timer of every operation.
+    pub fn timer(&self) -> Duration {
+        self.timer
+    }
+
     /// The MSC serving `min`, found with an SMSRequest to the HLR, ready for SMDPPs (OTAPA).
     pub async fn locate_msc(
         &self,

@@ -44,7 +44,8 @@ pub struct SmsSenderSettings {
     pub window: usize,
     /// How often the outbox is polled for due rows.
     pub poll_interval: Duration,
-    /// How long a claim lasts; it must outlast a group's SMSRequest and SMDPPs.
+    /// How long a claim lasts. A row is sent only while its claim has at least two invoke
+    /// timers left, so a slow network leaves rows for later instead of sending them twice.
     pub lease: Duration,
     /// Attempts per row before it fails.
     pub max_attempts: i32,
@@ -122,11 +123,12 @@ impl SmsSender {
                     if room == 0 || !self.linkset.is_active() {
                         continue;
                     }
+                    let claimed_at = tokio::time::Instant::now();
                     match self.claim(room).await {
                         Ok(claimed) => {
                             for rows in claimed.into_values() {
                                 let sender = self.clone();
-                                groups.spawn(async move { sender.send_group(rows).await });
+                                groups.spawn(async move { sender.send_group(rows, claimed_at).await });
                             }
                         }
                         Err(err) => tracing::warn!(%err, "SS7 sender: claiming outbox rows"),
@@ -158,47 +160,61 @@ impl SmsSender {
         Ok(groups)
     }
 
-    /// Locates the destination once, then sends its rows one after the other.
-    async fn send_group(&self, rows: Vec<OutboxRow>) {
+    /// Locates the destination once, then sends its rows one after the other, recording each
+    /// outcome as it comes. A row is sent only while its claim has room for one more invoke
+    /// timer; the rest are left to their leases (claimed again later) rather than sent twice.
+    async fn send_group(&self, rows: Vec<OutboxRow>, claimed_at: tokio::time::Instant) {
         let Some(first) = rows.first() else { return };
-        let outcomes: Vec<(i64, Sent)> = match first.destination.parse::<Min>() {
-            Err(e) => rows
-                .iter()
-                .map(|r| {
-                    (
-                        r.id,
-                        Sent::Failed(format!("destination is not a MIN for SS7: {e}")),
-                    )
-                })
-                .collect(),
-            Ok(min) => match self.is725.locate_msc(&min, None, None).await {
-                Err(e) => rows.iter().map(|r| (r.id, classify(&e))).collect(),
-                Ok(attached) => {
-                    let mut outcomes = Vec::with_capacity(rows.len());
-                    for row in &rows {
-                        let sent = match self
-                            .is725
-                            .deliver_sms(&attached, TELESERVICE_WAP, row.payload.clone())
-                            .await
-                        {
-                            Ok(()) => Sent::Delivered,
-                            Err(e) => classify(&e),
-                        };
-                        outcomes.push((row.id, sent));
-                    }
-                    outcomes
+        let min = match first.destination.parse::<Min>() {
+            Ok(min) => min,
+            Err(e) => {
+                let cause = format!("destination is not a MIN for SS7: {e}");
+                for r in &rows {
+                    self.record(r.id, &Sent::Failed(cause.clone())).await;
                 }
-            },
-        };
-        for (id, sent) in outcomes {
-            if let Err(err) = self.record(id, &sent).await {
-                // The lease runs out and the row is claimed again.
-                tracing::warn!(%err, row = id, "SS7 sender: recording an outcome");
+                return;
             }
+        };
+        let attached = match self.is725.locate_msc(&min, None, None).await {
+            Ok(attached) => attached,
+            Err(e) => {
+                let sent = classify(&e);
+                for r in &rows {
+                    self.record(r.id, &sent).await;
+                }
+                return;
+            }
+        };
+        let send_by = claimed_at + self.settings.lease.saturating_sub(2 * self.is725.timer());
+        for row in &rows {
+            if tokio::time::Instant::now() >= send_by {
+                tracing::warn!(
+                    row = row.id,
+                    "SS7 sender: the claim ran short; the row waits for its lease"
+                );
+                break;
+            }
+            let sent = match self
+                .is725
+                .deliver_sms(&attached, TELESERVICE_WAP, row.payload.clone())
+                .await
+            {
+                Ok(()) => Sent::Delivered,
+                Err(e) => classify(&e),
+            };
+            self.record(row.id, &sent).await;
         }
     }
 
-    async fn record(&self, id: i64, sent: &Sent) -> Result<(), StoreError> {
+    /// Records one row's outcome; a database failure is logged and the row's lease runs out
+    /// (it is claimed again).
+    async fn record(&self, id: i64, sent: &Sent) {
+        if let Err(err) = self.try_record(id, sent).await {
+            tracing::warn!(%err, row = id, "SS7 sender: recording an outcome");
+        }
+    }
+
+    async fn try_record(&self, id: i64, sent: &Sent) -> Result<(), StoreError> {
         let mut conn = self.store.conn().await?;
         let result = match sent {
             Sent::Delivered => {
