@@ -102,7 +102,25 @@ async fn over_iota_the_right_key_opens_the_nam_and_the_prl_goes_in() {
     assert_eq!(after.pending_prl_id, None);
     let record = audit_of(&db.store, session_id).await;
     assert_eq!(record.outcome, "success");
+    // The ended session keeps no copy of the key.
+    let state = session_state(&db.store, session_id).await;
+    assert!(state["plan"]["programme"].is_object(), "{state}");
+    assert!(state["plan"]["programme"].get("spasm").is_none(), "{state}");
+    assert!(!state.to_string().contains(KEY));
     gateway.stop().await;
+}
+
+async fn session_state(store: &Store, id: i64) -> serde_json::Value {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use otagw::store::schema::ota_sessions::dsl::*;
+    let mut conn = store.conn().await.unwrap();
+    ota_sessions
+        .find(id)
+        .select(state)
+        .first(&mut conn)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

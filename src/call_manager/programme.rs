@@ -109,6 +109,15 @@ pub fn build_prl_download(
                         "AUTH_OTAPA needs the handset's ESN or pseudo-ESN, the profile has neither"
                             .into(),
                 })?;
+            let key = key
+                .parse()
+                .map_err(
+                    |e: otagw_codecs::spasm::SpasmKeyError| ProgrammeError::BadValue {
+                        profile: profile.id,
+                        field: "spasm_key",
+                        reason: e.to_string(),
+                    },
+                )?;
             Some(SpasmMaterial {
                 key,
                 esn: esn.as_u32(),

@@ -86,11 +86,14 @@ pub struct Programme {
     pub spasm: Option<SpasmMaterial>,
 }
 
-/// What the plan needs to answer a RAND_OTAPA challenge (see `otagw_codecs::spasm`).
+/// What the plan needs to answer a RAND_OTAPA challenge (see `otagw_codecs::spasm`). Its
+/// `Debug` form does not show the key; the session row keeps it (as hex) only until the
+/// session ends ([`crate::store::sessions::scrub_secrets`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpasmMaterial {
-    /// The subscriber's SPASM key, 16 hexadecimal digits.
-    pub key: String,
+    /// The subscriber's SPASM key.
+    #[serde(with = "spasm_key_hex")]
+    pub key: SpasmKey,
     /// The handset's ESN (its pseudo-ESN for a MEID handset), the other input of AUTH_OTAPA.
     pub esn: u32,
     /// NAM_LOCK sent with AUTH_OTAPA: whether the NAM stays protected after this session.
@@ -108,6 +111,21 @@ pub enum PlanKind {
     /// OTAPA PRL download: OTAPA start -> [Validate SPASM] -> SSPR Download -> Commit -> OTAPA
     /// stop.
     PrlDownload,
+}
+
+/// A SPASM key in the session row: 16 hex digits.
+mod spasm_key_hex {
+    use otagw_codecs::spasm::SpasmKey;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(key: &SpasmKey, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&key.to_hex())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SpasmKey, D::Error> {
+        let hex = String::deserialize(d)?;
+        hex.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 impl Programme {
@@ -672,17 +690,9 @@ impl PlanState {
                 let Some(spasm) = self.programme.spasm.as_ref() else {
                     return self.fail(Cause::NamLocked);
                 };
-                let key: SpasmKey = match spasm.key.parse() {
-                    Ok(k) => k,
-                    Err(e) => {
-                        return self.fail(Cause::BadProgramme {
-                            reason: format!("SPASM key: {e}"),
-                        })
-                    }
-                };
                 ForwardMessage::Validation(ValidationRequest {
                     blocks: vec![ValidationBlock::ValidateSpasm(SpasmValidation {
-                        auth_otapa: Some(auth_otapa(&key, *rand_otapa, Esn::new(spasm.esn))),
+                        auth_otapa: Some(auth_otapa(&spasm.key, *rand_otapa, Esn::new(spasm.esn))),
                         nam_lock: spasm.keep_locked,
                     })],
                 })

@@ -104,6 +104,7 @@ pub async fn finish(
             .unwrap_or_default();
         profiles::activate(conn, profile.id, profile.version, &esn).await?;
     }
+    crate::store::sessions::scrub_secrets(conn, session.id).await?;
     let (outcome_label, cause) = labels(outcome);
     let detail = match outcome {
         Outcome::Failure(cause) => serde_json::json!({

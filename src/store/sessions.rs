@@ -67,6 +67,21 @@ pub async fn pending_otapa_token(
         .optional()?)
 }
 
+/// Removes the secrets a session's programme carried (the SPC and the SPASM key) from its
+/// state once the session has ended: the row stays for the record, the secrets stay in the
+/// profile only.
+pub async fn scrub_secrets(conn: &mut AsyncPgConnection, id: i64) -> Result<(), StoreError> {
+    diesel::sql_query(
+        "UPDATE ota_sessions \
+         SET state = state #- '{plan,programme,spc}' #- '{plan,programme,spasm}' \
+         WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// A session to open.
 #[derive(Debug, Clone, PartialEq, Insertable)]
 #[diesel(table_name = ota_sessions)]
