@@ -110,14 +110,14 @@ async fn over_iota_the_right_key_opens_the_nam_and_the_prl_goes_in() {
     gateway.stop().await;
 }
 
-async fn session_state(store: &Store, id: i64) -> serde_json::Value {
+async fn session_state(store: &Store, session_id: i64) -> serde_json::Value {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
-    use otagw::store::schema::ota_sessions::dsl::*;
+    use otagw::store::schema::ota_sessions;
     let mut conn = store.conn().await.unwrap();
-    ota_sessions
-        .find(id)
-        .select(state)
+    ota_sessions::table
+        .find(session_id)
+        .select(ota_sessions::state)
         .first(&mut conn)
         .await
         .unwrap()
