@@ -92,6 +92,31 @@ async fn a_3_4_smsc_that_refuses_5_0_is_bound_again_with_3_4() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_dropped_bind_5_0_is_offered_again() {
+    let smsc = smsc(SMPP_3_4, true).await;
+    let db = TestDb::new().await.unwrap();
+    let sender = SmppSender::start(db.store.clone(), settings(&smsc, SMPP_5_0));
+    assert!(sender.wait_bound(Duration::from_secs(10)).await);
+    smsc.drop_binds();
+    let mut rebound = false;
+    for _ in 0..200 {
+        if smsc.binds_accepted() == 2 && sender.binds[0].is_bound() {
+            rebound = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(rebound, "bound again: {:?}", smsc.bind_versions());
+    assert_eq!(sender.binds[0].interface_version(), Some(SMPP_3_4));
+    sender.stop().await;
+    assert_eq!(
+        smsc.bind_versions(),
+        vec![SMPP_5_0, SMPP_3_4, SMPP_5_0, SMPP_3_4],
+        "each reconnection tries 5.0 first, then 3.4 at once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configured_3_4_stays_3_4() {
     let smsc = smsc(SMPP_5_0, false).await;
     assert_eq!(negotiate(&smsc, SMPP_3_4).await, SMPP_3_4);

@@ -17,7 +17,8 @@
 //! **Version.** The bind offers `interface_version` (5.0 by default). The bind runs the lower of
 //! that and the SMSC's `sc_interface_version` (SMPP 5.0 §4.1.1.4; none given: 3.4). An SMSC that
 //! refuses a 5.0 bind for another reason than the credentials (some 3.4 SMSCs refuse versions
-//! they do not know) is bound again offering 3.4, for the life of the actor. otagw's use of
+//! they do not know) is bound again at once offering 3.4; after that bind ends, the next one
+//! offers the configured version again. otagw's use of
 //! SMPP (submit_sm, deliver_sm receipts, enquire_link, unbind) is the same in both versions.
 //!
 //! Metrics: `otagw_smpp_bind_up{bind}`, `otagw_smpp_interface_version{bind}`, `otagw_smpp_window_in_use{bind}`,
@@ -324,6 +325,9 @@ impl Actor {
                     let ended = self.session(link, &mut stop).await;
                     self.set_up(None);
                     self.window_gauge(0);
+                    // The next bind offers the configured version again (the SMSC may have
+                    // been upgraded, or its refusal was passing).
+                    self.offer = self.settings.interface_version;
                     match ended {
                         Ok(()) => break,
                         Err(e) => tracing::warn!(bind = %self.name, error = %e, "SMPP bind lost"),
@@ -332,7 +336,9 @@ impl Actor {
                 Err(e) => {
                     tracing::warn!(bind = %self.name, smsc = %self.settings.smsc, error = %e, "SMPP bind failed");
                     if let EsmeError::BindRefused(code) = e {
-                        self.after_refusal(code);
+                        if self.after_refusal(code) {
+                            continue; // at once, offering 3.4
+                        }
                     }
                 }
             }
@@ -345,8 +351,9 @@ impl Actor {
         self.set_up(None);
     }
 
-    /// A refused 5.0 bind is offered again as 3.4, unless the credentials were the problem.
-    fn after_refusal(&mut self, code: u32) {
+    /// A refused 5.0 bind is offered again as 3.4 (true), unless the credentials were the
+    /// problem.
+    fn after_refusal(&mut self, code: u32) -> bool {
         let credentials = [
             u32::from(CommandStatus::EsmeRinvpaswd),
             u32::from(CommandStatus::EsmeRinvsysid),
@@ -354,10 +361,12 @@ impl Actor {
         if self.offer > super::SMPP_3_4 && !credentials.contains(&code) {
             tracing::warn!(
                 bind = %self.name,
-                "the SMSC refused an SMPP 5.0 bind; binding with SMPP 3.4 from now on"
+                "the SMSC refused an SMPP 5.0 bind; binding with SMPP 3.4"
             );
             self.offer = super::SMPP_3_4;
+            return true;
         }
+        false
     }
 
     async fn connect_and_bind(&mut self) -> Result<(Link, u8), EsmeError> {
