@@ -34,6 +34,7 @@ const METRICS: &[&str] = &[
     "otagw_tcap_dropped_total",
     "otagw_ss7_relay_retries_total",
     "otagw_ss7_sms_total",
+    "otagw_ss7_outbox_depth",
     "otagw_smpp_bind_up",
     "otagw_smpp_window_in_use",
     "otagw_smpp_interface_version",

@@ -20,8 +20,9 @@
 //! Rows are claimed with `FOR UPDATE SKIP LOCKED` under a lease, as the SMPP sender does, so
 //! gateways sharing a database never send one row at the same time, and a gateway that dies
 //! leaves its rows to be claimed again when the lease ends. Nothing is claimed while no M3UA
-//! association is active, so a signalling outage does not use up the rows' attempts. Metric:
-//! `otagw_ss7_sms_total{result}` (`delivered`, `retry`, `failed`).
+//! association is active, so a signalling outage does not use up the rows' attempts. Metrics:
+//! `otagw_ss7_sms_total{result}` (`delivered`, `retry`, `failed`) and
+//! `otagw_ss7_outbox_depth{state}`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -110,6 +111,7 @@ impl SmsSender {
             tokio::time::interval(self.settings.poll_interval.max(Duration::from_millis(10)));
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut groups = JoinSet::new();
+        let mut last_depth = tokio::time::Instant::now() - Duration::from_secs(60);
         loop {
             tokio::select! {
                 changed = stop.changed() => {
@@ -119,6 +121,10 @@ impl SmsSender {
                 }
                 Some(_) = groups.join_next(), if !groups.is_empty() => {}
                 _ = poll.tick() => {
+                    if last_depth.elapsed() >= Duration::from_secs(2) {
+                        last_depth = tokio::time::Instant::now();
+                        self.depth_gauges().await;
+                    }
                     let room = self.settings.window.max(1).saturating_sub(groups.len());
                     if room == 0 || !self.linkset.is_active() {
                         continue;
@@ -137,6 +143,21 @@ impl SmsSender {
             }
         }
         while groups.join_next().await.is_some() {}
+    }
+
+    /// Exports the `ss7` rows by state.
+    async fn depth_gauges(&self) {
+        let depth = async {
+            let mut conn = self.store.conn().await?;
+            outbox::depth_of(&mut conn, OutboxBearer::Ss7).await
+        }
+        .await;
+        if let Ok(depth) = depth {
+            for st in outbox::OutboxState::ALL {
+                metrics::gauge!("otagw_ss7_outbox_depth", "state" => st.as_str())
+                    .set(depth.get(st) as f64);
+            }
+        }
     }
 
     /// Claims up to `room` rows, grouped by destination, each group in row order.

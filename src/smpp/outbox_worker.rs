@@ -300,7 +300,7 @@ impl OutboxWorker {
     async fn depth_gauges(&self) {
         let depth = async {
             let mut conn = self.store.conn().await?;
-            outbox::depth(&mut conn).await
+            outbox::depth_of(&mut conn, OutboxBearer::Smsc).await
         }
         .await;
         if let Ok(depth) = depth {

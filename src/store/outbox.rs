@@ -630,9 +630,26 @@ impl OutboxDepth {
     }
 }
 
-/// Counts rows by state.
+/// Counts rows by state, whatever their bearer.
 pub async fn depth(conn: &mut AsyncPgConnection) -> Result<OutboxDepth, StoreError> {
+    count_by_state(conn, &[OutboxBearer::Smsc, OutboxBearer::Ss7]).await
+}
+
+/// Counts the rows of one bearer by state.
+pub async fn depth_of(
+    conn: &mut AsyncPgConnection,
+    bearer: OutboxBearer,
+) -> Result<OutboxDepth, StoreError> {
+    count_by_state(conn, &[bearer]).await
+}
+
+async fn count_by_state(
+    conn: &mut AsyncPgConnection,
+    bearers: &[OutboxBearer],
+) -> Result<OutboxDepth, StoreError> {
+    let bearers: Vec<&str> = bearers.iter().map(|b| b.as_str()).collect();
     let counts: Vec<(String, i64)> = outbox::table
+        .filter(outbox::bearer.eq_any(bearers))
         .group_by(outbox::state)
         .select((outbox::state, diesel::dsl::count_star()))
         .load(conn)
