@@ -279,6 +279,7 @@ async fn skipped_subscribers_report_their_cause() {
         esn(2),              // activated, no MDN
         "6195599999".into(), // nobody
         "xyz".into(),        // malformed
+        esn(0),              // the first subscriber again, by its ESN
     ];
     let started = prl_campaign::create(&mut conn, PRL, &Target::Subscribers(list))
         .await
@@ -288,7 +289,7 @@ async fn skipped_subscribers_report_their_cause() {
         .await
         .unwrap();
     assert!(worked.ran_out);
-    assert_eq!((worked.queued, worked.skipped), (1, 3));
+    assert_eq!((worked.queued, worked.skipped), (1, 4));
     let progress = prl_campaign::progress(&mut conn, id).await.unwrap();
     let skipped: Vec<(String, String)> = progress
         .skipped
@@ -302,12 +303,14 @@ async fn skipped_subscribers_report_their_cause() {
             (esn(2), "no-mdn".to_string()),
             ("6195599999".to_string(), "unknown-device".to_string()),
             ("xyz".to_string(), "bad-identity".to_string()),
+            (esn(0), "duplicate".to_string()),
         ]
     );
     assert_eq!(
         progress.skipped_by_cause,
         [
             ("bad-identity", 1),
+            ("duplicate", 1),
             ("no-mdn", 1),
             ("not-activated", 1),
             ("unknown-device", 1)

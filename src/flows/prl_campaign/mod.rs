@@ -288,6 +288,28 @@ pub enum Worked {
     },
 }
 
+/// Whether campaign `campaign_id` already has a push for the profile `lookup` names (another
+/// identity of the same subscriber earlier in the list).
+async fn already_pushed(
+    conn: &mut AsyncPgConnection,
+    campaign_id: i64,
+    lookup: &Lookup,
+) -> Result<bool, StoreError> {
+    use crate::store::schema::ota_sessions;
+    let profile = match crate::store::profiles::find(conn, lookup).await {
+        Ok(p) => p,
+        Err(StoreError::ProfileNotFound(_)) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    Ok(diesel::select(diesel::dsl::exists(
+        ota_sessions::table
+            .filter(ota_sessions::campaign_id.eq(campaign_id))
+            .filter(ota_sessions::profile_id.eq(profile.id)),
+    ))
+    .get_result(conn)
+    .await?)
+}
+
 /// Works on the next pending target of campaign `campaign_id` (pushing library PRL `prl_id`)
 /// in one transaction: claim it, create its push, mark it. `None` when no pending target is
 /// left that another worker does not hold.
@@ -313,6 +335,9 @@ pub async fn work_one(
             };
             let pushed = match lookup {
                 Err(_) => Err(CAUSE_BAD_IDENTITY.to_string()),
+                Ok(lookup) if already_pushed(conn, campaign_id, &lookup).await? => {
+                    Err(CAUSE_DUPLICATE.to_string())
+                }
                 Ok(lookup) => {
                     match prl_push::start_in(conn, &settings, prl_id, &lookup, Some(campaign_id))
                         .await
