@@ -111,7 +111,7 @@ impl SmsSender {
             tokio::time::interval(self.settings.poll_interval.max(Duration::from_millis(10)));
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut groups = JoinSet::new();
-        let mut last_depth = tokio::time::Instant::now() - Duration::from_secs(60);
+        let mut last_depth: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 changed = stop.changed() => {
@@ -121,8 +121,8 @@ impl SmsSender {
                 }
                 Some(_) = groups.join_next(), if !groups.is_empty() => {}
                 _ = poll.tick() => {
-                    if last_depth.elapsed() >= Duration::from_secs(2) {
-                        last_depth = tokio::time::Instant::now();
+                    if last_depth.is_none_or(|t| t.elapsed() >= Duration::from_secs(2)) {
+                        last_depth = Some(tokio::time::Instant::now());
                         self.depth_gauges().await;
                     }
                     let room = self.settings.window.max(1).saturating_sub(groups.len());
@@ -182,8 +182,8 @@ impl SmsSender {
     }
 
     /// Locates the destination once, then sends its rows one after the other, recording each
-    /// outcome as it comes. A row is sent only while its claim has room for one more invoke
-    /// timer; the rest are left to their leases (claimed again later) rather than sent twice.
+    /// outcome as it comes. A row is sent only while its claim has two invoke timers left; the
+    /// rest are left to their leases (claimed again later) rather than sent twice.
     async fn send_group(&self, rows: Vec<OutboxRow>, claimed_at: tokio::time::Instant) {
         let Some(first) = rows.first() else { return };
         let min = match first.destination.parse::<Min>() {

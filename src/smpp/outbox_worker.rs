@@ -79,7 +79,7 @@ impl OutboxWorker {
             tokio::time::interval(self.settings.poll_interval.max(Duration::from_millis(10)));
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut held: Vec<HeldReceipt> = Vec::new();
-        let mut last_depth = Instant::now() - Duration::from_secs(60);
+        let mut last_depth: Option<Instant> = None;
         // Whether the last claim filled the queue: more rows may be due, so claim again as
         // soon as a bind frees room instead of waiting for the next tick.
         let mut more_due = false;
@@ -100,8 +100,8 @@ impl OutboxWorker {
                 _ = poll.tick() => {
                     more_due = self.claim(&jobs).await;
                     self.retry_held(&mut held).await;
-                    if last_depth.elapsed() >= Duration::from_secs(2) {
-                        last_depth = Instant::now();
+                    if last_depth.is_none_or(|t| t.elapsed() >= Duration::from_secs(2)) {
+                        last_depth = Some(Instant::now());
                         self.depth_gauges().await;
                     }
                 }
