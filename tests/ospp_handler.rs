@@ -11,49 +11,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use otagw::config::Config;
 use otagw::gateway::Gateway;
-use otagw::import;
 use otagw::ospp_handler::{OsppHandler, OsppHandlerHandle, OsppHandlerSettings};
-use otagw::store::models::{NewProfile, Profile};
+use otagw::store::models::Profile;
 use otagw::store::profiles::{self, Lookup};
 use otagw::store::Store;
 use otagw::testkit::TestDb;
 use otagw_codecs::identity::DeviceId;
 use otagw_codecs::ospp::{self, Reply, Request, Subscriber};
-use otagw_codecs::prl::classic::{AcqRecord, ClassicPrl, Nid, PrefNeg, SysRecord};
 use otagw_sim::handset::iota::SessionOutcome;
 use otagw_sim::handset::model::{Handset, HandsetConfig};
 use otagw_sim::ivr::{Ivr, IvrError, GATEWAY_ADDRESS, IVR_ADDRESS};
-use otagw_sim::smsc::{Smsc, SmscConfig, SmscHandle};
+use otagw_sim::smsc::SmscHandle;
 use tokio::sync::Mutex;
 
 const ESN: &str = "1A2B3C4D";
 const MDN: &str = "6195550101";
 const WAIT: Duration = Duration::from_secs(30);
-
-fn prl(id: u16, systems: u16) -> Vec<u8> {
-    ClassicPrl {
-        pr_list_id: id,
-        pref_only: false,
-        def_roam_ind: 1,
-        acq_records: vec![AcqRecord::PcsCdmaBlocks { blocks: vec![7] }],
-        sys_records: (0..systems)
-            .map(|i| SysRecord {
-                sid: 100 + i,
-                nid: Nid::Wildcard,
-                pref_neg: PrefNeg::Preferred {
-                    pri: i == 0,
-                    roam_ind: 1,
-                },
-                geo: i > 0,
-                acq_index: 0,
-            })
-            .collect(),
-    }
-    .encode()
-    .unwrap()
-}
 
 struct Lab {
     db: TestDb,
@@ -77,64 +51,11 @@ impl Lab {
 }
 
 async fn lab() -> Lab {
-    let db = TestDb::new().await.unwrap();
-    let mut conn = db.store.conn().await.unwrap();
-    import::prl::import(&mut conn, 1, &prl(1, 3), None, "old", false)
-        .await
-        .unwrap();
-    import::prl::import(&mut conn, 2, &prl(2, 60), None, "new", false)
-        .await
-        .unwrap();
-    let profile = profiles::insert(
-        &mut conn,
-        &NewProfile {
-            esn: Some(ESN.into()),
-            meid: None,
-            pesn: None,
-            min: Some(MDN.into()),
-            mdn: Some(MDN.into()),
-            imsi_m: None,
-            imsi_t: None,
-            make: "Acme".into(),
-            model: "X1".into(),
-            firmware_version: "1.0".into(),
-            capabilities: serde_json::json!({"iota": true, "sspr_p_rev": 1}),
-            nam: serde_json::json!({}),
-            prl_id: Some(1),
-            sspr_table_number: None,
-            spc: None,
-            spasm_key: None,
-            activation_state: "activated".into(),
-        },
-    )
-    .await
-    .unwrap();
-    drop(conn);
-    let smsc = Smsc::start(
-        "127.0.0.1:0".parse().unwrap(),
-        SmscConfig {
-            receipt_delay: Duration::from_millis(10),
-            ..SmscConfig::default()
-        },
-    )
-    .await
-    .unwrap();
-    let mut c = Config::default();
-    c.iota.listen = "127.0.0.1:0".into();
-    c.http.listen = "127.0.0.1:0".into();
-    c.iota.scheduler_interval_ms = 100;
-    c.smpp.enabled = true;
-    c.smpp.smsc = smsc.addr().to_string();
-    c.smpp.password = "secret".into();
-    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
-    assert!(
-        gateway
-            .smpp
-            .as_ref()
-            .unwrap()
-            .wait_bound(Duration::from_secs(10))
-            .await
-    );
+    let (db, mut profiles) = common::db_with(60, &[common::activated(ESN, MDN, MDN)]).await;
+    let profile = profiles.remove(0);
+    let mut c = common::loopback_config();
+    let smsc = common::simulated_smsc(&mut c).await;
+    let gateway = common::gateway_bound(&c, db.store.clone()).await;
     let handler = OsppHandler::start(
         "127.0.0.1:0".parse().unwrap(),
         OsppHandlerSettings {

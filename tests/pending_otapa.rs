@@ -18,7 +18,7 @@ use otagw_codecs::identity::DeviceId;
 use otagw_sim::handset::model::{Handset, HandsetConfig};
 use otagw_sim::handset::push::next_url;
 use otagw_sim::handset::{run_session, NetFaults, SessionOutcome};
-use otagw_sim::smsc::{Smsc, SmscConfig, SmscHandle};
+use otagw_sim::smsc::SmscHandle;
 
 const ESN: &str = "1A2B3C4D";
 const MDN: &str = "6195550144";
@@ -34,27 +34,15 @@ struct Lab {
 async fn lab(smsc: bool) -> Lab {
     let (db, profiles) = db_with(40, &[activated(ESN, MDN, MDN)]).await;
     let mut c = loopback_config();
-    let smsc = if smsc {
-        let smsc = Smsc::start(
-            "127.0.0.1:0".parse().unwrap(),
-            SmscConfig {
-                receipt_delay: Duration::from_millis(10),
-                ..SmscConfig::default()
-            },
+    let (smsc, gateway) = if smsc {
+        let smsc = common::simulated_smsc(&mut c).await;
+        (
+            Some(smsc),
+            common::gateway_bound(&c, db.store.clone()).await,
         )
-        .await
-        .unwrap();
-        c.smpp.enabled = true;
-        c.smpp.smsc = smsc.addr().to_string();
-        c.smpp.password = "secret".into();
-        Some(smsc)
     } else {
-        None
+        (None, Gateway::start(&c, db.store.clone()).await.unwrap())
     };
-    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
-    if let Some(smpp) = &gateway.smpp {
-        assert!(smpp.wait_bound(Duration::from_secs(10)).await);
-    }
     Lab {
         db,
         gateway,

@@ -11,10 +11,8 @@ use common::{get, handset_follows_pushes, post};
 use std::sync::Arc;
 use std::time::Duration;
 
-use otagw::config::Config;
 use otagw::gateway::Gateway;
-use otagw::import;
-use otagw::store::models::{NewProfile, Profile};
+use otagw::store::models::Profile;
 use otagw::store::profiles::{self, Lookup};
 use otagw::store::{audit, Store};
 use otagw::testkit::TestDb;
@@ -22,7 +20,6 @@ use otagw_codecs::identity::DeviceId;
 use otagw_codecs::mmc::TerminateAction;
 use otagw_sim::handset::iota::SessionOutcome;
 use otagw_sim::handset::model::{Faults, Handset, HandsetConfig};
-use otagw_sim::smsc::{Smsc, SmscConfig};
 use tokio::sync::Mutex;
 
 const ESN: &str = "1A2B3C4D";
@@ -36,66 +33,13 @@ struct Lab {
 }
 
 async fn lab(callback_timeout_secs: u64) -> Lab {
-    let db = TestDb::new().await.unwrap();
-    let mut conn = db.store.conn().await.unwrap();
-    import::prl::import(&mut conn, 1, &classic_prl(1, 3), None, "old", false)
-        .await
-        .unwrap();
-    import::prl::import(&mut conn, 2, &classic_prl(2, 60), None, "new", false)
-        .await
-        .unwrap();
-    let profile = profiles::insert(
-        &mut conn,
-        &NewProfile {
-            esn: Some(ESN.into()),
-            meid: None,
-            pesn: None,
-            min: Some(MDN.into()),
-            mdn: Some(MDN.into()),
-            imsi_m: None,
-            imsi_t: None,
-            make: "Acme".into(),
-            model: "X1".into(),
-            firmware_version: "1.0".into(),
-            capabilities: serde_json::json!({"iota": true, "sspr_p_rev": 1}),
-            nam: serde_json::json!({}),
-            prl_id: Some(1),
-            sspr_table_number: None,
-            spc: None,
-            spasm_key: None,
-            activation_state: "activated".into(),
-        },
-    )
-    .await
-    .unwrap();
-    drop(conn);
-    let smsc = Smsc::start(
-        "127.0.0.1:0".parse().unwrap(),
-        SmscConfig {
-            receipt_delay: Duration::from_millis(10),
-            ..SmscConfig::default()
-        },
-    )
-    .await
-    .unwrap();
-    let mut c = Config::default();
-    c.iota.listen = "127.0.0.1:0".into();
-    c.http.listen = "127.0.0.1:0".into();
-    c.iota.scheduler_interval_ms = 100;
+    let (db, mut profiles) = common::db_with(60, &[common::activated(ESN, MDN, MDN)]).await;
+    let profile = profiles.remove(0);
+    let mut c = common::loopback_config();
+    let smsc = common::simulated_smsc(&mut c).await;
     c.iota.otapa_callback_timeout_secs = callback_timeout_secs;
     c.prl_campaign.refresh_interval_ms = 100;
-    c.smpp.enabled = true;
-    c.smpp.smsc = smsc.addr().to_string();
-    c.smpp.password = "secret".into();
-    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
-    assert!(
-        gateway
-            .smpp
-            .as_ref()
-            .unwrap()
-            .wait_bound(Duration::from_secs(10))
-            .await
-    );
+    let gateway = common::gateway_bound(&c, db.store.clone()).await;
     Lab {
         db,
         gateway,

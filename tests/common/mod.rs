@@ -203,3 +203,31 @@ pub fn tshark_available() -> bool {
     }
     ok
 }
+
+/// Starts a simulated SMSC (receipts after 10 ms) and points the SMPP sender of `c` at it.
+pub async fn simulated_smsc(c: &mut otagw::config::Config) -> SmscHandle {
+    let smsc = otagw_sim::smsc::Smsc::start(
+        "127.0.0.1:0".parse().unwrap(),
+        otagw_sim::smsc::SmscConfig {
+            receipt_delay: Duration::from_millis(10),
+            ..otagw_sim::smsc::SmscConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    c.smpp.enabled = true;
+    c.smpp.smsc = smsc.addr().to_string();
+    c.smpp.password = "secret".into();
+    smsc
+}
+
+/// Starts a gateway on `store` and waits for its SMPP bind.
+pub async fn gateway_bound(
+    c: &otagw::config::Config,
+    store: otagw::store::Store,
+) -> otagw::gateway::Gateway {
+    let gateway = otagw::gateway::Gateway::start(c, store).await.unwrap();
+    let smpp = gateway.smpp.as_ref().expect("SMPP is enabled");
+    assert!(smpp.wait_bound(Duration::from_secs(10)).await, "SMPP bound");
+    gateway
+}
