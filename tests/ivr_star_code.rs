@@ -112,15 +112,7 @@ async fn lab() -> Lab {
         system_id: "ivr".into(),
         password: "ivrpass".into(),
     }];
-    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
-    assert!(
-        gateway
-            .linkset
-            .as_ref()
-            .unwrap()
-            .wait_active(Duration::from_secs(10))
-            .await
-    );
+    let gateway = common::gateway_linked(&c, db.store.clone()).await;
     assert!(
         gateway
             .smpp

@@ -9,7 +9,6 @@ mod common;
 use common::{activated, classic_prl, db_with, loopback_config, post, use_network};
 use std::time::Duration;
 
-use otagw::gateway::Gateway;
 use otagw::store::audit;
 use otagw::store::profiles::{self, Lookup};
 use otagw_codecs::identity::{DeviceId, Min};
@@ -40,15 +39,7 @@ async fn a_push_nobody_follows_goes_over_ss7() {
     c.smpp.smsc = smsc.addr().to_string();
     c.smpp.password = "secret".into();
     use_network(&mut c, &net);
-    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
-    assert!(
-        gateway
-            .linkset
-            .as_ref()
-            .unwrap()
-            .wait_active(Duration::from_secs(10))
-            .await
-    );
+    let gateway = common::gateway_linked(&c, db.store.clone()).await;
     assert!(
         gateway
             .smpp

@@ -48,15 +48,7 @@ async fn lab(trace: Option<&std::path::Path>) -> Lab {
     if let Some(path) = trace {
         c.trace.file = path.display().to_string();
     }
-    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
-    assert!(
-        gateway
-            .linkset
-            .as_ref()
-            .unwrap()
-            .wait_active(Duration::from_secs(10))
-            .await
-    );
+    let gateway = common::gateway_linked(&c, db.store.clone()).await;
     Lab {
         db,
         net,

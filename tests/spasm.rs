@@ -154,15 +154,7 @@ async fn over_ss7_the_fallback_validates_spasm_in_smdpps() {
     let trn = net.place_otasp_call(protected_handset(), MDN.parse::<Min>().unwrap());
     let mut c = config(1);
     use_network(&mut c, &net);
-    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
-    assert!(
-        gateway
-            .linkset
-            .as_ref()
-            .unwrap()
-            .wait_active(Duration::from_secs(10))
-            .await
-    );
+    let gateway = common::gateway_linked(&c, db.store.clone()).await;
     // Nobody follows the push: after the call-back deadline the PRL goes over SS7.
     let (session_id, _) = push(&gateway).await;
     let record = audit_of(&db.store, session_id).await;

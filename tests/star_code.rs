@@ -399,15 +399,7 @@ async fn the_signalling_trace_of_a_run_decodes_cleanly() {
     let file = dir.path().join("star-code.pcap");
     let mut c = config(net.stp().addr());
     c.trace.file = file.display().to_string();
-    let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
-    assert!(
-        gateway
-            .linkset
-            .as_ref()
-            .unwrap()
-            .wait_active(Duration::from_secs(10))
-            .await
-    );
+    let gateway = common::gateway_linked(&c, db.store.clone()).await;
     let lab = Lab {
         profile: {
             let mut conn = db.store.conn().await.unwrap();

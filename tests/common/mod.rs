@@ -231,3 +231,17 @@ pub async fn gateway_bound(
     assert!(smpp.wait_bound(Duration::from_secs(10)).await, "SMPP bound");
     gateway
 }
+
+/// Starts a gateway on `store` and waits for an M3UA association to be active.
+pub async fn gateway_linked(
+    c: &otagw::config::Config,
+    store: otagw::store::Store,
+) -> otagw::gateway::Gateway {
+    let gateway = otagw::gateway::Gateway::start(c, store).await.unwrap();
+    let linkset = gateway.linkset.as_ref().expect("SS7 is enabled");
+    assert!(
+        linkset.wait_active(Duration::from_secs(10)).await,
+        "M3UA up"
+    );
+    gateway
+}
