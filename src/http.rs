@@ -46,6 +46,17 @@ fn count(route: &'static str, status: StatusCode) {
         .increment(1);
 }
 
+/// A JSON answer on `route`, counted.
+fn json_reply(route: &'static str, status: StatusCode, value: serde_json::Value) -> Response {
+    count(route, status);
+    (
+        status,
+        [("content-type", "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
 async fn healthz(State(state): State<AdminState>) -> Response {
     let (status, body) = match state.store.ping().await {
         Ok(()) => (
@@ -95,15 +106,7 @@ struct StarCodeTrigger {
 /// SS7 and answers with its outcome.
 async fn star_code(State(state): State<AdminState>, body: axum::body::Bytes) -> Response {
     const ROUTE: &str = "/admin/star-code";
-    let json = |status: StatusCode, value: serde_json::Value| {
-        count(ROUTE, status);
-        (
-            status,
-            [("content-type", "application/json")],
-            value.to_string(),
-        )
-            .into_response()
-    };
+    let json = |status: StatusCode, value: serde_json::Value| json_reply(ROUTE, status, value);
     let trigger: StarCodeTrigger = match serde_json::from_slice(&body) {
         Ok(t) => t,
         Err(e) => {
@@ -165,15 +168,7 @@ struct PrlPushTrigger {
 /// The PRL push trigger (an OTAP admin's): queues the WAP push and answers with the session.
 async fn prl_push(State(state): State<AdminState>, body: axum::body::Bytes) -> Response {
     const ROUTE: &str = "/admin/prl-push";
-    let json = |status: StatusCode, value: serde_json::Value| {
-        count(ROUTE, status);
-        (
-            status,
-            [("content-type", "application/json")],
-            value.to_string(),
-        )
-            .into_response()
-    };
+    let json = |status: StatusCode, value: serde_json::Value| json_reply(ROUTE, status, value);
     let bad = |detail: String| {
         json(
             StatusCode::BAD_REQUEST,
@@ -220,15 +215,7 @@ async fn prl_push(State(state): State<AdminState>, body: axum::body::Bytes) -> R
 /// routed): attaches the TRN, queues the WAP push, answers with the session.
 async fn ivr_star_code(State(state): State<AdminState>, body: axum::body::Bytes) -> Response {
     const ROUTE: &str = "/admin/ivr-star-code";
-    let json = |status: StatusCode, value: serde_json::Value| {
-        count(ROUTE, status);
-        (
-            status,
-            [("content-type", "application/json")],
-            value.to_string(),
-        )
-            .into_response()
-    };
+    let json = |status: StatusCode, value: serde_json::Value| json_reply(ROUTE, status, value);
     let trigger = match serde_json::from_slice::<StarCodeTrigger>(&body) {
         Ok(t) if !t.trn.is_empty() && t.trn.bytes().all(|b| b.is_ascii_digit()) => t,
         _ => {
@@ -273,15 +260,7 @@ struct CampaignTrigger {
 async fn prl_campaign(State(state): State<AdminState>, body: axum::body::Bytes) -> Response {
     use crate::flows::prl_campaign::{CampaignError, Target};
     const ROUTE: &str = "/admin/prl-campaign";
-    let json = |status: StatusCode, value: serde_json::Value| {
-        count(ROUTE, status);
-        (
-            status,
-            [("content-type", "application/json")],
-            value.to_string(),
-        )
-            .into_response()
-    };
+    let json = |status: StatusCode, value: serde_json::Value| json_reply(ROUTE, status, value);
     let bad = |detail: &str| {
         json(
             StatusCode::BAD_REQUEST,
@@ -345,13 +324,7 @@ async fn prl_campaign_progress(
             serde_json::json!({"error": "internal-error", "detail": e.to_string()}),
         ),
     };
-    count(ROUTE, status);
-    (
-        status,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    json_reply(ROUTE, status, body)
 }
 
 /// Every PRL campaign not finished and the newest finished ones, with their counts.
@@ -373,11 +346,5 @@ async fn prl_campaigns(State(state): State<AdminState>) -> Response {
             serde_json::json!({"error": "internal-error", "detail": e.to_string()}),
         ),
     };
-    count(ROUTE, status);
-    (
-        status,
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    json_reply(ROUTE, status, body)
 }

@@ -192,6 +192,17 @@ impl OsppDriver {
         rx.await.map_err(|_| DriverError::Unavailable)
     }
 
+    /// [`Self::ask`] for a request answered with a flow's result: an actor that cannot be
+    /// reached is reported as a store connection failure of that flow.
+    async fn ask_flow<T, E: From<crate::store::StoreError>>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, E>>) -> Request,
+    ) -> Result<T, E> {
+        self.ask(make)
+            .await
+            .unwrap_or_else(|e| Err(E::from(crate::store::StoreError::Connect(e.to_string()))))
+    }
+
     /// The IOTA server saw a bootstrap GET (patent step 2: "informs the OSPP Driver").
     pub async fn iota_bootstrap(&self, device: DeviceId) -> Result<Reply, IotaError> {
         self.ask(|reply| Request::IotaBootstrap { device, reply })
@@ -216,13 +227,8 @@ impl OsppDriver {
     /// Starts an IVR-assisted IOTA activation for the handset on the call `trn` (the WAP push is
     /// queued; the outcome is the session's).
     pub async fn ivr_star_code(&self, trn: String) -> Result<IvrStarted, IvrStarCodeError> {
-        self.ask(|reply| Request::IvrStarCode { trn, reply })
+        self.ask_flow(|reply| Request::IvrStarCode { trn, reply })
             .await
-            .unwrap_or_else(|e| {
-                Err(IvrStarCodeError::Store(crate::store::StoreError::Connect(
-                    e.to_string(),
-                )))
-            })
     }
 
     /// Creates a PRL campaign: library PRL `prl_id` for every subscriber of `target` (the
@@ -232,17 +238,12 @@ impl OsppDriver {
         prl_id: i32,
         target: Target,
     ) -> Result<CampaignStarted, CampaignError> {
-        self.ask(|reply| Request::PrlCampaign {
+        self.ask_flow(|reply| Request::PrlCampaign {
             prl_id,
             target,
             reply,
         })
         .await
-        .unwrap_or_else(|e| {
-            Err(CampaignError::Store(crate::store::StoreError::Connect(
-                e.to_string(),
-            )))
-        })
     }
 
     /// Starts a PRL push of library PRL `prl_id` to the subscriber `lookup` names.
@@ -251,35 +252,24 @@ impl OsppDriver {
         prl_id: i32,
         lookup: Lookup,
     ) -> Result<PrlPushStarted, PrlPushError> {
-        self.ask(|reply| Request::PrlPush {
+        self.ask_flow(|reply| Request::PrlPush {
             prl_id,
             lookup,
             reply,
         })
         .await
-        .unwrap_or_else(|e| {
-            Err(PrlPushError::Store(crate::store::StoreError::Connect(
-                e.to_string(),
-            )))
-        })
     }
 
     /// Runs a star-code activation for `trn` (an IVR's or operator's trigger) to its end.
     pub async fn star_code(&self, trn: String) -> Result<StarCodeReport, StarCodeError> {
-        self.ask(|reply| Request::StarCode { trn, reply })
+        self.ask_flow(|reply| Request::StarCode { trn, reply })
             .await
-            .unwrap_or_else(|e| {
-                Err(StarCodeError::Store(crate::store::StoreError::Connect(
-                    e.to_string(),
-                )))
-            })
     }
 
     /// Closes sessions past their deadline; returns how many.
     pub async fn expire_due(&self, limit: i64) -> Result<usize, StoreError> {
-        self.ask(|reply| Request::ExpireDue { limit, reply })
+        self.ask_flow(|reply| Request::ExpireDue { limit, reply })
             .await
-            .unwrap_or_else(|e| Err(StoreError::Connect(e.to_string())))
     }
 }
 
