@@ -37,6 +37,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/admin/ivr-star-code", post(ivr_star_code))
         .route("/admin/prl-campaign", post(prl_campaign))
         .route("/admin/prl-campaign/{id}", get(prl_campaign_progress))
+        .route(
+            "/admin/prl-campaign/{id}/{action}",
+            post(prl_campaign_control),
+        )
         .route("/admin/prl-campaigns", get(prl_campaigns))
         .with_state(state)
 }
@@ -258,7 +262,7 @@ struct CampaignTrigger {
 
 /// Creates a PRL campaign (an OTAP admin's trigger).
 async fn prl_campaign(State(state): State<AdminState>, body: axum::body::Bytes) -> Response {
-    use crate::flows::prl_campaign::{CampaignError, Target};
+    use crate::flows::prl_campaign::Target;
     const ROUTE: &str = "/admin/prl-campaign";
     let json = |status: StatusCode, value: serde_json::Value| json_reply(ROUTE, status, value);
     let bad = |detail: &str| {
@@ -284,18 +288,74 @@ async fn prl_campaign(State(state): State<AdminState>, body: axum::body::Bytes) 
             )
         }
         Err(err) => {
-            let (status, cause) = match &err {
-                CampaignError::UnknownPrl(_) => (StatusCode::NOT_FOUND, "unknown-prl"),
-                CampaignError::Empty => (StatusCode::UNPROCESSABLE_ENTITY, "no-subscriber"),
-                CampaignError::UnknownCampaign(_) => (StatusCode::NOT_FOUND, "unknown-campaign"),
-                CampaignError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal-error"),
-            };
-            json(
-                status,
-                serde_json::json!({"error": cause, "detail": err.to_string()}),
-            )
+            let (status, body) = campaign_error(&err);
+            json(status, body)
         }
     }
+}
+
+/// The status and body of a campaign request that failed.
+fn campaign_error(
+    err: &crate::flows::prl_campaign::CampaignError,
+) -> (StatusCode, serde_json::Value) {
+    use crate::flows::prl_campaign::CampaignError;
+    let status = match err {
+        CampaignError::UnknownPrl(_) | CampaignError::UnknownCampaign(_) => StatusCode::NOT_FOUND,
+        CampaignError::Empty => StatusCode::UNPROCESSABLE_ENTITY,
+        CampaignError::NotAllowed { .. } => StatusCode::CONFLICT,
+        CampaignError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (
+        status,
+        serde_json::json!({"error": err.cause(), "detail": err.to_string()}),
+    )
+}
+
+/// Pauses, resumes or cancels a PRL campaign (`POST /admin/prl-campaign/{id}/pause`, `resume`,
+/// `cancel`).
+async fn prl_campaign_control(
+    State(state): State<AdminState>,
+    axum::extract::Path((id, action)): axum::extract::Path<(i64, String)>,
+) -> Response {
+    use crate::store::campaigns::CampaignAction;
+    const ROUTE: &str = "/admin/prl-campaign/{id}/{action}";
+    let action = match action.as_str() {
+        "pause" => CampaignAction::Pause,
+        "resume" => CampaignAction::Resume,
+        "cancel" => CampaignAction::Cancel,
+        _ => {
+            return json_reply(
+                ROUTE,
+                StatusCode::NOT_FOUND,
+                serde_json::json!({
+                    "error": "unknown-action",
+                    "detail": format!("{action:?} is not pause, resume or cancel"),
+                }),
+            )
+        }
+    };
+    let result = async {
+        let mut conn = state
+            .store
+            .conn()
+            .await
+            .map_err(crate::flows::prl_campaign::CampaignError::from)?;
+        crate::flows::prl_campaign::control(&mut conn, id, action).await
+    }
+    .await;
+    let (status, body) = match result {
+        Ok(done) => {
+            if action == CampaignAction::Resume {
+                state.campaigns.wake();
+            }
+            (
+                StatusCode::OK,
+                serde_json::to_value(&done).unwrap_or_default(),
+            )
+        }
+        Err(e) => campaign_error(&e),
+    };
+    json_reply(ROUTE, status, body)
 }
 
 /// A PRL campaign's progress.
@@ -315,19 +375,12 @@ async fn prl_campaign_progress(
     .await;
     let (status, body) = match result {
         Ok(p) => (StatusCode::OK, serde_json::to_value(&p).unwrap_or_default()),
-        Err(e @ crate::flows::prl_campaign::CampaignError::UnknownCampaign(_)) => (
-            StatusCode::NOT_FOUND,
-            serde_json::json!({"error": "unknown-campaign", "detail": e.to_string()}),
-        ),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            serde_json::json!({"error": "internal-error", "detail": e.to_string()}),
-        ),
+        Err(e) => campaign_error(&e),
     };
     json_reply(ROUTE, status, body)
 }
 
-/// Every PRL campaign not finished and the newest finished ones, with their counts.
+/// Every PRL campaign not ended and the newest ended ones, with their counts.
 async fn prl_campaigns(State(state): State<AdminState>) -> Response {
     const ROUTE: &str = "/admin/prl-campaigns";
     let result = async {
@@ -341,10 +394,7 @@ async fn prl_campaigns(State(state): State<AdminState>) -> Response {
     .await;
     let (status, body) = match result {
         Ok(list) => (StatusCode::OK, serde_json::json!({ "campaigns": list })),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            serde_json::json!({"error": "internal-error", "detail": e.to_string()}),
-        ),
+        Err(e) => campaign_error(&e),
     };
     json_reply(ROUTE, status, body)
 }

@@ -118,6 +118,24 @@ enum PrlCommand {
         #[arg(long, requires = "make")]
         model: Option<String>,
     },
+    /// Pause a PRL campaign: no more pushes are created for its pending targets until it is
+    /// resumed (pushes already in the outbox still go out). A running gateway sees it at once.
+    CampaignPause {
+        /// The campaign id (as `prl campaign` printed it).
+        id: i64,
+    },
+    /// Resume a paused PRL campaign: a running gateway creates its pushes again.
+    CampaignResume {
+        /// The campaign id.
+        id: i64,
+    },
+    /// Cancel a PRL campaign: its pending targets are skipped, its pushes no sender has taken
+    /// are dropped, and its sessions whose handset has not called back end, all with cause
+    /// `cancelled`. Sessions already under way run to their end.
+    CampaignCancel {
+        /// The campaign id.
+        id: i64,
+    },
     /// Import a binary PRL: its size field, CRC and records are checked; a bad file is refused
     /// and nothing is written.
     Import {
@@ -271,6 +289,36 @@ async fn dispatch(command: Command, config: &Config, db: &Database) -> Result<()
                 println!(
                     "  {} targets wait for the outbox to drain (prl_campaign.max_queued {}): a running gateway pushes them",
                     progress.targets.pending, max_queued
+                );
+            }
+            Ok(())
+        }
+        Command::Prl(
+            command @ (PrlCommand::CampaignPause { id }
+            | PrlCommand::CampaignResume { id }
+            | PrlCommand::CampaignCancel { id }),
+        ) => {
+            use otagw::store::campaigns::CampaignAction;
+            let action = match command {
+                PrlCommand::CampaignPause { .. } => CampaignAction::Pause,
+                PrlCommand::CampaignResume { .. } => CampaignAction::Resume,
+                _ => CampaignAction::Cancel,
+            };
+            let mut conn = db.store.conn().await?;
+            let done = otagw::flows::prl_campaign::control(&mut conn, id, action).await?;
+            if done.was == done.state {
+                println!("PRL campaign {id} is already {}", done.state.as_str());
+            } else {
+                println!(
+                    "PRL campaign {id}: {} -> {}",
+                    done.was.as_str(),
+                    done.state.as_str()
+                );
+            }
+            if action == CampaignAction::Cancel && done.was != done.state {
+                println!(
+                    "  {} pending targets skipped, {} pushes dropped before sending, {} sessions ended before the handset called back",
+                    done.targets_skipped, done.pushes_dropped, done.sessions_ended
                 );
             }
             Ok(())

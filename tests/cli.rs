@@ -232,6 +232,23 @@ fn imports_persist_across_commands_and_the_server_serves() {
     ] {
         assert!(stdout.lines().any(|l| l == line), "{line}: {}", text(&out));
     }
+    // Nothing was pushed, so the campaign has finished: it cannot be cancelled, and an unknown
+    // campaign is named as such.
+    for (args, expected) in [
+        (
+            ["prl", "campaign-cancel", "1"],
+            "PRL campaign 1 is finished: it cannot be cancelled",
+        ),
+        (["prl", "campaign-pause", "99"], "no PRL campaign 99"),
+    ] {
+        let out = otagw(&pg).args(args).output().unwrap();
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(expected),
+            "{expected}: {}",
+            text(&out)
+        );
+    }
 
     // Serve: /healthz and /metrics, until SIGTERM.
     let port = {

@@ -634,3 +634,222 @@ async fn progress_and_gauges_follow_the_campaign_and_drop_it_when_finished() {
     );
     gw.stop().await;
 }
+
+/// `POST /admin/prl-campaign/{id}/{action}`: (status, body).
+async fn control(addr: std::net::SocketAddr, id: i64, action: &str) -> (u16, serde_json::Value) {
+    let path = format!("/admin/prl-campaign/{id}/{action}");
+    tokio::task::spawn_blocking(move || post(addr, &path, ""))
+        .await
+        .unwrap()
+}
+
+/// Hands every queued outbox row of the campaign to the "SMSC" (as the SMPP sender would);
+/// returns how many.
+async fn send_queued(conn: &mut AsyncPgConnection, campaign: i64) -> usize {
+    diesel::sql_query(
+        "UPDATE outbox SET state = 'submitted', message_id = id::text \
+         WHERE campaign_id = $1 AND state = 'queued'",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(campaign)
+    .execute(conn)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_campaign_creates_no_push_until_resumed() {
+    const N: usize = 10;
+    const MAX_QUEUED: u64 = 3;
+    let (db, ids) = db_with(N).await;
+    let gw = gateway(&db.store, MAX_QUEUED).await;
+    let addr = gw.admin_addr;
+    let body = serde_json::json!({"prl": PRL, "subscribers": mdns(N)}).to_string();
+    let (status, started) =
+        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign", &body))
+            .await
+            .unwrap();
+    assert_eq!(status, 202, "{started}");
+    let id = started["campaign_id"].as_i64().unwrap();
+    wait_progress(addr, id, |p| p["targets"]["queued"] == 3).await;
+
+    let (status, paused) = control(addr, id, "pause").await;
+    assert_eq!(status, 200, "{paused}");
+    assert_eq!(paused["was"], "pushing", "{paused}");
+    assert_eq!(paused["state"], "paused", "{paused}");
+    // Pausing again changes nothing and is not an error.
+    let (status, again) = control(addr, id, "pause").await;
+    assert_eq!((status, &again["was"]), (200, &"paused".into()), "{again}");
+
+    // The outbox drains, which would let a pushing campaign queue 3 more: a paused one does not.
+    let mut conn = db.store.conn().await.unwrap();
+    assert_eq!(send_queued(&mut conn, id).await, 3);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let progress = prl_campaign::progress(&mut conn, id).await.unwrap();
+    assert_eq!(progress.state, CampaignState::Paused);
+    assert_eq!(progress.targets.queued, 3);
+    assert_eq!(progress.targets.pending, 7);
+
+    // Resumed, it goes on where it stopped and pushes to everyone once.
+    let (status, resumed) = control(addr, id, "resume").await;
+    assert_eq!(status, 200, "{resumed}");
+    assert_eq!(resumed["state"], "pushing", "{resumed}");
+    let mut sent = 3;
+    while sent < N {
+        let queued = (sent + MAX_QUEUED as usize).min(N);
+        wait_progress(addr, id, |p| p["targets"]["queued"] == queued).await;
+        sent += send_queued(&mut conn, id).await;
+    }
+    wait_progress(addr, id, |p| p["state"] == "waiting").await;
+    exactly_one_push_each(&mut conn, id, &ids).await;
+
+    // A campaign with nothing left to push cannot be paused or resumed; the API says why.
+    for action in ["pause", "resume"] {
+        let (status, refused) = control(addr, id, action).await;
+        assert_eq!(status, 409, "{refused}");
+        assert_eq!(refused["error"], "not-allowed", "{refused}");
+        assert!(
+            refused["detail"].as_str().unwrap().contains("is waiting"),
+            "{refused}"
+        );
+    }
+    let (status, unknown) = control(addr, id + 100, "pause").await;
+    assert_eq!(
+        (status, &unknown["error"]),
+        (404, &"unknown-campaign".into())
+    );
+    let (status, unknown) = control(addr, id, "stop").await;
+    assert_eq!((status, &unknown["error"]), (404, &"unknown-action".into()));
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_ends_what_has_not_reached_a_handset_and_nothing_else() {
+    use otagw::store::schema::{audit_records, profiles as profiles_table};
+    const N: usize = 10;
+    const MAX_QUEUED: u64 = 4;
+    let (db, _ids) = db_with(N).await;
+    let gw = gateway(&db.store, MAX_QUEUED).await;
+    let addr = gw.admin_addr;
+    let body = serde_json::json!({"prl": PRL, "subscribers": mdns(N)}).to_string();
+    let (status, started) =
+        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign", &body))
+            .await
+            .unwrap();
+    assert_eq!(status, 202, "{started}");
+    let id = started["campaign_id"].as_i64().unwrap();
+    wait_progress(addr, id, |p| p["targets"]["queued"] == 4).await;
+    let mut conn = db.store.conn().await.unwrap();
+    let sessions = sessions_of(&mut conn, id).await;
+    assert_eq!(sessions.len(), 4);
+    // Where the four pushes stand when the operator cancels: the first two were handed to the
+    // SMSC, and the first handset has called back and started its download; the last two are
+    // still in the outbox.
+    let (started_profile, started_session) = sessions[0];
+    let (_, sent_session) = sessions[1];
+    diesel::sql_query(
+        "UPDATE outbox SET state = 'submitted', message_id = id::text \
+         WHERE session_id = ANY($1)",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(vec![
+        started_session,
+        sent_session,
+    ])
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    diesel::sql_query(
+        "UPDATE ota_sessions SET state = jsonb_set(state, '{seq}', '1') WHERE id = $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(started_session)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let unsent: i64 = outbox::table
+        .filter(outbox::campaign_id.eq(id))
+        .filter(outbox::state.eq("queued"))
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        unsent >= 2,
+        "each of the last two sessions has its push queued"
+    );
+
+    let (status, cancelled) = control(addr, id, "cancel").await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["was"], "pushing", "{cancelled}");
+    assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
+    assert_eq!(cancelled["targets_skipped"], 6, "{cancelled}");
+    assert_eq!(cancelled["pushes_dropped"], unsent, "{cancelled}");
+    assert_eq!(cancelled["sessions_ended"], 3, "{cancelled}");
+
+    // The rows say the same: targets, outbox, sessions, profiles, audit records.
+    let progress = prl_campaign::progress(&mut conn, id).await.unwrap();
+    assert_eq!(progress.state, CampaignState::Cancelled);
+    assert!(progress.finished_at.is_some());
+    assert_eq!(progress.targets.pending, 0);
+    assert_eq!(progress.targets.queued, 4);
+    assert_eq!(progress.skipped_by_cause.get("cancelled"), Some(&6));
+    assert_eq!(progress.failed.get("cancelled"), Some(&3));
+    assert_eq!(progress.active, 1, "the started download runs on");
+    assert_eq!(progress.pushes.get("failed"), Some(&unsent));
+    let still_active: Vec<i64> = ota_sessions::table
+        .filter(ota_sessions::campaign_id.eq(id))
+        .filter(ota_sessions::status.eq("active"))
+        .select(ota_sessions::id)
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(still_active, vec![started_session]);
+    let pending: Vec<(i64, Option<i32>)> = profiles_table::table
+        .filter(profiles_table::pending_prl_id.is_not_null())
+        .select((profiles_table::id, profiles_table::pending_prl_id))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(pending, vec![(started_profile, Some(PRL))]);
+    let audited: i64 = audit_records::table
+        .filter(audit_records::cause.eq("cancelled"))
+        .filter(audit_records::flow.eq("prl-push"))
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(audited, 3);
+
+    // The worker creates nothing more, and a cancelled campaign stays cancelled.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(sessions_of(&mut conn, id).await.len(), 4);
+    let (status, again) = control(addr, id, "cancel").await;
+    assert_eq!(
+        (status, &again["sessions_ended"]),
+        (200, &0.into()),
+        "{again}"
+    );
+    let (status, refused) = control(addr, id, "resume").await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(
+        refused["detail"],
+        format!("PRL campaign {id} is cancelled: it cannot be resumed")
+    );
+    // Its series leave the exposition; the campaign is counted as cancelled.
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = tokio::task::spawn_blocking(move || get_text(addr, "/metrics"))
+            .await
+            .unwrap()
+            .1;
+        if !text.contains(&format!("campaign=\"{id}\"")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!text.contains(&format!("campaign=\"{id}\"")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l == "otagw_prl_campaigns{state=\"cancelled\"} 1"),
+        "{text}"
+    );
+    gw.stop().await;
+}

@@ -200,6 +200,9 @@ pub enum Cause {
         /// What is wrong.
         reason: String,
     },
+    /// An operator cancelled the session before the handset called back (a PRL campaign
+    /// cancelled; the shell reports this, not the plan).
+    Cancelled,
     /// The bearer could not carry the exchange (the shell reports this, not the plan).
     Bearer {
         /// What kind of failure.
@@ -241,6 +244,7 @@ impl Cause {
             Self::NamLocked => "nam-locked",
             Self::SpasmRejected { .. } => "spasm-rejected",
             Self::BadProgramme { .. } => "bad-programme",
+            Self::Cancelled => "cancelled",
             Self::Bearer { failure, .. } => match failure {
                 BearerFailure::LinkDown => "link-down",
                 BearerFailure::NoAnswer => "no-answer",
@@ -298,6 +302,9 @@ impl std::fmt::Display for Cause {
                 ResultCode::from(*result).description()
             ),
             Self::BadProgramme { reason } => write!(f, "bad programme: {reason}"),
+            Self::Cancelled => {
+                f.write_str("cancelled by an operator before the handset called back")
+            }
             Self::Bearer { reason, .. } => f.write_str(reason),
         }
     }

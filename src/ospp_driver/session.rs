@@ -132,6 +132,53 @@ pub async fn finish(
     Ok(())
 }
 
+/// A session's plan and the instant it started, as every bearer keeps them in the session's
+/// state (`plan`, `started_at`; a session whose handset never called back has the plan not
+/// started and starts when its row was created).
+pub fn plan_of(session: &Session) -> Result<(PlanState, DateTime<Utc>), StoreError> {
+    let plan = serde_json::from_value(session.state.get("plan").cloned().unwrap_or_default())
+        .map_err(|e| StoreError::InvalidValue {
+            field: "state",
+            reason: e.to_string(),
+        })?;
+    let started_at =
+        serde_json::from_value(session.state.get("started_at").cloned().unwrap_or_default())
+            .unwrap_or(session.created_at);
+    Ok((plan, started_at))
+}
+
+/// Ends an active session with `outcome`, its plan now standing at `plan`: the row's final
+/// transition (completed, or failed with the cause's label), then [`finish`]. Runs in the
+/// caller's transaction, with the row locked; returns the ended row. The caller counts it
+/// ([`count_finished`]) once the transaction has committed.
+pub async fn close(
+    conn: &mut AsyncPgConnection,
+    session: &Session,
+    plan: &PlanState,
+    outcome: &Outcome,
+    started_at: DateTime<Utc>,
+) -> Result<Session, StoreError> {
+    use crate::store::sessions::{self, SessionStatus, Transition};
+    let (status, cause) = match outcome {
+        Outcome::Success => (SessionStatus::Completed, None),
+        Outcome::Failure(c) => (SessionStatus::Failed, Some(c.label().to_string())),
+    };
+    let mut state = session.state.clone();
+    state["plan"] = serde_json::to_value(plan).map_err(|e| StoreError::InvalidValue {
+        field: "state",
+        reason: e.to_string(),
+    })?;
+    let transition = Transition {
+        state,
+        status,
+        cause,
+        deadline: None,
+    };
+    let ended = sessions::advance(conn, session.id, session.version, &transition).await?;
+    finish(conn, &ended, plan, outcome, started_at).await?;
+    Ok(ended)
+}
+
 /// `(outcome, cause)` metric labels of an outcome.
 pub fn labels(outcome: &Outcome) -> (&'static str, &'static str) {
     match outcome {
@@ -229,10 +276,6 @@ pub async fn expire_due(
     use super::plan::{self, Cause, Command, Event};
     use crate::store::sessions::{self, SessionStatus, Transition};
 
-    let invalid = |e: serde_json::Error| StoreError::InvalidValue {
-        field: "state",
-        reason: e.to_string(),
-    };
     let ended = conn
         .transaction::<_, StoreError, _>(async |conn| {
             let due = sessions::claim_expired(conn, Utc::now(), limit).await?;
@@ -255,13 +298,7 @@ pub async fn expire_due(
                     diverted.push(session.id);
                     continue;
                 }
-                let plan: PlanState =
-                    serde_json::from_value(session.state.get("plan").cloned().unwrap_or_default())
-                        .map_err(invalid)?;
-                let started_at: DateTime<Utc> = serde_json::from_value(
-                    session.state.get("started_at").cloned().unwrap_or_default(),
-                )
-                .unwrap_or(session.created_at);
+                let (plan, started_at) = plan_of(&session)?;
                 // The plan says what a timeout means where it stands (a failure, or, with only
                 // the OTAPA stop outstanding, the outcome settled before it).
                 let (plan, outcome) = match plan::step(&plan, Event::Timeout) {
@@ -275,21 +312,7 @@ pub async fn expire_due(
                     // A plan that already ended but whose row stayed active: close the row.
                     Err(_) => (plan, Outcome::Failure(Cause::Timeout)),
                 };
-                let (status, cause) = match &outcome {
-                    Outcome::Success => (SessionStatus::Completed, None),
-                    Outcome::Failure(c) => (SessionStatus::Failed, Some(c.label().to_string())),
-                };
-                let mut state = session.state.clone();
-                state["plan"] = serde_json::to_value(&plan).map_err(invalid)?;
-                let transition = Transition {
-                    state,
-                    status,
-                    cause,
-                    deadline: None,
-                };
-                let session =
-                    sessions::advance(conn, session.id, session.version, &transition).await?;
-                finish(conn, &session, &plan, &outcome, started_at).await?;
+                let session = close(conn, &session, &plan, &outcome, started_at).await?;
                 ended.push((
                     session.flow.clone(),
                     session.bearer.clone(),

@@ -5,7 +5,9 @@
 //! ([`claim_pending`], `FOR UPDATE SKIP LOCKED`: two instances never hold the same target) and
 //! mark each ([`mark_queued`], [`mark_skipped`]) in the transaction that created its push.
 //! [`advance_states`] moves campaigns on (pushing -> waiting -> finished) from what the rows say,
-//! so it is idempotent and any instance may run it.
+//! so it is idempotent and any instance may run it. An operator may pause, resume and cancel a
+//! campaign ([`CampaignState::after`] says which move is allowed from where; [`lock`],
+//! [`set_state`], [`skip_pending`] and [`fail_unsent_pushes`] carry it out).
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
+use super::models::Session;
 use super::outbox::OutboxState;
 use super::schema::{ota_sessions, outbox, prl_campaign_targets, prl_campaigns};
 use super::sessions::SessionStatus;
@@ -25,22 +28,99 @@ use super::StoreError;
 pub enum CampaignState {
     /// Targets are still pending: pushes are being created.
     Pushing,
+    /// Paused by an operator: targets are pending but no push is created until it resumes.
+    Paused,
     /// Every target is queued or skipped; sessions are waiting for handsets or running.
     Waiting,
     /// No target pending, no session active.
     Finished,
+    /// Cancelled by an operator: ended, its pending targets skipped.
+    Cancelled,
+}
+
+/// What an operator asks of a campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignAction {
+    /// Stop creating pushes, keep the pending targets.
+    Pause,
+    /// Create pushes again.
+    Resume,
+    /// End the campaign: skip the pending targets, drop the pushes not yet sent, end the
+    /// sessions whose handset has not called back.
+    Cancel,
+}
+
+impl CampaignAction {
+    /// The spelling in the admin API and the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pause => "pause",
+            Self::Resume => "resume",
+            Self::Cancel => "cancel",
+        }
+    }
+
+    /// Its past participle, for messages ("cannot be paused").
+    pub fn done(self) -> &'static str {
+        match self {
+            Self::Pause => "paused",
+            Self::Resume => "resumed",
+            Self::Cancel => "cancelled",
+        }
+    }
 }
 
 impl CampaignState {
     /// Every state, in order.
-    pub const ALL: [Self; 3] = [Self::Pushing, Self::Waiting, Self::Finished];
+    pub const ALL: [Self; 5] = [
+        Self::Pushing,
+        Self::Paused,
+        Self::Waiting,
+        Self::Finished,
+        Self::Cancelled,
+    ];
+
+    /// The states of a campaign that has ended.
+    pub const ENDED: [Self; 2] = [Self::Finished, Self::Cancelled];
 
     /// The stored spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pushing => "pushing",
+            Self::Paused => "paused",
             Self::Waiting => "waiting",
             Self::Finished => "finished",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the campaign has ended (finished or cancelled).
+    pub fn is_ended(self) -> bool {
+        Self::ENDED.contains(&self)
+    }
+
+    /// The state `action` moves a campaign to from this one, or `None` when it cannot be done
+    /// from here. Asking for the state a campaign is already in is allowed and changes nothing
+    /// (pausing a paused campaign, cancelling a cancelled one).
+    ///
+    /// | from, action | pause | resume | cancel |
+    /// |---|---|---|---|
+    /// | pushing | paused | pushing | cancelled |
+    /// | paused | paused | pushing | cancelled |
+    /// | waiting | - | - | cancelled |
+    /// | finished | - | - | - |
+    /// | cancelled | - | - | cancelled |
+    pub fn after(self, action: CampaignAction) -> Option<Self> {
+        use CampaignAction::*;
+        match (self, action) {
+            (Self::Pushing | Self::Paused, Pause) => Some(Self::Paused),
+            (Self::Pushing | Self::Paused, Resume) => Some(Self::Pushing),
+            (Self::Pushing | Self::Paused | Self::Waiting | Self::Cancelled, Cancel) => {
+                Some(Self::Cancelled)
+            }
+            (Self::Waiting | Self::Finished | Self::Cancelled, Pause | Resume)
+            | (Self::Finished, Cancel) => None,
         }
     }
 
@@ -94,7 +174,7 @@ pub struct CampaignRow {
     pub target: serde_json::Value,
     /// Targets.
     pub total: i32,
-    /// pushing, waiting or finished.
+    /// pushing, paused, waiting, finished or cancelled.
     pub state: String,
     /// When created.
     pub created_at: DateTime<Utc>,
@@ -197,19 +277,25 @@ pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Campaig
         .optional()?)
 }
 
-/// Every campaign not finished, and the `recent` newest finished ones; newest first.
+/// The stored spellings of the ended states.
+fn ended() -> [&'static str; 2] {
+    CampaignState::ENDED.map(CampaignState::as_str)
+}
+
+/// Every campaign not ended, and the `recent` newest ended ones (finished or cancelled);
+/// newest first.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     recent: i64,
 ) -> Result<Vec<CampaignRow>, StoreError> {
     let mut rows: Vec<CampaignRow> = prl_campaigns::table
-        .filter(prl_campaigns::state.ne(CampaignState::Finished.as_str()))
+        .filter(prl_campaigns::state.ne_all(ended()))
         .select(CampaignRow::as_select())
         .load(conn)
         .await?;
     rows.extend(
         prl_campaigns::table
-            .filter(prl_campaigns::state.eq(CampaignState::Finished.as_str()))
+            .filter(prl_campaigns::state.eq_any(ended()))
             .order(prl_campaigns::id.desc())
             .limit(recent)
             .select(CampaignRow::as_select())
@@ -218,6 +304,133 @@ pub async fn list(
     );
     rows.sort_by_key(|r| std::cmp::Reverse(r.id));
     Ok(rows)
+}
+
+/// The ids of the campaigns that have not ended.
+pub async fn live(conn: &mut AsyncPgConnection) -> Result<Vec<i64>, StoreError> {
+    Ok(prl_campaigns::table
+        .filter(prl_campaigns::state.ne_all(ended()))
+        .select(prl_campaigns::id)
+        .load(conn)
+        .await?)
+}
+
+/// Reads campaign `id`'s state and locks its row until the transaction ends: an operator's
+/// pause, resume or cancel ([`CampaignState::after`]) takes the row exclusively, a worker
+/// creating a push shares it ([`pushing_shared`]), so the two take turns. `None` when there is
+/// no such campaign.
+pub async fn lock(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<Option<CampaignState>, StoreError> {
+    let state: Option<String> = prl_campaigns::table
+        .find(id)
+        .select(prl_campaigns::state)
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    state.as_deref().map(CampaignState::parse).transpose()
+}
+
+/// Whether campaign `id` is pushing, holding a share lock on its row until the transaction
+/// ends (so a pause or cancel waits for the push being created, and no push is created after
+/// one of them commits).
+pub async fn pushing_shared(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, StoreError> {
+    let state: Option<String> = prl_campaigns::table
+        .find(id)
+        .select(prl_campaigns::state)
+        .for_share()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(state.as_deref() == Some(CampaignState::Pushing.as_str()))
+}
+
+/// Sets campaign `id`'s state (an ended state also sets `finished_at`). Call with the row
+/// locked ([`lock`]), after checking the move with [`CampaignState::after`].
+pub async fn set_state(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    state: CampaignState,
+) -> Result<(), StoreError> {
+    let now = Utc::now();
+    diesel::update(prl_campaigns::table.find(id))
+        .set((
+            prl_campaigns::state.eq(state.as_str()),
+            prl_campaigns::updated_at.eq(now),
+            prl_campaigns::finished_at.eq(state.is_ended().then_some(now)),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Skips every pending target of campaign `id` with `cause`; returns how many.
+pub async fn skip_pending(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    cause: &str,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        prl_campaign_targets::table
+            .filter(prl_campaign_targets::campaign_id.eq(id))
+            .filter(prl_campaign_targets::state.eq(TargetState::Pending.as_str())),
+    )
+    .set((
+        prl_campaign_targets::state.eq(TargetState::Skipped.as_str()),
+        prl_campaign_targets::cause.eq(cause),
+        prl_campaign_targets::updated_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+    .await?)
+}
+
+/// Fails, with `cause`, every outbox row of campaign `id` that no sender has claimed
+/// (`queued`, including those waiting for a retry); returns how many. Rows a sender holds
+/// (`submitting`) are in flight and left to it.
+pub async fn fail_unsent_pushes(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    cause: &str,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        outbox::table
+            .filter(outbox::campaign_id.eq(id))
+            .filter(outbox::state.eq(OutboxState::Queued.as_str())),
+    )
+    .set((
+        outbox::state.eq(OutboxState::Failed.as_str()),
+        outbox::cause.eq(cause),
+        outbox::updated_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+    .await?)
+}
+
+/// The active PRL-push sessions of campaign `id` whose handset has not called back (the plan
+/// not started, not handed to the SS7 fallback), locked until the transaction ends. The lock
+/// waits for a handset's call-back being answered; a session it started is not returned.
+pub async fn unstarted_sessions_for_update(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<Vec<Session>, StoreError> {
+    let locked: Vec<Session> = ota_sessions::table
+        .filter(ota_sessions::campaign_id.eq(id))
+        .filter(ota_sessions::status.eq(SessionStatus::Active.as_str()))
+        .order(ota_sessions::id)
+        .select(Session::as_select())
+        .for_update()
+        .load(conn)
+        .await?;
+    Ok(locked
+        .into_iter()
+        .filter(|s| {
+            s.status == SessionStatus::Active.as_str()
+                && s.state.get("seq").and_then(serde_json::Value::as_u64) == Some(0)
+                && s.state.get("fallback").is_none()
+        })
+        .collect())
 }
 
 /// The campaigns whose targets are still being worked through, oldest first, with their PRL.
@@ -572,4 +785,40 @@ pub async fn skipped(
         .into_iter()
         .map(|(s, c)| (s, c.unwrap_or_default()))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operators_moves_follow_the_table() {
+        use CampaignAction::*;
+        use CampaignState::*;
+        let table = [
+            (Pushing, [Some(Paused), Some(Pushing), Some(Cancelled)]),
+            (Paused, [Some(Paused), Some(Pushing), Some(Cancelled)]),
+            (Waiting, [None, None, Some(Cancelled)]),
+            (Finished, [None, None, None]),
+            (Cancelled, [None, None, Some(Cancelled)]),
+        ];
+        assert_eq!(table.len(), CampaignState::ALL.len());
+        for (from, expected) in table {
+            for (action, want) in [Pause, Resume, Cancel].into_iter().zip(expected) {
+                assert_eq!(from.after(action), want, "{from:?} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_finished_and_cancelled_are_ended_and_spellings_round_trip() {
+        for state in CampaignState::ALL {
+            assert_eq!(CampaignState::parse(state.as_str()).ok(), Some(state));
+            assert_eq!(
+                state.is_ended(),
+                matches!(state, CampaignState::Finished | CampaignState::Cancelled)
+            );
+        }
+        assert!(CampaignState::parse("stopped").is_err());
+    }
 }

@@ -129,7 +129,7 @@ diesel::table! {
         total -> Int4,
         /// When created.
         created_at -> Timestamptz,
-        /// pushing, waiting or finished.
+        /// pushing, paused, waiting, finished or cancelled.
         state -> Text,
         /// When last changed.
         updated_at -> Timestamptz,

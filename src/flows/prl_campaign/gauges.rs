@@ -2,12 +2,13 @@
 //! campaign worker ([`refresh`]) and rendered into `/metrics` ([`CampaignGauges::render`]).
 //!
 //! They are not kept in the process-wide metrics registry because a series there cannot be
-//! removed: a finished campaign must drop out of the exposition, so that the number of series
-//! stays bounded by the campaigns not finished. Every gateway instance on one database exports
+//! removed: a campaign that ended (finished or cancelled) must drop out of the exposition, so
+//! that the number of series stays bounded by the campaigns not ended. Every gateway instance on one database exports
 //! the same values (they come from the database); dashboards take `max` across instances.
 //!
 //! Families (see docs/operations.md):
-//! - `otagw_prl_campaigns{state}`: campaigns by state (pushing, waiting, finished);
+//! - `otagw_prl_campaigns{state}`: campaigns by state (pushing, paused, waiting, finished,
+//!   cancelled);
 //! - `otagw_prl_campaign_targets{campaign,state}`: targets pending, queued, skipped;
 //! - `otagw_prl_campaign_sessions{campaign,state}`: sessions active, completed, failed;
 //! - `otagw_prl_campaign_causes{campaign,kind,cause}`: skipped targets (`kind="skipped"`) and
@@ -17,11 +18,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, RwLock};
 
-use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 
 use crate::store::campaigns::{self, Advanced, CampaignCounts, CampaignState};
-use crate::store::schema::prl_campaigns;
 use crate::store::StoreError;
 use crate::telemetry::names;
 
@@ -44,13 +43,13 @@ impl CampaignGauges {
         Self::default()
     }
 
-    /// Replaces the snapshot: campaigns by state, and the counts of every unfinished campaign.
+    /// Replaces the snapshot: campaigns by state, and the counts of every campaign not ended.
     pub fn set(&self, by_state: BTreeMap<CampaignState, i64>, live: BTreeMap<i64, CampaignCounts>) {
         let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
         *guard = Some(Snapshot { by_state, live });
     }
 
-    /// The campaigns that have series (the unfinished ones at the last refresh).
+    /// The campaigns that have series (those not ended at the last refresh).
     pub fn campaigns(&self) -> Vec<i64> {
         let guard = self.inner.read().unwrap_or_else(|e| e.into_inner());
         guard
@@ -69,7 +68,7 @@ impl CampaignGauges {
         family(
             &mut out,
             names::PRL_CAMPAIGNS,
-            "PRL campaigns by state (pushing, waiting, finished)",
+            "PRL campaigns by state (pushing, paused, waiting, finished, cancelled)",
         );
         for (state, n) in &snapshot.by_state {
             sample(
@@ -85,7 +84,7 @@ impl CampaignGauges {
         family(
             &mut out,
             names::PRL_CAMPAIGN_TARGETS,
-            "Targets of unfinished PRL campaigns by state (pending, queued, skipped)",
+            "Targets of PRL campaigns not ended by state (pending, queued, skipped)",
         );
         for (id, c) in &snapshot.live {
             let id = id.to_string();
@@ -101,7 +100,7 @@ impl CampaignGauges {
         family(
             &mut out,
             names::PRL_CAMPAIGN_SESSIONS,
-            "Push sessions of unfinished PRL campaigns by state (active, completed, failed)",
+            "Push sessions of PRL campaigns not ended by state (active, completed, failed)",
         );
         for (id, c) in &snapshot.live {
             let id = id.to_string();
@@ -124,7 +123,7 @@ impl CampaignGauges {
         family(
             &mut out,
             names::PRL_CAMPAIGN_CAUSES,
-            "Skipped targets (kind=skipped) and failed sessions (kind=failed) of unfinished PRL campaigns by cause",
+            "Skipped targets (kind=skipped) and failed sessions (kind=failed) of PRL campaigns not ended by cause",
         );
         for (id, c) in &snapshot.live {
             let id = id.to_string();
@@ -173,19 +172,15 @@ fn escape(value: &str) -> String {
 }
 
 /// Moves campaign states on ([`campaigns::advance_states`]) and reads the gauges' snapshot
-/// from the database: campaigns by state, and the counts of every campaign not finished (a
-/// campaign that has just finished drops out of the exposition).
+/// from the database: campaigns by state, and the counts of every campaign not ended (a
+/// campaign that has just finished or been cancelled drops out of the exposition).
 pub async fn refresh(
     conn: &mut AsyncPgConnection,
     gauges: &CampaignGauges,
 ) -> Result<Advanced, StoreError> {
     let advanced = campaigns::advance_states(conn).await?;
     let by_state = campaigns::count_by_state(conn).await?;
-    let live: Vec<i64> = prl_campaigns::table
-        .filter(prl_campaigns::state.ne(CampaignState::Finished.as_str()))
-        .select(prl_campaigns::id)
-        .load(conn)
-        .await?;
+    let live = campaigns::live(conn).await?;
     let counts = campaigns::counts(conn, &live).await?;
     gauges.set(by_state, counts);
     Ok(advanced)

@@ -18,8 +18,15 @@
 //!   `prl_campaign.max_queued` outbox rows of a campaign waiting to be sent before it creates
 //!   more (a push's call-back deadline starts when its session is created, so running far ahead
 //!   of the sender would let deadlines run out before the pushes leave).
+//! - **Pause, resume, cancel** ([`control`]): an OTAP admin's pause stops the creation of
+//!   pushes (the pending targets wait; pushes already in the outbox still go out), resume
+//!   starts it again, and cancel ends the campaign at once: pending targets are skipped, the
+//!   outbox rows no sender holds yet fail, and the sessions whose handset has not called back
+//!   end, all with cause `cancelled`. Sessions a handset has started run to their end. The
+//!   worker checks the campaign is pushing, under a share lock of its row, in the transaction
+//!   that creates each push, so no push is created after a pause or cancel commits.
 //! - **Progress** ([`progress`], [`list`]) is read back from the target, session and outbox
-//!   rows; the [`gauges`] export it per campaign while the campaign is not finished.
+//!   rows; the [`gauges`] export it per campaign while the campaign has not ended.
 
 pub mod gauges;
 pub mod worker;
@@ -33,7 +40,11 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::prl_push::{self, PrlPushError, PrlPushSettings};
-use crate::store::campaigns::{self, CampaignState, NewTarget, SessionCounts, TargetCounts};
+use crate::ospp_driver::plan::{Cause, Outcome};
+use crate::ospp_driver::session as driver_session;
+use crate::store::campaigns::{
+    self, CampaignAction, CampaignState, NewTarget, SessionCounts, TargetCounts,
+};
 use crate::store::profiles::Lookup;
 use crate::store::schema::profiles;
 use crate::store::{prl_library, StoreError};
@@ -49,6 +60,9 @@ pub const CAUSE_BAD_IDENTITY: &str = "bad-identity";
 
 /// Cause of a target that repeats an earlier one of the same campaign.
 pub const CAUSE_DUPLICATE: &str = "duplicate";
+
+/// Cause of the targets, pushes and sessions a cancel ended.
+pub const CAUSE_CANCELLED: &str = "cancelled";
 
 /// Who a campaign targets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,7 +126,7 @@ pub struct CampaignProgress {
     pub campaign_id: i64,
     /// The PRL pushed.
     pub prl_id: i32,
-    /// pushing, waiting or finished.
+    /// pushing, paused, waiting, finished or cancelled.
     pub state: CampaignState,
     /// Who was asked for (`{"subscribers": N}` or `{"make_model": {...}}`).
     pub target: serde_json::Value,
@@ -145,7 +159,7 @@ pub struct CampaignSummary {
     pub campaign_id: i64,
     /// The PRL pushed.
     pub prl_id: i32,
-    /// pushing, waiting or finished.
+    /// pushing, paused, waiting, finished or cancelled.
     pub state: CampaignState,
     /// Who was asked for.
     pub target: serde_json::Value,
@@ -173,9 +187,32 @@ pub enum CampaignError {
     /// The target names nobody.
     #[error("the campaign targets no subscriber")]
     Empty,
+    /// The campaign's state does not allow what was asked (resuming a finished campaign).
+    #[error("PRL campaign {campaign_id} is {}: it cannot be {}", state.as_str(), action.done())]
+    NotAllowed {
+        /// The campaign.
+        campaign_id: i64,
+        /// Where it stands.
+        state: CampaignState,
+        /// What was asked.
+        action: CampaignAction,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl CampaignError {
+    /// Short cause, as the admin API reports it.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            Self::UnknownPrl(_) => "unknown-prl",
+            Self::UnknownCampaign(_) => "unknown-campaign",
+            Self::Empty => "no-subscriber",
+            Self::NotAllowed { .. } => "not-allowed",
+            Self::Store(_) => "internal-error",
+        }
+    }
 }
 
 impl From<diesel::result::Error> for CampaignError {
@@ -326,6 +363,10 @@ pub async fn work_one(
     let settings = settings.clone();
     let worked = conn
         .transaction::<_, CampaignError, _>(async move |conn| {
+            // Paused or cancelled meanwhile: create nothing more.
+            if !campaigns::pushing_shared(conn, campaign_id).await? {
+                return Ok(None);
+            }
             let Some(target) = campaigns::claim_pending(conn, campaign_id).await? else {
                 return Ok(None);
             };
@@ -380,6 +421,95 @@ pub async fn work_one(
         metrics::counter!(crate::telemetry::names::PRL_CAMPAIGN_PUSHES).increment(1);
     }
     Ok(worked)
+}
+
+/// What [`control`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Controlled {
+    /// The campaign.
+    pub campaign_id: i64,
+    /// What was asked.
+    pub action: CampaignAction,
+    /// Where it stood.
+    pub was: CampaignState,
+    /// Where it stands now.
+    pub state: CampaignState,
+    /// Pending targets skipped (cancel).
+    pub targets_skipped: usize,
+    /// Outbox rows failed before any sender took them (cancel).
+    pub pushes_dropped: usize,
+    /// Sessions ended before their handset called back (cancel).
+    pub sessions_ended: usize,
+}
+
+/// Pauses, resumes or cancels campaign `campaign_id`, in one transaction (see the module
+/// documentation for what each does). Asking for the state the campaign is already in changes
+/// nothing; a move its state does not allow ([`CampaignState::after`]) is refused with
+/// [`CampaignError::NotAllowed`] and changes nothing either.
+pub async fn control(
+    conn: &mut AsyncPgConnection,
+    campaign_id: i64,
+    action: CampaignAction,
+) -> Result<Controlled, CampaignError> {
+    let (controlled, ended) = conn
+        .transaction::<_, CampaignError, _>(async move |conn| {
+            let was = campaigns::lock(conn, campaign_id)
+                .await?
+                .ok_or(CampaignError::UnknownCampaign(campaign_id))?;
+            let state = was.after(action).ok_or(CampaignError::NotAllowed {
+                campaign_id,
+                state: was,
+                action,
+            })?;
+            let mut controlled = Controlled {
+                campaign_id,
+                action,
+                was,
+                state,
+                targets_skipped: 0,
+                pushes_dropped: 0,
+                sessions_ended: 0,
+            };
+            let mut ended = Vec::new();
+            if state == was {
+                return Ok((controlled, ended));
+            }
+            campaigns::set_state(conn, campaign_id, state).await?;
+            if state == CampaignState::Cancelled {
+                controlled.targets_skipped =
+                    campaigns::skip_pending(conn, campaign_id, CAUSE_CANCELLED).await?;
+                controlled.pushes_dropped =
+                    campaigns::fail_unsent_pushes(conn, campaign_id, CAUSE_CANCELLED).await?;
+                let outcome = Outcome::Failure(Cause::Cancelled);
+                for session in campaigns::unstarted_sessions_for_update(conn, campaign_id).await? {
+                    let (plan, started_at) = driver_session::plan_of(&session)?;
+                    let session =
+                        driver_session::close(conn, &session, &plan, &outcome, started_at).await?;
+                    ended.push((session.flow, session.bearer, started_at));
+                }
+                controlled.sessions_ended = ended.len();
+            }
+            Ok((controlled, ended))
+        })
+        .await?;
+    let outcome = Outcome::Failure(Cause::Cancelled);
+    for (flow, bearer, started_at) in &ended {
+        driver_session::count_finished(flow, bearer, &outcome, *started_at);
+    }
+    if controlled.was != controlled.state {
+        tracing::info!(
+            campaign_id,
+            action = action.as_str(),
+            was = controlled.was.as_str(),
+            state = controlled.state.as_str(),
+            targets_skipped = controlled.targets_skipped,
+            pushes_dropped = controlled.pushes_dropped,
+            sessions_ended = controlled.sessions_ended,
+            "PRL campaign {}",
+            controlled.state.as_str()
+        );
+    }
+    Ok(controlled)
 }
 
 /// What [`work`] did.
@@ -496,7 +626,7 @@ pub async fn progress(
     })
 }
 
-/// Every campaign not finished and the [`FINISHED_LISTED`] newest finished ones, newest first.
+/// Every campaign not ended and the [`FINISHED_LISTED`] newest ended ones, newest first.
 pub async fn list(conn: &mut AsyncPgConnection) -> Result<Vec<CampaignSummary>, CampaignError> {
     let rows = campaigns::list(conn, FINISHED_LISTED).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
