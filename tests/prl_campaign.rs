@@ -25,6 +25,9 @@ use otagw::store::profiles;
 use otagw::store::schema::{ota_sessions, outbox, prl_campaign_targets, prl_campaigns};
 use otagw::store::Store;
 use otagw::testkit::TestDb;
+use otagw_codecs::identity::DeviceId;
+use otagw_sim::handset::model::{Handset, HandsetConfig};
+use otagw_sim::handset::{run_session, NetFaults, SessionOutcome};
 
 const PRL: i32 = 2;
 
@@ -727,7 +730,7 @@ async fn cancelling_ends_what_has_not_reached_a_handset_and_nothing_else() {
     use otagw::store::schema::{audit_records, profiles as profiles_table};
     const N: usize = 10;
     const MAX_QUEUED: u64 = 4;
-    let (db, _ids) = db_with(N).await;
+    let (db, ids) = db_with(N).await;
     let gw = gateway(&db.store, MAX_QUEUED).await;
     let addr = gw.admin_addr;
     let body = serde_json::json!({"prl": PRL, "subscribers": mdns(N)}).to_string();
@@ -817,6 +820,38 @@ async fn cancelling_ends_what_has_not_reached_a_handset_and_nothing_else() {
         .await
         .unwrap();
     assert_eq!(audited, 3);
+
+    // A handset following a push the cancel ended is told its session ended, and why.
+    let (cancelled_profile, cancelled_session) = sessions[3];
+    let token: String = ota_sessions::table
+        .find(cancelled_session)
+        .select(ota_sessions::token)
+        .first(&mut conn)
+        .await
+        .unwrap();
+    let i = ids.iter().position(|p| *p == cancelled_profile).unwrap();
+    let mut handset = Handset::new({
+        let mut cfg = HandsetConfig::new(DeviceId::Esn(esn(i).parse().unwrap()));
+        cfg.sspr_p_rev = 1;
+        cfg
+    })
+    .unwrap();
+    let url = format!("http://{}/iota/otapa/{token}", gw.iota_addr);
+    let outcome = run_session(&url, &mut handset, NetFaults::default())
+        .await
+        .unwrap();
+    match outcome {
+        SessionOutcome::Refused {
+            status,
+            code,
+            reason,
+            ..
+        } => {
+            assert_eq!((status, code.as_str()), (410, "session-ended"));
+            assert!(reason.contains("cancelled"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
 
     // The worker creates nothing more, and a cancelled campaign stays cancelled.
     tokio::time::sleep(Duration::from_millis(600)).await;
