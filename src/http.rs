@@ -294,6 +294,20 @@ async fn prl_campaign(State(state): State<AdminState>, body: axum::body::Bytes) 
     }
 }
 
+/// The campaign id in a path, or a 400 answer on `route` saying what is wrong with it.
+fn campaign_id(route: &'static str, raw: &str) -> Result<i64, Box<Response>> {
+    raw.parse().map_err(|_| {
+        Box::new(json_reply(
+            route,
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({
+                "error": "bad-request",
+                "detail": format!("{raw:?} is not a campaign id"),
+            }),
+        ))
+    })
+}
+
 /// The status and body of a campaign request that failed.
 fn campaign_error(
     err: &crate::flows::prl_campaign::CampaignError,
@@ -315,10 +329,14 @@ fn campaign_error(
 /// `cancel`).
 async fn prl_campaign_control(
     State(state): State<AdminState>,
-    axum::extract::Path((id, action)): axum::extract::Path<(i64, String)>,
+    axum::extract::Path((id, action)): axum::extract::Path<(String, String)>,
 ) -> Response {
     use crate::store::campaigns::CampaignAction;
     const ROUTE: &str = "/admin/prl-campaign/{id}/{action}";
+    let id = match campaign_id(ROUTE, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
+    };
     let action = match action.as_str() {
         "pause" => CampaignAction::Pause,
         "resume" => CampaignAction::Resume,
@@ -361,9 +379,13 @@ async fn prl_campaign_control(
 /// A PRL campaign's progress.
 async fn prl_campaign_progress(
     State(state): State<AdminState>,
-    axum::extract::Path(id): axum::extract::Path<i64>,
+    axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
     const ROUTE: &str = "/admin/prl-campaign/{id}";
+    let id = match campaign_id(ROUTE, &id) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
+    };
     let result = async {
         let mut conn = state
             .store

@@ -19,7 +19,7 @@ use otagw::flows::prl_campaign::{self, CampaignError, Target, Worked};
 use otagw::flows::prl_push::PrlPushSettings;
 use otagw::gateway::Gateway;
 use otagw::import;
-use otagw::store::campaigns::{self, CampaignState};
+use otagw::store::campaigns::{self, CampaignAction, CampaignState};
 use otagw::store::models::NewProfile;
 use otagw::store::profiles;
 use otagw::store::schema::{ota_sessions, outbox, prl_campaign_targets, prl_campaigns};
@@ -722,6 +722,15 @@ async fn a_paused_campaign_creates_no_push_until_resumed() {
     );
     let (status, unknown) = control(addr, id, "stop").await;
     assert_eq!((status, &unknown["error"]), (404, &"unknown-action".into()));
+    let (status, bad) =
+        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign/x/pause", ""))
+            .await
+            .unwrap();
+    assert_eq!(
+        (status, &bad["error"]),
+        (400, &"bad-request".into()),
+        "{bad}"
+    );
     gw.stop().await;
 }
 
@@ -741,14 +750,19 @@ async fn cancelling_ends_what_has_not_reached_a_handset_and_nothing_else() {
     assert_eq!(status, 202, "{started}");
     let id = started["campaign_id"].as_i64().unwrap();
     wait_progress(addr, id, |p| p["targets"]["queued"] == 4).await;
+    // Paused first, so that the outbox rows moved below make no room for more pushes.
+    let (status, paused) = control(addr, id, "pause").await;
+    assert_eq!(status, 200, "{paused}");
     let mut conn = db.store.conn().await.unwrap();
     let sessions = sessions_of(&mut conn, id).await;
     assert_eq!(sessions.len(), 4);
     // Where the four pushes stand when the operator cancels: the first two were handed to the
-    // SMSC, and the first handset has called back and started its download; the last two are
-    // still in the outbox.
+    // SMSC, and the first handset has called back and started its download; the third is held
+    // by a sender (whose lease has run out: it died, or will retry); the fourth is still queued.
     let (started_profile, started_session) = sessions[0];
     let (_, sent_session) = sessions[1];
+    let (_, held_session) = sessions[2];
+    let (_, queued_session) = sessions[3];
     diesel::sql_query(
         "UPDATE outbox SET state = 'submitted', message_id = id::text \
          WHERE session_id = ANY($1)",
@@ -761,31 +775,71 @@ async fn cancelling_ends_what_has_not_reached_a_handset_and_nothing_else() {
     .await
     .unwrap();
     diesel::sql_query(
+        "UPDATE outbox SET state = 'submitting', attempts = 1, \
+         lease_until = now() - interval '1 second' WHERE session_id = $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(held_session)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    diesel::sql_query(
         "UPDATE ota_sessions SET state = jsonb_set(state, '{seq}', '1') WHERE id = $1",
     )
     .bind::<diesel::sql_types::BigInt, _>(started_session)
     .execute(&mut conn)
     .await
     .unwrap();
-    let unsent: i64 = outbox::table
-        .filter(outbox::campaign_id.eq(id))
-        .filter(outbox::state.eq("queued"))
-        .count()
-        .get_result(&mut conn)
-        .await
-        .unwrap();
-    assert!(
-        unsent >= 2,
-        "each of the last two sessions has its push queued"
-    );
+    let rows_of = |session: i64| {
+        outbox::table
+            .filter(outbox::session_id.eq(session))
+            .select(outbox::id)
+    };
+    let unsent: Vec<i64> = rows_of(queued_session).load(&mut conn).await.unwrap();
+    let held: Vec<i64> = rows_of(held_session).load(&mut conn).await.unwrap();
+    assert!(!unsent.is_empty() && !held.is_empty());
 
     let (status, cancelled) = control(addr, id, "cancel").await;
     assert_eq!(status, 200, "{cancelled}");
-    assert_eq!(cancelled["was"], "pushing", "{cancelled}");
+    assert_eq!(cancelled["was"], "paused", "{cancelled}");
     assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
     assert_eq!(cancelled["targets_skipped"], 6, "{cancelled}");
-    assert_eq!(cancelled["pushes_dropped"], unsent, "{cancelled}");
+    assert_eq!(cancelled["pushes_dropped"], unsent.len(), "{cancelled}");
     assert_eq!(cancelled["sessions_ended"], 3, "{cancelled}");
+
+    // The rows a sender held are left to it; when it (or another sender, its lease run out)
+    // comes back for them, their session has ended and they fail instead of going out.
+    let states = |ids: Vec<i64>| {
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .select((outbox::state, outbox::cause))
+    };
+    let before: Vec<(String, Option<String>)> = states(held.clone()).load(&mut conn).await.unwrap();
+    assert!(before.iter().all(|(s, _)| s == "submitting"), "{before:?}");
+    let claimed = otagw::store::outbox::claim_due(
+        &mut conn,
+        otagw::store::outbox::OutboxBearer::Smsc,
+        100,
+        Duration::from_secs(30),
+        5,
+    )
+    .await
+    .unwrap();
+    assert!(claimed.is_empty(), "{claimed:?}");
+    let after: Vec<(String, Option<String>)> = states(held.clone()).load(&mut conn).await.unwrap();
+    assert!(
+        after
+            .iter()
+            .all(|(s, c)| s == "failed" && c.as_deref() == Some("session-ended")),
+        "{after:?}"
+    );
+    let dropped: Vec<(String, Option<String>)> =
+        states(unsent.clone()).load(&mut conn).await.unwrap();
+    assert!(
+        dropped
+            .iter()
+            .all(|(s, c)| s == "failed" && c.as_deref() == Some("cancelled")),
+        "{dropped:?}"
+    );
 
     // The rows say the same: targets, outbox, sessions, profiles, audit records.
     let progress = prl_campaign::progress(&mut conn, id).await.unwrap();
@@ -796,7 +850,10 @@ async fn cancelling_ends_what_has_not_reached_a_handset_and_nothing_else() {
     assert_eq!(progress.skipped_by_cause.get("cancelled"), Some(&6));
     assert_eq!(progress.failed.get("cancelled"), Some(&3));
     assert_eq!(progress.active, 1, "the started download runs on");
-    assert_eq!(progress.pushes.get("failed"), Some(&unsent));
+    assert_eq!(
+        progress.pushes.get("failed").copied(),
+        Some((unsent.len() + held.len()) as i64)
+    );
     let still_active: Vec<i64> = ota_sessions::table
         .filter(ota_sessions::campaign_id.eq(id))
         .filter(ota_sessions::status.eq("active"))
@@ -887,4 +944,61 @@ async fn cancelling_ends_what_has_not_reached_a_handset_and_nothing_else() {
         "{text}"
     );
     gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_already_going_through_a_campaign_stops_at_a_pause() {
+    // A worker takes the campaigns still pushing at the start of its round, then creates their
+    // pushes one transaction at a time: each of those transactions checks the campaign is still
+    // pushing, so a pause (or cancel) takes effect between two pushes of a round.
+    let (db, _ids) = db_with(3).await;
+    let mut conn = db.store.conn().await.unwrap();
+    let started = prl_campaign::create(&mut conn, PRL, &Target::Subscribers(mdns(3)))
+        .await
+        .unwrap();
+    let id = started.campaign_id;
+    let first = prl_campaign::work_one(&mut conn, &settings(), id, PRL)
+        .await
+        .unwrap();
+    assert!(
+        matches!(first, Some(Worked::Queued { position: 0, .. })),
+        "{first:?}"
+    );
+    let paused = prl_campaign::control(&mut conn, id, CampaignAction::Pause)
+        .await
+        .unwrap();
+    assert_eq!(paused.state, CampaignState::Paused);
+    let next = prl_campaign::work_one(&mut conn, &settings(), id, PRL)
+        .await
+        .unwrap();
+    assert_eq!(next, None);
+    let progress = prl_campaign::progress(&mut conn, id).await.unwrap();
+    assert_eq!((progress.targets.queued, progress.targets.pending), (1, 2));
+    prl_campaign::control(&mut conn, id, CampaignAction::Resume)
+        .await
+        .unwrap();
+    let done = prl_campaign::work(&mut conn, &settings(), id, PRL, 10)
+        .await
+        .unwrap();
+    assert_eq!((done.queued, done.ran_out), (2, true));
+    // Paused after its last push, a campaign has nothing left to pause: it moves on to waiting.
+    prl_campaign::control(&mut conn, id, CampaignAction::Pause)
+        .await
+        .unwrap();
+    campaigns::advance_states(&mut conn).await.unwrap();
+    let progress = prl_campaign::progress(&mut conn, id).await.unwrap();
+    assert_eq!(progress.state, CampaignState::Waiting);
+    // Bad requests change nothing.
+    let err = prl_campaign::control(&mut conn, id, CampaignAction::Resume)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CampaignError::NotAllowed { .. }), "{err}");
+    let err = prl_campaign::control(&mut conn, id + 1, CampaignAction::Cancel)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CampaignError::UnknownCampaign(_)), "{err}");
+    assert_eq!(
+        prl_campaign::progress(&mut conn, id).await.unwrap().state,
+        CampaignState::Waiting
+    );
 }

@@ -415,22 +415,20 @@ pub async fn unstarted_sessions_for_update(
     conn: &mut AsyncPgConnection,
     id: i64,
 ) -> Result<Vec<Session>, StoreError> {
-    let locked: Vec<Session> = ota_sessions::table
+    // The whole condition is in SQL: a row locked by a call-back being answered is re-checked
+    // once that commits, so a session the handset has just started is skipped, and sessions a
+    // handset is running are never locked here at all.
+    Ok(ota_sessions::table
         .filter(ota_sessions::campaign_id.eq(id))
         .filter(ota_sessions::status.eq(SessionStatus::Active.as_str()))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "(ota_sessions.state ->> 'seq') = '0' AND (ota_sessions.state -> 'fallback') IS NULL",
+        ))
         .order(ota_sessions::id)
         .select(Session::as_select())
         .for_update()
         .load(conn)
-        .await?;
-    Ok(locked
-        .into_iter()
-        .filter(|s| {
-            s.status == SessionStatus::Active.as_str()
-                && s.state.get("seq").and_then(serde_json::Value::as_u64) == Some(0)
-                && s.state.get("fallback").is_none()
-        })
-        .collect())
+        .await?)
 }
 
 /// The campaigns whose targets are still being worked through, oldest first, with their PRL.
@@ -594,13 +592,17 @@ pub struct Advanced {
     pub finished: Vec<i64>,
 }
 
-/// Moves campaigns on: `pushing` with no pending target -> `waiting`; `waiting` with no active
-/// session -> `finished`. Idempotent; several instances may run it at once.
+/// Moves campaigns on: `pushing` (or `paused`: paused after its last push was created, it has
+/// nothing left to pause) with no pending target -> `waiting`; `waiting` with no active session
+/// -> `finished`. Idempotent; several instances may run it at once.
 pub async fn advance_states(conn: &mut AsyncPgConnection) -> Result<Advanced, StoreError> {
     let now = Utc::now();
     let waiting = diesel::update(
         prl_campaigns::table
-            .filter(prl_campaigns::state.eq(CampaignState::Pushing.as_str()))
+            .filter(prl_campaigns::state.eq_any([
+                CampaignState::Pushing.as_str(),
+                CampaignState::Paused.as_str(),
+            ]))
             .filter(diesel::dsl::not(diesel::dsl::exists(
                 prl_campaign_targets::table
                     .filter(prl_campaign_targets::campaign_id.eq(prl_campaigns::id))

@@ -334,10 +334,16 @@ pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<OutboxR
         .optional()?)
 }
 
+/// Cause of a push that was not sent because its session had ended.
+pub const CAUSE_SESSION_ENDED: &str = "session-ended";
+
 /// Claims up to `limit` due rows of `bearer`: queued rows whose `next_attempt_at` has come, and rows whose
 /// claim (lease) has expired. Each claimed row moves to `submitting`, its attempts go up by one
 /// and its lease ends `lease` from now. A row whose lease expired with `max_attempts` already
-/// used fails instead (cause "no answer ..."). Rows locked by another claimant are skipped.
+/// used fails instead (cause "no answer ..."), and so does a push whose session has ended
+/// (cause [`CAUSE_SESSION_ENDED`]: cancelled, superseded or timed out while the push waited or
+/// was being retried; nobody would answer its call-back). Rows locked by another claimant are
+/// skipped.
 /// Runs its own transaction (a savepoint inside the caller's).
 pub async fn claim_due(
     conn: &mut AsyncPgConnection,
@@ -351,7 +357,7 @@ pub async fn claim_due(
     }
     conn.transaction::<_, StoreError, _>(async move |conn| {
         let now = Utc::now();
-        let due: Vec<(i64, String, i32)> = outbox::table
+        let due: Vec<(i64, String, i32, Option<i64>)> = outbox::table
             .filter(outbox::bearer.eq(bearer.as_str()))
             .filter(
                 outbox::state
@@ -363,16 +369,48 @@ pub async fn claim_due(
             )
             .order(outbox::next_attempt_at)
             .limit(limit)
-            .select((outbox::id, outbox::state, outbox::attempts))
+            .select((
+                outbox::id,
+                outbox::state,
+                outbox::attempts,
+                outbox::session_id,
+            ))
             .for_update()
             .skip_locked()
             .load(conn)
             .await?;
-        let (exhausted, claim): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, state, n)| {
+        let sessions: Vec<i64> = due.iter().filter_map(|(_, _, _, s)| *s).collect();
+        let ended: Vec<i64> = if sessions.is_empty() {
+            Vec::new()
+        } else {
+            use super::schema::ota_sessions;
+            ota_sessions::table
+                .filter(ota_sessions::id.eq_any(&sessions))
+                .filter(ota_sessions::status.ne(super::sessions::SessionStatus::Active.as_str()))
+                .select(ota_sessions::id)
+                .load(conn)
+                .await?
+        };
+        let (orphans, due): (Vec<_>, Vec<_>) = due
+            .into_iter()
+            .partition(|(_, _, _, s)| s.is_some_and(|s| ended.contains(&s)));
+        if !orphans.is_empty() {
+            let ids: Vec<i64> = orphans.iter().map(|(id, _, _, _)| *id).collect();
+            diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+                .set((
+                    outbox::state.eq(OutboxState::Failed.as_str()),
+                    outbox::lease_until.eq(None::<DateTime<Utc>>),
+                    outbox::cause.eq(CAUSE_SESSION_ENDED),
+                    outbox::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+        }
+        let (exhausted, claim): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, state, n, _)| {
             state == OutboxState::Submitting.as_str() && *n >= max_attempts
         });
         if !exhausted.is_empty() {
-            let ids: Vec<i64> = exhausted.iter().map(|(id, _, _)| *id).collect();
+            let ids: Vec<i64> = exhausted.iter().map(|(id, _, _, _)| *id).collect();
             diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
                 .set((
                     outbox::state.eq(OutboxState::Failed.as_str()),
@@ -389,7 +427,7 @@ pub async fn claim_due(
         if claim.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<i64> = claim.iter().map(|(id, _, _)| *id).collect();
+        let ids: Vec<i64> = claim.iter().map(|(id, _, _, _)| *id).collect();
         let mut rows: Vec<OutboxRow> =
             diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
                 .set((
