@@ -21,8 +21,16 @@
 //! offers the configured version again. otagw's use of
 //! SMPP (submit_sm, deliver_sm receipts, enquire_link, unbind) is the same in both versions.
 //!
+//! **Congestion (5.0 only).** On a 5.0 bind the actor reads the SMSC's `congestion_state` TLV
+//! from every `submit_sm_resp` and paces itself by [`super::congestion`]: from 90 it runs at half
+//! its rate and window, at 100 it also pauses after each such answer as after `ESME_RTHROTTLED`,
+//! and below 80 it is back to the configured rate and window. Every bind starts at the
+//! configured pace. (`submit_sm_resp` is the response rusmpp decodes TLVs on; its
+//! `enquire_link_resp` has no body.)
+//!
 //! Metrics: `otagw_smpp_bind_up{bind}`, `otagw_smpp_interface_version{bind}`, `otagw_smpp_window_in_use{bind}`,
-//! `otagw_smpp_submits_total{bind,status}`, `otagw_smpp_receipts_total{state}`.
+//! `otagw_smpp_congestion_state{bind}`, `otagw_smpp_submits_total{bind,status}`,
+//! `otagw_smpp_receipts_total{state}`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,6 +49,7 @@ use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
+use super::congestion::{self, Pace};
 use super::receipt::{self, Receipt};
 use super::status::{self, StatusClass};
 use super::SmppSettings;
@@ -261,6 +270,25 @@ impl Bucket {
         self.refill(now);
         self.tokens -= 1.0;
     }
+
+    /// Runs at `rate` from now on (the tokens gathered so far are kept, up to the new burst).
+    fn set_rate(&mut self, rate: u32, now: Instant) {
+        self.refill(now);
+        let fresh = Self::new(rate);
+        self.rate = fresh.rate;
+        self.burst = fresh.burst;
+        self.tokens = self.tokens.min(fresh.burst);
+    }
+}
+
+/// Pauses the bind after an answer asking it to slow down: the pause starts at 20 ms and doubles
+/// up to [`MAX_THROTTLE_PAUSE`] while the answers keep asking; answers to requests already in
+/// the window when the pause began do not lengthen it again.
+fn slow_down(now: Instant, paused_until: &mut Instant, pause: &mut Duration) {
+    if now >= *paused_until {
+        *pause = (*pause * 2).clamp(Duration::from_millis(20), MAX_THROTTLE_PAUSE);
+        *paused_until = now + *pause;
+    }
 }
 
 fn c_string<const MIN: usize, const MAX: usize>(
@@ -289,6 +317,13 @@ impl Actor {
         // 3.4 or 5.0 while bound, 0 while not.
         let shown = version.map_or(0.0, |v| f64::from(v >> 4) + f64::from(v & 0x0F) / 10.0);
         metrics::gauge!("otagw_smpp_interface_version", "bind" => self.name.clone()).set(shown);
+        // Each bind starts unaware of the SMSC's congestion.
+        self.congestion_gauge(0);
+    }
+
+    fn congestion_gauge(&self, state: u8) {
+        metrics::gauge!("otagw_smpp_congestion_state", "bind" => self.name.clone())
+            .set(f64::from(state));
     }
 
     fn window_gauge(&self, n: usize) {
@@ -322,7 +357,7 @@ impl Actor {
                         "SMPP bound"
                     );
                     self.set_up(Some(version));
-                    let ended = self.session(link, &mut stop).await;
+                    let ended = self.session(link, version, &mut stop).await;
                     self.set_up(None);
                     self.window_gauge(0);
                     // The next bind offers the configured version again (the SMSC may have
@@ -422,10 +457,13 @@ impl Actor {
     async fn session(
         &mut self,
         mut link: Link,
+        version: u8,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<(), EsmeError> {
         let mut window: HashMap<u32, InFlight> = HashMap::new();
-        let result = self.session_loop(&mut link, &mut window, stop).await;
+        let result = self
+            .session_loop(&mut link, version, &mut window, stop)
+            .await;
         for (_, f) in window.drain() {
             let cause = match &result {
                 Ok(()) => "the gateway stopped with the request in flight".to_string(),
@@ -440,14 +478,32 @@ impl Actor {
         result
     }
 
+    /// The pace after the SMSC reported congestion_state `state`; the bucket follows it.
+    fn on_congestion_state(&self, pace: Pace, state: u8, bucket: &mut Bucket) -> Pace {
+        self.congestion_gauge(state);
+        let next = pace.after_report(state);
+        if next != pace {
+            let rate = next.rate(self.settings.max_rate_per_sec);
+            bucket.set_rate(rate, Instant::now());
+            let window = next.window(self.settings.window.max(1));
+            if next == Pace::Full {
+                tracing::info!(bind = %self.name, congestion_state = state, rate, window, "SMSC congestion over: the bind runs at its configured pace");
+            } else {
+                tracing::warn!(bind = %self.name, congestion_state = state, pace = next.as_str(), rate, window, "SMSC reports congestion: the bind slows down");
+            }
+        }
+        next
+    }
+
     async fn session_loop(
         &mut self,
         link: &mut Link,
+        version: u8,
         window: &mut HashMap<u32, InFlight>,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<(), EsmeError> {
         let s = self.settings.clone();
-        let window_max = s.window.max(1);
+        let mut pace = Pace::Full;
         let mut bucket = Bucket::new(s.max_rate_per_sec);
         let mut paused_until = Instant::now();
         let mut throttle_pause = Duration::ZERO;
@@ -460,7 +516,7 @@ impl Actor {
         loop {
             let now = Instant::now();
             let send_at = bucket.ready_at(now).max(paused_until);
-            let has_room = window.len() < window_max;
+            let has_room = window.len() < pace.window(s.window.max(1));
             tokio::select! {
                 changed = stop.changed() => {
                     if changed.is_err() || *stop.borrow() {
@@ -478,13 +534,28 @@ impl Actor {
                             };
                             self.window_gauge(window.len());
                             let code = u32::from(cmd.status());
-                            let message_id = match cmd.pdu() {
-                                Some(Pdu::SubmitSmResp(r)) => r.message_id().as_str().to_string(),
-                                _ => String::new(),
+                            let (message_id, reported) = match cmd.pdu() {
+                                Some(Pdu::SubmitSmResp(r)) => (
+                                    r.message_id().as_str().to_string(),
+                                    congestion::reported(version, r.tlvs()),
+                                ),
+                                _ => (String::new(), None),
                             };
+                            // An answer that says congested pauses the bind whatever its status.
+                            let mut congested = false;
+                            if let Some(state) = reported {
+                                pace = self.on_congestion_state(pace, state, &mut bucket);
+                                congested = pace.backs_off();
+                                if congested {
+                                    slow_down(Instant::now(), &mut paused_until, &mut throttle_pause);
+                                    tracing::debug!(bind = %self.name, congestion_state = state, pause_ms = throttle_pause.as_millis() as u64, "SMSC congested");
+                                }
+                            }
                             let event = match status::classify(code) {
                                 StatusClass::Ok if !message_id.is_empty() => {
-                                    throttle_pause = Duration::ZERO;
+                                    if !congested {
+                                        throttle_pause = Duration::ZERO;
+                                    }
                                     self.count_submit("ESME_ROK");
                                     EsmeEvent::Submitted { id: f.id, message_id }
                                 }
@@ -493,25 +564,22 @@ impl Actor {
                                     EsmeEvent::Transient { id: f.id, cause: "submit_sm_resp without a message_id".into() }
                                 }
                                 StatusClass::SlowDown => {
-                                    // Requests already in the window when the pause began
-                                    // do not lengthen it again.
-                                    let now = Instant::now();
-                                    if now >= paused_until {
-                                        throttle_pause = (throttle_pause * 2)
-                                            .clamp(Duration::from_millis(20), MAX_THROTTLE_PAUSE);
-                                        paused_until = now + throttle_pause;
-                                    }
+                                    slow_down(Instant::now(), &mut paused_until, &mut throttle_pause);
                                     self.count_submit(&status::name(code));
                                     tracing::debug!(bind = %self.name, status = %status::name(code), pause_ms = throttle_pause.as_millis() as u64, "SMSC asks to slow down");
                                     EsmeEvent::SlowDown { id: f.id, status: code }
                                 }
                                 StatusClass::Transient => {
-                                    throttle_pause = Duration::ZERO;
+                                    if !congested {
+                                        throttle_pause = Duration::ZERO;
+                                    }
                                     self.count_submit(&status::name(code));
                                     EsmeEvent::Transient { id: f.id, cause: format!("submit_sm_resp {}", status::name(code)) }
                                 }
                                 StatusClass::Permanent => {
-                                    throttle_pause = Duration::ZERO;
+                                    if !congested {
+                                        throttle_pause = Duration::ZERO;
+                                    }
                                     self.count_submit(&status::name(code));
                                     EsmeEvent::Permanent { id: f.id, cause: format!("submit_sm_resp {}", status::name(code)) }
                                 }
@@ -726,5 +794,45 @@ mod tests {
         b.take(t0);
         let next = b.ready_at(t0);
         assert!(next > t0 && next <= t0 + Duration::from_millis(101));
+    }
+
+    #[test]
+    fn bucket_follows_a_new_rate() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(1000);
+        for _ in 0..100 {
+            b.take(t0);
+        }
+        b.set_rate(10, t0);
+        let next = b.ready_at(t0);
+        assert!(
+            next >= t0 + Duration::from_millis(99) && next <= t0 + Duration::from_millis(101),
+            "one token at 10/s takes 100 ms: {:?}",
+            next - t0
+        );
+        // A full bucket keeps at most the new burst.
+        let mut full = Bucket::new(1000);
+        full.set_rate(20, t0);
+        full.take(t0);
+        full.take(t0);
+        assert!(full.ready_at(t0) > t0, "burst of 2 at 20/s");
+    }
+
+    #[test]
+    fn slowing_down_doubles_the_pause_once_per_pause() {
+        let t0 = Instant::now();
+        let mut until = t0;
+        let mut pause = Duration::ZERO;
+        slow_down(t0, &mut until, &mut pause);
+        assert_eq!((pause, until), (Duration::from_millis(20), t0 + pause));
+        // Answers inside the pause do not lengthen it.
+        slow_down(t0 + Duration::from_millis(5), &mut until, &mut pause);
+        assert_eq!(pause, Duration::from_millis(20));
+        let mut at = until;
+        for _ in 0..10 {
+            slow_down(at, &mut until, &mut pause);
+            at = until;
+        }
+        assert_eq!(pause, MAX_THROTTLE_PAUSE);
     }
 }
