@@ -2,9 +2,10 @@
 //!
 //! An SMPP 5.0 SMSC may put the `congestion_state` TLV (tag 0x0428, one octet 0-100) on its
 //! responses: 0 idle, 1-29 low load, 30-49 medium, 50-79 high, 80-89 optimum, 90-99 nearing
-//! congestion, 100 congested. A bind that runs 5.0 reads it from every `submit_sm_resp` and
-//! moves between three paces ([`Pace`]), with the thresholds below (the only place they are
-//! set):
+//! congestion, 100 congested. A bind that runs 5.0 reads it from every response that carries it
+//! (`submit_sm_resp` through rusmpp, [`reported`]; `enquire_link_resp`, `generic_nack` and
+//! `unbind_resp` from the body [`super::codec`] sets aside, [`reported_in_body`]) and moves
+//! between three paces ([`Pace`]), with the thresholds below (the only place they are set):
 //!
 //! | reported | pace | the bind |
 //! |---|---|---|
@@ -22,6 +23,9 @@
 use rusmpp::tlvs::{Tlv, TlvValue};
 
 use super::SMPP_5_0;
+
+/// Tag of the congestion_state TLV (SMPP 5.0 §4.8.4.19).
+pub const CONGESTION_STATE_TAG: u16 = 0x0428;
 
 /// At or above this congestion_state (90, "nearing congestion") a bind halves its rate and
 /// window.
@@ -109,6 +113,28 @@ pub fn reported(version: u8, tlvs: &[Tlv]) -> Option<u8> {
         .filter(|state| *state <= BACK_OFF_AT)
 }
 
+/// The congestion_state among TLVs still encoded (tag, length, value, ...), such as the body
+/// of an `enquire_link_resp`; the same rules as [`reported`]. A congestion_state whose length
+/// is not 1, or TLVs that run past the end, are ignored from there on.
+pub fn reported_in_body(version: u8, mut body: &[u8]) -> Option<u8> {
+    if version < SMPP_5_0 {
+        return None;
+    }
+    while let [t0, t1, l0, l1, rest @ ..] = body {
+        let tag = u16::from_be_bytes([*t0, *t1]);
+        let length = usize::from(u16::from_be_bytes([*l0, *l1]));
+        let value = rest.get(..length)?;
+        if tag == CONGESTION_STATE_TAG {
+            return match value {
+                [state] if *state <= BACK_OFF_AT => Some(*state),
+                _ => None,
+            };
+        }
+        body = rest.get(length..)?;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +195,31 @@ mod tests {
         assert_eq!(reported(SMPP_5_0, &[congestion(100)]), Some(100));
         assert_eq!(reported(SMPP_3_4, &[congestion(100)]), None);
         assert_eq!(reported(SMPP_5_0, &[]), None);
+    }
+
+    #[test]
+    fn the_tag_is_rusmpps() {
+        assert_eq!(
+            u16::from(rusmpp::tlvs::TlvTag::CongestionState),
+            CONGESTION_STATE_TAG
+        );
+    }
+
+    #[test]
+    fn read_from_an_encoded_body() {
+        let state = [0x04, 0x28, 0, 1, 97];
+        assert_eq!(reported_in_body(SMPP_5_0, &state), Some(97));
+        assert_eq!(reported_in_body(SMPP_3_4, &state), None);
+        // After another TLV (additional_status_info_text "ok").
+        let body = [0x00, 0x1D, 0, 3, b'o', b'k', 0, 0x04, 0x28, 0, 1, 100];
+        assert_eq!(reported_in_body(SMPP_5_0, &body), Some(100));
+        assert_eq!(reported_in_body(SMPP_5_0, &[]), None);
+        assert_eq!(reported_in_body(SMPP_5_0, &[0x04, 0x28, 0, 1, 101]), None);
+        assert_eq!(reported_in_body(SMPP_5_0, &[0x04, 0x28, 0, 2, 90, 0]), None);
+        // Truncated: no panic, nothing read.
+        assert_eq!(reported_in_body(SMPP_5_0, &[0x04, 0x28, 0, 1]), None);
+        assert_eq!(reported_in_body(SMPP_5_0, &[0x00, 0x1D, 0, 9, 1]), None);
+        assert_eq!(reported_in_body(SMPP_5_0, &[0x04, 0x28, 0]), None);
     }
 
     #[test]

@@ -22,11 +22,11 @@
 //! SMPP (submit_sm, deliver_sm receipts, enquire_link, unbind) is the same in both versions.
 //!
 //! **Congestion (5.0 only).** On a 5.0 bind the actor reads the SMSC's `congestion_state` TLV
-//! from every `submit_sm_resp` and paces itself by [`super::congestion`]: from 90 it runs at half
-//! its rate and window, at 100 it also pauses after each such answer as after `ESME_RTHROTTLED`,
-//! and below 80 it is back to the configured rate and window. Every bind starts at the
-//! configured pace. (`submit_sm_resp` is the response rusmpp decodes TLVs on; its
-//! `enquire_link_resp` has no body.)
+//! from every response that carries one (`submit_sm_resp`, `enquire_link_resp`, `generic_nack`,
+//! `unbind_resp`; the link's [`EsmeCodec`] keeps the bodies rusmpp does not decode) and paces
+//! itself by [`super::congestion`]: from 90 it runs at half its rate and window, at 100 it also
+//! pauses after each such answer as after `ESME_RTHROTTLED`, and below 80 it is back to the
+//! configured rate and window. Every bind starts at the configured pace.
 //!
 //! Metrics: `otagw_smpp_bind_up{bind}`, `otagw_smpp_interface_version{bind}`, `otagw_smpp_window_in_use{bind}`,
 //! `otagw_smpp_congestion_state{bind}`, `otagw_smpp_submits_total{bind,status}`,
@@ -49,6 +49,7 @@ use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
+use super::codec::{EsmeCodec, Received};
 use super::congestion::{self, Pace};
 use super::receipt::{self, Receipt};
 use super::status::{self, StatusClass};
@@ -219,7 +220,7 @@ struct Actor {
     offer: u8,
 }
 
-type Link = Framed<TcpStream, rusmpp::tokio_codec::CommandCodec>;
+type Link = Framed<TcpStream, EsmeCodec>;
 
 /// The longest pause after ESME_RTHROTTLED / ESME_RMSGQFUL (the pause starts at 20 ms and
 /// doubles while the SMSC keeps refusing).
@@ -288,6 +289,19 @@ fn slow_down(now: Instant, paused_until: &mut Instant, pause: &mut Duration) {
     if now >= *paused_until {
         *pause = (*pause * 2).clamp(Duration::from_millis(20), MAX_THROTTLE_PAUSE);
         *paused_until = now + *pause;
+    }
+}
+
+/// The congestion_state a response from the SMSC carries, on a bind running `version`: from
+/// the TLVs of a `submit_sm_resp`, or from the body of a header-only response
+/// (`enquire_link_resp`, `generic_nack`, `unbind_resp`) that [`EsmeCodec`] set aside.
+fn congestion_of(version: u8, cmd: &Command, body: &[u8]) -> Option<u8> {
+    if u32::from(cmd.id()) & 0x8000_0000 == 0 {
+        return None; // a request
+    }
+    match cmd.pdu() {
+        Some(Pdu::SubmitSmResp(r)) => congestion::reported(version, r.tlvs()),
+        _ => congestion::reported_in_body(version, body),
     }
 }
 
@@ -410,7 +424,7 @@ impl Actor {
             .await
             .map_err(|_| EsmeError::Timeout("the TCP connection"))??;
         let _ = tcp.set_nodelay(true);
-        let mut link = Framed::new(tcp, rusmpp::tokio_codec::CommandCodec::new());
+        let mut link = Framed::new(tcp, EsmeCodec::new());
         let bind = BindTransceiver::builder()
             .system_id(c_string(&self.settings.system_id, "system_id")?)
             .password(c_string(&self.settings.password, "password")?)
@@ -427,7 +441,8 @@ impl Actor {
                 .await
                 .map_err(|_| EsmeError::Timeout("bind_transceiver_resp"))?
                 .ok_or(EsmeError::Closed)?
-                .map_err(codec_err)?;
+                .map_err(codec_err)?
+                .command;
             match cmd.id() {
                 CommandId::BindTransceiverResp | CommandId::GenericNack
                     if cmd.sequence_number() == seq =>
@@ -525,7 +540,18 @@ impl Actor {
                     }
                 }
                 frame = link.next() => {
-                    let cmd = frame.ok_or(EsmeError::Closed)?.map_err(codec_err)?;
+                    let Received { command: cmd, body } = frame.ok_or(EsmeError::Closed)?.map_err(codec_err)?;
+                    // Any response may carry the SMSC's congestion_state (5.0); one that says
+                    // congested pauses the bind, whatever its status.
+                    let mut congested = false;
+                    if let Some(state) = congestion_of(version, &cmd, &body) {
+                        pace = self.on_congestion_state(pace, state, &mut bucket);
+                        congested = pace.backs_off();
+                        if congested {
+                            slow_down(Instant::now(), &mut paused_until, &mut throttle_pause);
+                            tracing::debug!(bind = %self.name, congestion_state = state, pause_ms = throttle_pause.as_millis() as u64, "SMSC congested");
+                        }
+                    }
                     match cmd.id() {
                         CommandId::SubmitSmResp | CommandId::GenericNack => {
                             let Some(f) = window.remove(&cmd.sequence_number()) else {
@@ -534,23 +560,10 @@ impl Actor {
                             };
                             self.window_gauge(window.len());
                             let code = u32::from(cmd.status());
-                            let (message_id, reported) = match cmd.pdu() {
-                                Some(Pdu::SubmitSmResp(r)) => (
-                                    r.message_id().as_str().to_string(),
-                                    congestion::reported(version, r.tlvs()),
-                                ),
-                                _ => (String::new(), None),
+                            let message_id = match cmd.pdu() {
+                                Some(Pdu::SubmitSmResp(r)) => r.message_id().as_str().to_string(),
+                                _ => String::new(),
                             };
-                            // An answer that says congested pauses the bind whatever its status.
-                            let mut congested = false;
-                            if let Some(state) = reported {
-                                pace = self.on_congestion_state(pace, state, &mut bucket);
-                                congested = pace.backs_off();
-                                if congested {
-                                    slow_down(Instant::now(), &mut paused_until, &mut throttle_pause);
-                                    tracing::debug!(bind = %self.name, congestion_state = state, pause_ms = throttle_pause.as_millis() as u64, "SMSC congested");
-                                }
-                            }
                             let event = match status::classify(code) {
                                 StatusClass::Ok if !message_id.is_empty() => {
                                     if !congested {
@@ -724,7 +737,7 @@ impl Actor {
             return;
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            while let Some(Ok(cmd)) = link.next().await {
+            while let Some(Ok(Received { command: cmd, .. })) = link.next().await {
                 if cmd.id() == CommandId::UnbindResp {
                     break;
                 }
