@@ -310,3 +310,40 @@ async fn a_3_4_bind_never_gets_congestion_state() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn congestion_state_on_enquire_link_resp_is_read_and_the_bind_stays_up() {
+    let metrics = otagw::telemetry::init_metrics();
+    let smsc = smsc_for("linkcheck", SMPP_5_0).await;
+    smsc.set_congestion_state(Some(95));
+    let db = TestDb::new().await.unwrap();
+    let mut s = settings_for(&smsc, "linkcheck", SMPP_5_0);
+    s.enquire_link_secs = 1;
+    let sender = SmppSender::start(db.store.clone(), s);
+    assert!(sender.wait_bound(Duration::from_secs(10)).await, "bound");
+    // No traffic yet: only the enquire_link_resp carry it (rusmpp alone would take their TLVs
+    // for the next PDU's header and drop the bind).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let state = gauge(
+            &metrics.render(),
+            "otagw_smpp_congestion_state",
+            "linkcheck-0",
+        );
+        if smsc.congestion_states_sent() >= 3 && state == Some(95.0) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} enquire_link_resp with congestion_state sent, gauge {state:?}",
+            smsc.congestion_states_sent()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(smsc.binds_accepted(), 1, "the bind was never lost");
+    assert!(sender.binds[0].is_bound());
+    enqueue_sms(&db, 5, "after").await;
+    wait_delivered(&db, 5).await;
+    sender.stop().await;
+    assert_eq!(smsc.binds_accepted(), 1);
+}

@@ -64,12 +64,14 @@
 //! ## Congestion (SMPP 5.0)
 //!
 //! With [`SmscHandle::set_congestion_state`]`(Some(n))` every `submit_sm_resp` (accepted or
-//! refused) on a bind that runs SMPP 5.0 carries the `congestion_state` TLV (0x0428) with value
-//! `n`; [`SmscHandle::congestion_states_sent`] counts them. A bind runs 5.0 when it offered 5.0
+//! refused) and every `enquire_link_resp` on a bind that runs SMPP 5.0 carries the
+//! `congestion_state` TLV (0x0428) with value `n`; [`SmscHandle::congestion_states_sent`] counts
+//! them. A bind runs 5.0 when it offered 5.0
 //! (or later) and the SMSC is configured for 5.0: a 3.4 bind never gets the TLV, which 3.4 does
 //! not define. The value is only reported: the simulator does not slow down or refuse anything
-//! because of it (combine it with [`SmscHandle::throttle_next`] for that). Only `submit_sm_resp`
-//! carries it: rusmpp's `enquire_link_resp` has no body.
+//! because of it (combine it with [`SmscHandle::throttle_next`] for that). rusmpp has no
+//! `enquire_link_resp` with a body, so that one is sent as an untyped PDU with the response's
+//! command_id.
 //!
 //! ## Stopping and restarting
 //!
@@ -418,7 +420,8 @@ impl SmscHandle {
         Shared::lock(&self.shared.withheld).clone()
     }
 
-    /// From now on every submit_sm_resp on a bind that runs SMPP 5.0 carries the
+    /// From now on every submit_sm_resp and enquire_link_resp on a bind that runs SMPP 5.0
+    /// carries the
     /// `congestion_state` TLV with `state` (SMPP 5.0 defines 0-100: 0-29 idle or low load, 30-49
     /// medium, 50-79 high, 80-89 optimum, 90-99 nearing congestion, 100 congested; other values
     /// are sent as given, to test the ESME on them); `None` stops it. 3.4 binds never get it.
@@ -606,7 +609,8 @@ async fn serve_link(link: &mut Link, shared: &Arc<Shared>) {
                         }
                     }
                     CommandId::EnquireLink => {
-                        if link.send(Command::new(CommandStatus::EsmeRok, seq, Pdu::EnquireLinkResp)).await.is_err() {
+                        let resp = enquire_link_resp(shared, bind_version);
+                        if link.send(Command::new(CommandStatus::EsmeRok, seq, resp)).await.is_err() {
                             break;
                         }
                     }
@@ -666,6 +670,25 @@ fn submit_sm_resp(
             .fetch_add(1, Ordering::Relaxed);
     }
     SubmitSmResp::new(message_id, tlvs)
+}
+
+/// The enquire_link_resp on a bind running `bind_version`: with the congestion_state when one
+/// is set and the bind runs 5.0 (counted).
+fn enquire_link_resp(shared: &Shared, bind_version: u8) -> Pdu {
+    let state = Shared::lock(&shared.faults).congestion_state;
+    match state {
+        Some(state) if bind_version >= SMPP_5_0 => {
+            shared
+                .congestion_states_sent
+                .fetch_add(1, Ordering::Relaxed);
+            let [t0, t1] = u16::from(TlvTag::CongestionState).to_be_bytes();
+            Pdu::Other {
+                command_id: CommandId::EnquireLinkResp,
+                body: AnyOctetString::from_slice(&[t0, t1, 0, 1, state]),
+            }
+        }
+        _ => Pdu::EnquireLinkResp,
+    }
 }
 
 /// Serves one submit_sm on a bind running `bind_version`; false when the connection is to be
