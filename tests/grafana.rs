@@ -38,6 +38,7 @@ const METRICS: &[&str] = &[
     "otagw_smpp_bind_up",
     "otagw_smpp_window_in_use",
     "otagw_smpp_interface_version",
+    "otagw_smpp_congestion_state",
     "otagw_smpp_submits_total",
     "otagw_smpp_receipts_total",
     "otagw_smpp_outbox_depth",
@@ -352,6 +353,7 @@ fn the_smpp_and_campaign_rows_chart_what_operators_watch() {
     for metric in [
         "otagw_smpp_bind_up",
         "otagw_smpp_window_in_use",
+        "otagw_smpp_congestion_state",
         "otagw_smpp_submits_total",
         "otagw_smpp_receipts_total",
         "otagw_smpp_outbox_depth",

@@ -21,8 +21,16 @@
 //! offers the configured version again. otagw's use of
 //! SMPP (submit_sm, deliver_sm receipts, enquire_link, unbind) is the same in both versions.
 //!
+//! **Congestion (5.0 only).** On a 5.0 bind the actor reads the SMSC's `congestion_state` TLV
+//! from every response that carries one (`submit_sm_resp`, `enquire_link_resp`, `generic_nack`,
+//! `unbind_resp`; the link's [`EsmeCodec`] keeps the bodies rusmpp does not decode) and paces
+//! itself by [`super::congestion`]: from 90 it runs at half its rate and window, at 100 it also
+//! pauses after each such answer as after `ESME_RTHROTTLED`, and below 80 it is back to the
+//! configured rate and window. Every bind starts at the configured pace.
+//!
 //! Metrics: `otagw_smpp_bind_up{bind}`, `otagw_smpp_interface_version{bind}`, `otagw_smpp_window_in_use{bind}`,
-//! `otagw_smpp_submits_total{bind,status}`, `otagw_smpp_receipts_total{state}`.
+//! `otagw_smpp_congestion_state{bind}`, `otagw_smpp_submits_total{bind,status}`,
+//! `otagw_smpp_receipts_total{state}`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,6 +49,8 @@ use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
+use super::codec::{EsmeCodec, Received};
+use super::congestion::{self, Pace};
 use super::receipt::{self, Receipt};
 use super::status::{self, StatusClass};
 use super::SmppSettings;
@@ -210,7 +220,7 @@ struct Actor {
     offer: u8,
 }
 
-type Link = Framed<TcpStream, rusmpp::tokio_codec::CommandCodec>;
+type Link = Framed<TcpStream, EsmeCodec>;
 
 /// The longest pause after ESME_RTHROTTLED / ESME_RMSGQFUL (the pause starts at 20 ms and
 /// doubles while the SMSC keeps refusing).
@@ -261,6 +271,38 @@ impl Bucket {
         self.refill(now);
         self.tokens -= 1.0;
     }
+
+    /// Runs at `rate` from now on (the tokens gathered so far are kept, up to the new burst).
+    fn set_rate(&mut self, rate: u32, now: Instant) {
+        self.refill(now);
+        let fresh = Self::new(rate);
+        self.rate = fresh.rate;
+        self.burst = fresh.burst;
+        self.tokens = self.tokens.min(fresh.burst);
+    }
+}
+
+/// Pauses the bind after an answer asking it to slow down: the pause starts at 20 ms and doubles
+/// up to [`MAX_THROTTLE_PAUSE`] while the answers keep asking; answers to requests already in
+/// the window when the pause began do not lengthen it again.
+fn slow_down(now: Instant, paused_until: &mut Instant, pause: &mut Duration) {
+    if now >= *paused_until {
+        *pause = (*pause * 2).clamp(Duration::from_millis(20), MAX_THROTTLE_PAUSE);
+        *paused_until = now + *pause;
+    }
+}
+
+/// The congestion_state a response from the SMSC carries, on a bind running `version`: from
+/// the TLVs of a `submit_sm_resp`, or from the body of a header-only response
+/// (`enquire_link_resp`, `generic_nack`, `unbind_resp`) that [`EsmeCodec`] set aside.
+fn congestion_of(version: u8, cmd: &Command, body: &[u8]) -> Option<u8> {
+    if u32::from(cmd.id()) & 0x8000_0000 == 0 {
+        return None; // a request
+    }
+    match cmd.pdu() {
+        Some(Pdu::SubmitSmResp(r)) => congestion::reported(version, r.tlvs()),
+        _ => congestion::reported_in_body(version, body),
+    }
 }
 
 fn c_string<const MIN: usize, const MAX: usize>(
@@ -289,6 +331,13 @@ impl Actor {
         // 3.4 or 5.0 while bound, 0 while not.
         let shown = version.map_or(0.0, |v| f64::from(v >> 4) + f64::from(v & 0x0F) / 10.0);
         metrics::gauge!("otagw_smpp_interface_version", "bind" => self.name.clone()).set(shown);
+        // Each bind starts unaware of the SMSC's congestion.
+        self.congestion_gauge(0);
+    }
+
+    fn congestion_gauge(&self, state: u8) {
+        metrics::gauge!("otagw_smpp_congestion_state", "bind" => self.name.clone())
+            .set(f64::from(state));
     }
 
     fn window_gauge(&self, n: usize) {
@@ -322,7 +371,7 @@ impl Actor {
                         "SMPP bound"
                     );
                     self.set_up(Some(version));
-                    let ended = self.session(link, &mut stop).await;
+                    let ended = self.session(link, version, &mut stop).await;
                     self.set_up(None);
                     self.window_gauge(0);
                     // The next bind offers the configured version again (the SMSC may have
@@ -375,7 +424,7 @@ impl Actor {
             .await
             .map_err(|_| EsmeError::Timeout("the TCP connection"))??;
         let _ = tcp.set_nodelay(true);
-        let mut link = Framed::new(tcp, rusmpp::tokio_codec::CommandCodec::new());
+        let mut link = Framed::new(tcp, EsmeCodec::new());
         let bind = BindTransceiver::builder()
             .system_id(c_string(&self.settings.system_id, "system_id")?)
             .password(c_string(&self.settings.password, "password")?)
@@ -392,7 +441,8 @@ impl Actor {
                 .await
                 .map_err(|_| EsmeError::Timeout("bind_transceiver_resp"))?
                 .ok_or(EsmeError::Closed)?
-                .map_err(codec_err)?;
+                .map_err(codec_err)?
+                .command;
             match cmd.id() {
                 CommandId::BindTransceiverResp | CommandId::GenericNack
                     if cmd.sequence_number() == seq =>
@@ -422,10 +472,13 @@ impl Actor {
     async fn session(
         &mut self,
         mut link: Link,
+        version: u8,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<(), EsmeError> {
         let mut window: HashMap<u32, InFlight> = HashMap::new();
-        let result = self.session_loop(&mut link, &mut window, stop).await;
+        let result = self
+            .session_loop(&mut link, version, &mut window, stop)
+            .await;
         for (_, f) in window.drain() {
             let cause = match &result {
                 Ok(()) => "the gateway stopped with the request in flight".to_string(),
@@ -440,14 +493,32 @@ impl Actor {
         result
     }
 
+    /// The pace after the SMSC reported congestion_state `state`; the bucket follows it.
+    fn on_congestion_state(&self, pace: Pace, state: u8, bucket: &mut Bucket) -> Pace {
+        self.congestion_gauge(state);
+        let next = pace.after_report(state);
+        if next != pace {
+            let rate = next.rate(self.settings.max_rate_per_sec);
+            bucket.set_rate(rate, Instant::now());
+            let window = next.window(self.settings.window.max(1));
+            if next == Pace::Full {
+                tracing::info!(bind = %self.name, congestion_state = state, rate, window, "SMSC congestion over: the bind runs at its configured pace");
+            } else {
+                tracing::warn!(bind = %self.name, congestion_state = state, pace = next.as_str(), rate, window, "SMSC reports congestion: the bind slows down");
+            }
+        }
+        next
+    }
+
     async fn session_loop(
         &mut self,
         link: &mut Link,
+        version: u8,
         window: &mut HashMap<u32, InFlight>,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<(), EsmeError> {
         let s = self.settings.clone();
-        let window_max = s.window.max(1);
+        let mut pace = Pace::Full;
         let mut bucket = Bucket::new(s.max_rate_per_sec);
         let mut paused_until = Instant::now();
         let mut throttle_pause = Duration::ZERO;
@@ -460,7 +531,7 @@ impl Actor {
         loop {
             let now = Instant::now();
             let send_at = bucket.ready_at(now).max(paused_until);
-            let has_room = window.len() < window_max;
+            let has_room = window.len() < pace.window(s.window.max(1));
             tokio::select! {
                 changed = stop.changed() => {
                     if changed.is_err() || *stop.borrow() {
@@ -469,7 +540,18 @@ impl Actor {
                     }
                 }
                 frame = link.next() => {
-                    let cmd = frame.ok_or(EsmeError::Closed)?.map_err(codec_err)?;
+                    let Received { command: cmd, body } = frame.ok_or(EsmeError::Closed)?.map_err(codec_err)?;
+                    // Any response may carry the SMSC's congestion_state (5.0); one that says
+                    // congested pauses the bind, whatever its status.
+                    let mut congested = false;
+                    if let Some(state) = congestion_of(version, &cmd, &body) {
+                        pace = self.on_congestion_state(pace, state, &mut bucket);
+                        congested = pace.backs_off();
+                        if congested {
+                            slow_down(Instant::now(), &mut paused_until, &mut throttle_pause);
+                            tracing::debug!(bind = %self.name, congestion_state = state, pause_ms = throttle_pause.as_millis() as u64, "SMSC congested");
+                        }
+                    }
                     match cmd.id() {
                         CommandId::SubmitSmResp | CommandId::GenericNack => {
                             let Some(f) = window.remove(&cmd.sequence_number()) else {
@@ -484,7 +566,9 @@ impl Actor {
                             };
                             let event = match status::classify(code) {
                                 StatusClass::Ok if !message_id.is_empty() => {
-                                    throttle_pause = Duration::ZERO;
+                                    if !congested {
+                                        throttle_pause = Duration::ZERO;
+                                    }
                                     self.count_submit("ESME_ROK");
                                     EsmeEvent::Submitted { id: f.id, message_id }
                                 }
@@ -493,25 +577,22 @@ impl Actor {
                                     EsmeEvent::Transient { id: f.id, cause: "submit_sm_resp without a message_id".into() }
                                 }
                                 StatusClass::SlowDown => {
-                                    // Requests already in the window when the pause began
-                                    // do not lengthen it again.
-                                    let now = Instant::now();
-                                    if now >= paused_until {
-                                        throttle_pause = (throttle_pause * 2)
-                                            .clamp(Duration::from_millis(20), MAX_THROTTLE_PAUSE);
-                                        paused_until = now + throttle_pause;
-                                    }
+                                    slow_down(Instant::now(), &mut paused_until, &mut throttle_pause);
                                     self.count_submit(&status::name(code));
                                     tracing::debug!(bind = %self.name, status = %status::name(code), pause_ms = throttle_pause.as_millis() as u64, "SMSC asks to slow down");
                                     EsmeEvent::SlowDown { id: f.id, status: code }
                                 }
                                 StatusClass::Transient => {
-                                    throttle_pause = Duration::ZERO;
+                                    if !congested {
+                                        throttle_pause = Duration::ZERO;
+                                    }
                                     self.count_submit(&status::name(code));
                                     EsmeEvent::Transient { id: f.id, cause: format!("submit_sm_resp {}", status::name(code)) }
                                 }
                                 StatusClass::Permanent => {
-                                    throttle_pause = Duration::ZERO;
+                                    if !congested {
+                                        throttle_pause = Duration::ZERO;
+                                    }
                                     self.count_submit(&status::name(code));
                                     EsmeEvent::Permanent { id: f.id, cause: format!("submit_sm_resp {}", status::name(code)) }
                                 }
@@ -656,7 +737,7 @@ impl Actor {
             return;
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            while let Some(Ok(cmd)) = link.next().await {
+            while let Some(Ok(Received { command: cmd, .. })) = link.next().await {
                 if cmd.id() == CommandId::UnbindResp {
                     break;
                 }
@@ -726,5 +807,45 @@ mod tests {
         b.take(t0);
         let next = b.ready_at(t0);
         assert!(next > t0 && next <= t0 + Duration::from_millis(101));
+    }
+
+    #[test]
+    fn bucket_follows_a_new_rate() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(1000);
+        for _ in 0..100 {
+            b.take(t0);
+        }
+        b.set_rate(10, t0);
+        let next = b.ready_at(t0);
+        assert!(
+            next >= t0 + Duration::from_millis(99) && next <= t0 + Duration::from_millis(101),
+            "one token at 10/s takes 100 ms: {:?}",
+            next - t0
+        );
+        // A full bucket keeps at most the new burst.
+        let mut full = Bucket::new(1000);
+        full.set_rate(20, t0);
+        full.take(t0);
+        full.take(t0);
+        assert!(full.ready_at(t0) > t0, "burst of 2 at 20/s");
+    }
+
+    #[test]
+    fn slowing_down_doubles_the_pause_once_per_pause() {
+        let t0 = Instant::now();
+        let mut until = t0;
+        let mut pause = Duration::ZERO;
+        slow_down(t0, &mut until, &mut pause);
+        assert_eq!((pause, until), (Duration::from_millis(20), t0 + pause));
+        // Answers inside the pause do not lengthen it.
+        slow_down(t0 + Duration::from_millis(5), &mut until, &mut pause);
+        assert_eq!(pause, Duration::from_millis(20));
+        let mut at = until;
+        for _ in 0..10 {
+            slow_down(at, &mut until, &mut pause);
+            at = until;
+        }
+        assert_eq!(pause, MAX_THROTTLE_PAUSE);
     }
 }

@@ -14,11 +14,15 @@
 //! - [`outbox_worker`]: claims due rows from the outbox, hands them to the binds, records the
 //!   outcomes and applies the receipts.
 //! - [`status`]: which `command_status` values are transient, throttling or permanent.
+//! - [`congestion`]: the SMSC's SMPP 5.0 `congestion_state` and the pace a bind keeps on it.
+//! - [`codec`]: rusmpp's codec for the binds, with TLVs on header-only PDUs set aside.
 //! - [`receipt`]: delivery receipts out of `deliver_sm` (TLVs or the "id:... stat:..." text).
 //!
 //! The durability argument (what is sent exactly once and what at least once) is on
 //! [`crate::store::outbox`].
 
+pub mod codec;
+pub mod congestion;
 pub mod esme;
 pub mod outbox_worker;
 pub mod receipt;

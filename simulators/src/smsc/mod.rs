@@ -57,8 +57,21 @@
 //! [`SmscHandle::queue_full_next`] (ESME_RMSGQFUL), [`SmscHandle::reject_next`] (any status),
 //! [`SmscHandle::set_response_delay`] (slow responses), [`SmscHandle::drop_binds`] and
 //! [`SmscHandle::drop_binds_after`] (close every connection), [`SmscHandle::set_lose_receipts`],
-//! [`SmscHandle::set_withhold_responses`] (accept but never answer). A refused submit_sm is
-//! neither recorded nor delivered.
+//! [`SmscHandle::set_withhold_responses`] (accept but never answer),
+//! [`SmscHandle::set_congestion_state`] (report an SMPP 5.0 `congestion_state`). A refused
+//! submit_sm is neither recorded nor delivered.
+//!
+//! ## Congestion (SMPP 5.0)
+//!
+//! With [`SmscHandle::set_congestion_state`]`(Some(n))` every `submit_sm_resp` (accepted or
+//! refused) and every `enquire_link_resp` on a bind that runs SMPP 5.0 carries the
+//! `congestion_state` TLV (0x0428) with value `n`; [`SmscHandle::congestion_states_sent`] counts
+//! them. A bind runs 5.0 when it offered 5.0
+//! (or later) and the SMSC is configured for 5.0: a 3.4 bind never gets the TLV, which 3.4 does
+//! not define. The value is only reported: the simulator does not slow down or refuse anything
+//! because of it (combine it with [`SmscHandle::throttle_next`] for that). rusmpp has no
+//! `enquire_link_resp` with a body, so that one is sent as an untyped PDU with the response's
+//! command_id.
 //!
 //! ## Stopping and restarting
 //!
@@ -87,8 +100,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
 use rusmpp::pdus::{BindTransceiverResp, BindTransmitterResp, DeliverSm, SubmitSmResp};
-use rusmpp::tlvs::MessageDeliveryRequestTlvValue;
-use rusmpp::types::{COctetString, OctetString};
+use rusmpp::tlvs::{MessageDeliveryRequestTlvValue, MessageSubmissionResponseTlvValue, TlvTag};
+use rusmpp::types::{AnyOctetString, COctetString, OctetString};
 use rusmpp::values::{EsmClass, InterfaceVersion, MessageState};
 use rusmpp::{Command, CommandId, CommandStatus, Pdu};
 use tokio::net::{TcpListener, TcpStream};
@@ -106,6 +119,8 @@ mod delivery;
 const ERR_NO_HANDSET: u16 = 1;
 /// Receipt err: the handset could not take the message (it does not reassemble or decode).
 const ERR_REFUSED: u16 = 2;
+/// interface_version of SMPP 5.0, the first version with congestion_state.
+const SMPP_5_0: u8 = 0x50;
 
 /// Settings of the simulated SMSC.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +182,7 @@ struct Faults {
     lose_receipts: bool,
     drop_after: Option<usize>,
     withhold_responses: bool,
+    congestion_state: Option<u8>,
 }
 
 #[derive(Debug, Clone)]
@@ -191,6 +207,7 @@ struct Shared {
     next_conn: AtomicU64,
     submits_received: AtomicUsize,
     receipts_sent: AtomicUsize,
+    congestion_states_sent: AtomicUsize,
     binds_accepted: AtomicUsize,
     bind_versions: Mutex<Vec<u8>>,
     kill: watch::Sender<u64>,
@@ -250,6 +267,7 @@ impl Smsc {
             next_conn: AtomicU64::new(1),
             submits_received: AtomicUsize::new(0),
             receipts_sent: AtomicUsize::new(0),
+            congestion_states_sent: AtomicUsize::new(0),
             binds_accepted: AtomicUsize::new(0),
             bind_versions: Mutex::new(Vec::new()),
             kill,
@@ -402,6 +420,20 @@ impl SmscHandle {
         Shared::lock(&self.shared.withheld).clone()
     }
 
+    /// From now on every submit_sm_resp and enquire_link_resp on a bind that runs SMPP 5.0
+    /// carries the
+    /// `congestion_state` TLV with `state` (SMPP 5.0 defines 0-100: 0-29 idle or low load, 30-49
+    /// medium, 50-79 high, 80-89 optimum, 90-99 nearing congestion, 100 congested; other values
+    /// are sent as given, to test the ESME on them); `None` stops it. 3.4 binds never get it.
+    pub fn set_congestion_state(&self, state: Option<u8>) {
+        Shared::lock(&self.shared.faults).congestion_state = state;
+    }
+
+    /// submit_sm_resp sent with a `congestion_state` TLV.
+    pub fn congestion_states_sent(&self) -> usize {
+        self.shared.congestion_states_sent.load(Ordering::Relaxed)
+    }
+
     /// Closes every connection now (without unbind).
     pub fn drop_binds(&self) {
         self.shared.kill.send_modify(|g| *g += 1);
@@ -463,8 +495,9 @@ async fn serve(tcp: TcpStream, shared: Arc<Shared>) {
 async fn serve_link(link: &mut Link, shared: &Arc<Shared>) {
     let mut kill = shared.kill.subscribe();
     kill.borrow_and_update();
-    // Bind first.
-    let system_id = loop {
+    // Bind first: the system_id, and the version the bind runs (the lower of the ESME's offer
+    // and ours).
+    let (system_id, bind_version) = loop {
         let cmd = tokio::select! {
             c = link.next() => c,
             _ = kill.changed() => return,
@@ -527,7 +560,7 @@ async fn serve_link(link: &mut Link, shared: &Arc<Shared>) {
             return;
         }
         if status == CommandStatus::EsmeRok {
-            break sid;
+            break (sid, version.min(shared.config.interface_version));
         }
     };
     shared.binds_accepted.fetch_add(1, Ordering::Relaxed);
@@ -561,7 +594,7 @@ async fn serve_link(link: &mut Link, shared: &Arc<Shared>) {
                 let seq = cmd.sequence_number();
                 match cmd.id() {
                     CommandId::SubmitSm => {
-                        if !on_submit(shared, &system_id, link, &cmd).await {
+                        if !on_submit(shared, &system_id, bind_version, link, &cmd).await {
                             break;
                         }
                     }
@@ -576,7 +609,8 @@ async fn serve_link(link: &mut Link, shared: &Arc<Shared>) {
                         }
                     }
                     CommandId::EnquireLink => {
-                        if link.send(Command::new(CommandStatus::EsmeRok, seq, Pdu::EnquireLinkResp)).await.is_err() {
+                        let resp = enquire_link_resp(shared, bind_version);
+                        if link.send(Command::new(CommandStatus::EsmeRok, seq, resp)).await.is_err() {
                             break;
                         }
                     }
@@ -604,8 +638,68 @@ async fn serve_link(link: &mut Link, shared: &Arc<Shared>) {
     }
 }
 
-/// Serves one submit_sm; false when the connection is to be closed.
-async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: &Command) -> bool {
+/// The submit_sm_resp TLVs on a bind running `bind_version`: the congestion_state when one is
+/// set and the bind runs 5.0 (rusmpp has no typed submit_sm_resp TLV for it, so it goes as a
+/// tagged octet; the ESME decodes it as congestion_state all the same).
+fn response_tlvs(
+    congestion_state: Option<u8>,
+    bind_version: u8,
+) -> Vec<MessageSubmissionResponseTlvValue> {
+    match congestion_state {
+        Some(state) if bind_version >= SMPP_5_0 => {
+            vec![MessageSubmissionResponseTlvValue::Other {
+                tag: TlvTag::CongestionState,
+                value: AnyOctetString::from_slice(&[state]),
+            }]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A submit_sm_resp with `message_id` and the TLVs of [`response_tlvs`], counted.
+fn submit_sm_resp(
+    shared: &Shared,
+    message_id: COctetString<1, 65>,
+    congestion_state: Option<u8>,
+    bind_version: u8,
+) -> SubmitSmResp {
+    let tlvs = response_tlvs(congestion_state, bind_version);
+    if !tlvs.is_empty() {
+        shared
+            .congestion_states_sent
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    SubmitSmResp::new(message_id, tlvs)
+}
+
+/// The enquire_link_resp on a bind running `bind_version`: with the congestion_state when one
+/// is set and the bind runs 5.0 (counted).
+fn enquire_link_resp(shared: &Shared, bind_version: u8) -> Pdu {
+    let state = Shared::lock(&shared.faults).congestion_state;
+    match state {
+        Some(state) if bind_version >= SMPP_5_0 => {
+            shared
+                .congestion_states_sent
+                .fetch_add(1, Ordering::Relaxed);
+            let [t0, t1] = u16::from(TlvTag::CongestionState).to_be_bytes();
+            Pdu::Other {
+                command_id: CommandId::EnquireLinkResp,
+                body: AnyOctetString::from_slice(&[t0, t1, 0, 1, state]),
+            }
+        }
+        _ => Pdu::EnquireLinkResp,
+    }
+}
+
+/// Serves one submit_sm on a bind running `bind_version`; false when the connection is to be
+/// closed.
+async fn on_submit(
+    shared: &Arc<Shared>,
+    system_id: &str,
+    bind_version: u8,
+    link: &mut Link,
+    cmd: &Command,
+) -> bool {
     shared.submits_received.fetch_add(1, Ordering::Relaxed);
     let seq = cmd.sequence_number();
     let Some(Pdu::SubmitSm(sm)) = cmd.pdu() else {
@@ -618,7 +712,7 @@ async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: 
             .await
             .is_ok();
     };
-    let (delay, fault, drop_now, withhold) = {
+    let (delay, fault, drop_now, withhold, congestion) = {
         let mut f = Shared::lock(&shared.faults);
         let fault = if f.throttle > 0 {
             f.throttle -= 1;
@@ -640,13 +734,19 @@ async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: 
             }
             _ => false,
         };
-        (f.response_delay, fault, drop_now, f.withhold_responses)
+        (
+            f.response_delay,
+            fault,
+            drop_now,
+            f.withhold_responses,
+            f.congestion_state,
+        )
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
     if let Some(status) = fault {
-        let resp = SubmitSmResp::new(COctetString::empty(), Vec::new());
+        let resp = submit_sm_resp(shared, COctetString::empty(), congestion, bind_version);
         return link.send(Command::new(status, seq, resp)).await.is_ok();
     }
     let message_id = format!("{:X}", next_message_id());
@@ -685,7 +785,7 @@ async fn on_submit(shared: &Arc<Shared>, system_id: &str, link: &mut Link, cmd: 
         Shared::lock(&shared.withheld).push(message_id);
         return true;
     }
-    let resp = SubmitSmResp::new(c_str(&message_id), Vec::new());
+    let resp = submit_sm_resp(shared, c_str(&message_id), congestion, bind_version);
     link.send(Command::new(CommandStatus::EsmeRok, seq, resp))
         .await
         .is_ok()
@@ -809,6 +909,34 @@ mod tests {
             .unwrap()
             .as_micros() as u64;
         assert!(next_message_id() >= now, "ids follow the clock");
+    }
+
+    #[test]
+    fn congestion_state_goes_on_5_0_responses_only_and_decodes_as_such() {
+        use rusmpp::tlvs::TlvValue;
+        use rusmpp::values::CongestionState;
+        use tokio_util::bytes::BytesMut;
+        use tokio_util::codec::{Decoder, Encoder};
+
+        assert!(response_tlvs(Some(100), 0x34).is_empty(), "3.4: never");
+        assert!(response_tlvs(None, SMPP_5_0).is_empty(), "not set");
+        let mut codec = rusmpp::tokio_codec::CommandCodec::new();
+        let resp = SubmitSmResp::new(c_str("1"), response_tlvs(Some(100), SMPP_5_0));
+        let mut wire = BytesMut::new();
+        codec
+            .encode(Command::new(CommandStatus::EsmeRok, 7, resp), &mut wire)
+            .unwrap();
+        // header (16) + message_id "1\0" (2) + tag, length, value (5)
+        assert_eq!(wire.len(), 23);
+        assert_eq!(&wire[18..], &[0x04, 0x28, 0x00, 0x01, 100]);
+        let decoded = codec.decode(&mut wire).unwrap().unwrap();
+        let Some(Pdu::SubmitSmResp(r)) = decoded.pdu() else {
+            panic!("not a submit_sm_resp: {decoded:?}");
+        };
+        assert_eq!(
+            r.tlvs()[0].value(),
+            Some(&TlvValue::CongestionState(CongestionState::Congested))
+        );
     }
 
     #[test]
