@@ -14,9 +14,11 @@
 //! | `Receipt` DELIVRD | `apply_receipt`: `mark_delivered_by_message_id` |
 //! | `Receipt` UNDELIV, EXPIRED, DELETED, REJECTD | `apply_receipt`: `mark_failed_by_message_id` |
 //!
-//! A receipt for a message_id no row has yet (its `Submitted` came on another bind and is not
-//! recorded yet) is held and retried for [`RECEIPT_HOLD`]; its `deliver_sm_resp` waits until it
-//! is recorded, so a gateway that dies meanwhile leaves the SMSC to send it again. Database
+//! A receipt for a message_id no row has yet (its `Submitted` came on another bind, or to
+//! another gateway's worker, and is not recorded yet) is held and retried for
+//! [`RECEIPT_HOLD`]; its `deliver_sm_resp` waits until it is recorded (a row that is only
+//! `submitted` is not taken for a repeat, see [`outbox::apply_receipt`]), so a gateway that
+//! dies meanwhile leaves the SMSC to send it again. Database
 //! errors are retried a few times; a receipt that still cannot be recorded is refused
 //! (ESME_RX_T_APPN) so the SMSC sends it again.
 //!
