@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use otagw::smpp::{SmppSender, SmppSettings};
-use otagw::store::outbox::{self, NewOutbox, OutboxBearer, OutboxDepth, OutboxState};
+use otagw::store::outbox::{
+    self, NewOutbox, OutboxBearer, OutboxDepth, OutboxState, ReceiptApplied, ReceiptOutcome,
+};
 use otagw::store::Store;
 use otagw::testkit::TestDb;
 use otagw_sim::smsc::{Smsc, SmscConfig, SmscHandle, SubmittedMessage};
@@ -545,6 +547,97 @@ async fn two_gateways_on_one_database_send_each_message_once() {
     assert_eq!(sent.len(), 60);
     let dests: HashSet<&str> = sent.iter().map(|m| m.destination.as_str()).collect();
     assert_eq!(dests.len(), 60);
+}
+
+/// Two gateways on one database: gateway A's worker takes the receipt for a push gateway B
+/// submitted. A's update finds no submitted row (B has not recorded the submit_sm_resp yet), B
+/// records it, and only then does A look whether the receipt was a repeat. It is not: the row
+/// is `submitted`, not delivered, so the receipt must be reported unknown (A holds it and
+/// tries again) rather than taken for a repeat (its deliver_sm_resp would then say recorded,
+/// the SMSC would not send it again and the row would stay `submitted` for ever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_that_races_the_record_of_its_submit_is_not_taken_for_a_repeat() {
+    use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+    let db = TestDb::new().await.unwrap();
+    let id = enqueue(&db.store, 1).await[0];
+    let mut b = db.store.conn().await.unwrap();
+    let claimed = outbox::claim_due(&mut b, OutboxBearer::Smsc, 1, Duration::from_secs(60), 5)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    // The interleaving, made certain: an update of the outbox that changes no row (A's receipt
+    // finding no submitted row) waits at its end until this connection releases lock 4242.
+    b.batch_execute(
+        "CREATE FUNCTION pause_empty_update() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF NOT EXISTS (SELECT 1 FROM changed) THEN
+                 PERFORM pg_advisory_lock_shared(4242);
+                 PERFORM pg_advisory_unlock_shared(4242);
+             END IF;
+             RETURN NULL;
+         END $$;
+         CREATE TRIGGER pause_empty_update AFTER UPDATE ON outbox
+             REFERENCING NEW TABLE AS changed
+             FOR EACH STATEMENT EXECUTE FUNCTION pause_empty_update();
+         SELECT pg_advisory_lock(4242);",
+    )
+    .await
+    .unwrap();
+    let store = db.store.clone();
+    let a = tokio::spawn(async move {
+        let mut conn = store.conn().await.unwrap();
+        outbox::apply_receipt(&mut conn, "M1", ReceiptOutcome::Delivered)
+            .await
+            .unwrap()
+    });
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let paused: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM pg_stat_activity \
+              WHERE datname = current_database() AND wait_event = 'advisory')",
+        ))
+        .get_result(&mut b)
+        .await
+        .unwrap();
+        if paused == 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the receipt's update paused"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // B records the submit_sm_resp; then A's receipt goes on.
+    assert!(outbox::mark_submitted(&mut b, id, "M1").await.unwrap());
+    b.batch_execute("SELECT pg_advisory_unlock(4242)")
+        .await
+        .unwrap();
+    assert_eq!(a.await.unwrap(), ReceiptApplied::Unknown);
+    let row = outbox::get(&mut b, id).await.unwrap().unwrap();
+    assert_eq!(row.state(), Some(OutboxState::Submitted));
+
+    // Held and tried again, it is recorded; after that it is a repeat.
+    assert_eq!(
+        outbox::apply_receipt(&mut b, "M1", ReceiptOutcome::Delivered)
+            .await
+            .unwrap(),
+        ReceiptApplied::Recorded(id)
+    );
+    assert_eq!(
+        outbox::apply_receipt(&mut b, "M1", ReceiptOutcome::Delivered)
+            .await
+            .unwrap(),
+        ReceiptApplied::Repeated
+    );
+    let row = outbox::get(&mut b, id).await.unwrap().unwrap();
+    assert_eq!(row.state(), Some(OutboxState::Delivered));
+    assert_eq!(
+        outbox::apply_receipt(&mut b, "M2", ReceiptOutcome::Failed("x"))
+            .await
+            .unwrap(),
+        ReceiptApplied::Unknown
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

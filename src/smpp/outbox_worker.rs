@@ -11,12 +11,14 @@
 //! | `SlowDown` (throttled, queue full) | `reschedule` after `retry_backoff`, attempt refunded |
 //! | `Transient`, `Unknown` (bind lost, timeout) | `reschedule` after `retry_backoff`, counted; failed at `max_attempts` |
 //! | `Permanent` | `mark_failed` with the status as cause |
-//! | `Receipt` DELIVRD | `mark_delivered_by_message_id` |
-//! | `Receipt` UNDELIV, EXPIRED, DELETED, REJECTD | `mark_failed_by_message_id` |
+//! | `Receipt` DELIVRD | `apply_receipt`: `mark_delivered_by_message_id` |
+//! | `Receipt` UNDELIV, EXPIRED, DELETED, REJECTD | `apply_receipt`: `mark_failed_by_message_id` |
 //!
-//! A receipt for a message_id no row has yet (its `Submitted` came on another bind and is not
-//! recorded yet) is held and retried for [`RECEIPT_HOLD`]; its `deliver_sm_resp` waits until it
-//! is recorded, so a gateway that dies meanwhile leaves the SMSC to send it again. Database
+//! A receipt for a message_id no row has yet (its `Submitted` came on another bind, or to
+//! another gateway's worker, and is not recorded yet) is held and retried for
+//! [`RECEIPT_HOLD`]; its `deliver_sm_resp` waits until it is recorded (a row that is only
+//! `submitted` is not taken for a repeat, see [`outbox::apply_receipt`]), so a gateway that
+//! dies meanwhile leaves the SMSC to send it again. Database
 //! errors are retried a few times; a receipt that still cannot be recorded is refused
 //! (ESME_RX_T_APPN) so the SMSC sends it again.
 //!
@@ -31,7 +33,9 @@ use tokio::time::Instant;
 use super::esme::{Esme, EsmeEvent, SubmitJob};
 use super::receipt::{Receipt, ReceiptState};
 use super::SmppSettings;
-use crate::store::outbox::{self, OutboxBearer, OutboxRow, OutboxState, Rescheduled};
+use crate::store::outbox::{
+    self, OutboxBearer, OutboxRow, OutboxState, ReceiptApplied, ReceiptOutcome, Rescheduled,
+};
 use crate::store::{Store, StoreError};
 
 /// How long a receipt for an unknown message_id is held before it is dropped.
@@ -238,40 +242,23 @@ impl OutboxWorker {
         Ok(())
     }
 
-    /// Ok(true): recorded (or nothing to record); Ok(false): no submitted row has this
-    /// message_id yet.
+    /// Ok(true): recorded (or nothing to record); Ok(false): no row has this message_id yet.
     async fn apply_receipt(&self, receipt: &Receipt) -> Result<bool, StoreError> {
         if !receipt.state.is_final() {
             return Ok(true);
         }
-        let id = retry(|| async {
+        let cause = format!("delivery receipt {}", receipt.state.as_str());
+        let outcome = if receipt.state == ReceiptState::Delivered {
+            ReceiptOutcome::Delivered
+        } else {
+            ReceiptOutcome::Failed(&cause)
+        };
+        let applied = retry(|| async {
             let mut conn = self.store.conn().await?;
-            if receipt.state == ReceiptState::Delivered {
-                outbox::mark_delivered_by_message_id(&mut conn, &receipt.message_id).await
-            } else {
-                let cause = format!("delivery receipt {}", receipt.state.as_str());
-                outbox::mark_failed_by_message_id(&mut conn, &receipt.message_id, &cause).await
-            }
+            outbox::apply_receipt(&mut conn, &receipt.message_id, outcome).await
         })
         .await?;
-        if id.is_some() {
-            return Ok(true);
-        }
-        // Already final (a repeated receipt) counts as recorded.
-        let known = retry(|| async {
-            use crate::store::schema::outbox::dsl;
-            use diesel::prelude::*;
-            use diesel_async::RunQueryDsl;
-            let mut conn = self.store.conn().await?;
-            let n: i64 = dsl::outbox
-                .filter(dsl::message_id.eq(&receipt.message_id))
-                .count()
-                .get_result(&mut conn)
-                .await?;
-            Ok::<_, StoreError>(n)
-        })
-        .await?;
-        Ok(known > 0)
+        Ok(applied != ReceiptApplied::Unknown)
     }
 
     async fn retry_held(&self, held: &mut Vec<HeldReceipt>) {

@@ -541,6 +541,65 @@ pub async fn mark_failed_by_message_id(
     .optional()?)
 }
 
+/// What a final delivery receipt says of its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptOutcome<'a> {
+    /// Delivered (DELIVRD).
+    Delivered,
+    /// Failed for good (UNDELIV, EXPIRED, DELETED, REJECTD), with this cause.
+    Failed(&'a str),
+}
+
+/// What [`apply_receipt`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptApplied {
+    /// The submitted row with this message_id (its id) is now delivered or failed.
+    Recorded(i64),
+    /// Nothing to do: the row with this message_id already had its receipt (it is delivered or
+    /// failed: a repeat).
+    Repeated,
+    /// Not recorded: no row has this message_id yet (its submit_sm_resp is not recorded yet,
+    /// or it is not ours), or its submit_sm_resp was recorded while this ran. Try again later.
+    Unknown,
+}
+
+/// Applies a final delivery receipt for `message_id`: the `submitted` row with this message_id
+/// -> `delivered` ([`mark_delivered_by_message_id`]) or `failed` with the cause
+/// ([`mark_failed_by_message_id`]).
+///
+/// When no submitted row matched, it is a repeat only if the row with this message_id is
+/// already delivered or failed. A row that merely has it may have been recorded `submitted`
+/// (by another gateway's worker, on another bind) just after the update looked; taking that
+/// for a repeat would acknowledge a receipt that was never recorded, and the row would stay
+/// `submitted` for ever.
+pub async fn apply_receipt(
+    conn: &mut AsyncPgConnection,
+    message_id: &str,
+    outcome: ReceiptOutcome<'_>,
+) -> Result<ReceiptApplied, StoreError> {
+    let id = match outcome {
+        ReceiptOutcome::Delivered => mark_delivered_by_message_id(conn, message_id).await?,
+        ReceiptOutcome::Failed(cause) => mark_failed_by_message_id(conn, message_id, cause).await?,
+    };
+    if let Some(id) = id {
+        return Ok(ReceiptApplied::Recorded(id));
+    }
+    let settled: i64 = outbox::table
+        .filter(outbox::message_id.eq(message_id))
+        .filter(outbox::state.eq_any([
+            OutboxState::Delivered.as_str(),
+            OutboxState::Failed.as_str(),
+        ]))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(if settled > 0 {
+        ReceiptApplied::Repeated
+    } else {
+        ReceiptApplied::Unknown
+    })
+}
+
 /// Gives up on a row that is not yet submitted (a permanent error). Returns false when the
 /// row is gone or already past submission.
 pub async fn mark_failed(
