@@ -524,8 +524,12 @@ impl Actor {
         let mut throttle_pause = Duration::ZERO;
         let enquire_every = Duration::from_secs(s.enquire_link_secs.max(1));
         let mut enquire = tokio::time::interval_at(Instant::now() + enquire_every, enquire_every);
+        // After a stall (a starved process), one enquire_link, not a burst of the missed ones
+        // (two unanswered in a row would drop a healthy bind).
+        enquire.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut unanswered_enquires = 0u32;
         let mut housekeeping = tokio::time::interval(Duration::from_millis(100));
+        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (ack_tx, mut ack_rx) = mpsc::channel::<(u32, bool)>(256);
         let jobs = self.jobs.clone();
         loop {
