@@ -38,6 +38,12 @@ pub const BACK_OFF_AT: u8 = 100;
 /// and window.
 pub const RECOVER_BELOW: u8 = 80;
 
+/// A bind slowed down by the SMSC's congestion goes back to its configured pace when the SMSC
+/// has reported no congestion_state for this long. SMPP 5.0 makes the TLV optional: an SMSC that
+/// sends it only while congested, then falls silent, would otherwise keep the bind slowed down
+/// until it reconnects.
+pub const FORGET_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How fast a bind sends, given what the SMSC last said about its congestion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Pace {
@@ -63,6 +69,16 @@ impl Pace {
         } else if self == Self::BackOff {
             // Optimum load: no longer congested, not yet recovered.
             Self::Halved
+        } else {
+            self
+        }
+    }
+
+    /// The pace when the SMSC's last congestion_state is `silent_for` old: back to
+    /// [`Pace::Full`] from [`FORGET_AFTER`] on, unchanged before.
+    pub fn after_silence(self, silent_for: std::time::Duration) -> Self {
+        if silent_for >= FORGET_AFTER {
+            Self::Full
         } else {
             self
         }
@@ -141,6 +157,14 @@ mod tests {
     use crate::smpp::SMPP_3_4;
     use rusmpp::tlvs::TlvValue;
     use rusmpp::values::CongestionState;
+
+    #[test]
+    fn a_silent_smsc_is_forgotten_after_forget_after() {
+        for pace in [Pace::Full, Pace::Halved, Pace::BackOff] {
+            assert_eq!(pace.after_silence(FORGET_AFTER / 2), pace);
+            assert_eq!(pace.after_silence(FORGET_AFTER), Pace::Full);
+        }
+    }
 
     fn congestion(state: u8) -> Tlv {
         Tlv::new(TlvValue::CongestionState(CongestionState::from(state)))

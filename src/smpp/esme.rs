@@ -519,6 +519,7 @@ impl Actor {
     ) -> Result<(), EsmeError> {
         let s = self.settings.clone();
         let mut pace = Pace::Full;
+        let mut last_report = Instant::now();
         let mut bucket = Bucket::new(s.max_rate_per_sec);
         let mut paused_until = Instant::now();
         let mut throttle_pause = Duration::ZERO;
@@ -549,6 +550,7 @@ impl Actor {
                     // congested pauses the bind, whatever its status.
                     let mut congested = false;
                     if let Some(state) = congestion_of(version, &cmd, &body) {
+                        last_report = Instant::now();
                         pace = self.on_congestion_state(pace, state, &mut bucket);
                         congested = pace.backs_off();
                         if congested {
@@ -664,6 +666,13 @@ impl Actor {
                 }
                 _ = housekeeping.tick() => {
                     let now = Instant::now();
+                    let silent_for = now.saturating_duration_since(last_report);
+                    if pace.after_silence(silent_for) != pace {
+                        pace = Pace::Full;
+                        bucket.set_rate(s.max_rate_per_sec, now);
+                        self.congestion_gauge(0);
+                        tracing::info!(bind = %self.name, silent_secs = silent_for.as_secs(), "SMSC no longer reports congestion: the bind runs at its configured pace");
+                    }
                     let late: Vec<u32> = window
                         .iter()
                         .filter(|(_, f)| now.saturating_duration_since(f.sent_at) >= s.response_timeout)
