@@ -38,6 +38,7 @@ const METRICS: &[&str] = &[
     "otagw_smpp_bind_up",
     "otagw_smpp_window_in_use",
     "otagw_smpp_interface_version",
+    "otagw_smpp_receipts_dropped_total",
     "otagw_smpp_congestion_state",
     "otagw_smpp_submits_total",
     "otagw_smpp_receipts_total",

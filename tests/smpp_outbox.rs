@@ -767,3 +767,46 @@ async fn receipts_say_what_the_handsets_took() {
         .collect();
     assert_eq!(urls, [href.as_str()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_for_messages_never_sent_are_held_up_to_a_bound_and_block_nothing() {
+    use otagw::smpp::outbox_worker::MAX_HELD_RECEIPTS;
+    let metrics = otagw::telemetry::init_metrics();
+    let dropped = || {
+        metrics
+            .render()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("otagw_smpp_receipts_dropped_total{reason=\"hold-full\"} ")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0)
+    };
+    let db = TestDb::new().await.unwrap();
+    let smsc = smsc().await;
+    let sender = SmppSender::start(db.store.clone(), settings(&smsc));
+    assert!(sender.wait_bound(Duration::from_secs(5)).await);
+    // Receipts for messages another application sent on the account: no row has their
+    // message_id. The first MAX_HELD_RECEIPTS are held (for RECEIPT_HOLD, 30 s), the rest are
+    // answered and dropped at once.
+    const EXTRA: usize = 20;
+    let strays: Vec<String> = (0..MAX_HELD_RECEIPTS + EXTRA)
+        .map(|i| format!("stray-{i}"))
+        .collect();
+    smsc.send_stray_receipts("otagw", &strays);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while dropped() < EXTRA as u64 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {EXTRA} dropped",
+            dropped()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(dropped(), EXTRA as u64, "only what did not fit the hold");
+    // Meanwhile the bind sends and records pushes as usual.
+    enqueue(&db.store, 10).await;
+    wait_depth(&db.store, "10 delivered", |d| d.delivered == 10).await;
+    sender.stop().await;
+    assert_eq!(smsc.messages().len(), 10);
+}

@@ -18,11 +18,16 @@
 //! another gateway's worker, and is not recorded yet) is held and retried for
 //! [`RECEIPT_HOLD`]; its `deliver_sm_resp` waits until it is recorded (a row that is only
 //! `submitted` is not taken for a repeat, see [`outbox::apply_receipt`]), so a gateway that
-//! dies meanwhile leaves the SMSC to send it again. Database
+//! dies meanwhile leaves the SMSC to send it again. At most [`MAX_HELD_RECEIPTS`] are held (an
+//! SMSC may send receipts for messages another application submitted under the same
+//! system_id): one more is answered and dropped at once, so withheld `deliver_sm_resp`s cannot
+//! fill the SMSC's window on the bind. Every dropped receipt is logged and counted
+//! (`otagw_smpp_receipts_dropped_total{reason}`: `unknown-message-id` after the hold,
+//! `hold-full`). Database
 //! errors are retried a few times; a receipt that still cannot be recorded is refused
 //! (ESME_RX_T_APPN) so the SMSC sends it again.
 //!
-//! Metric: `otagw_smpp_outbox_depth{state}`.
+//! Metrics: `otagw_smpp_outbox_depth{state}`, `otagw_smpp_receipts_dropped_total{reason}`.
 
 use std::time::Duration;
 
@@ -40,6 +45,20 @@ use crate::store::{Store, StoreError};
 
 /// How long a receipt for an unknown message_id is held before it is dropped.
 pub const RECEIPT_HOLD: Duration = Duration::from_secs(30);
+
+/// Receipts held at most at once (beyond, one more for an unknown message_id is dropped).
+pub const MAX_HELD_RECEIPTS: usize = 1000;
+
+/// Answers a receipt that will not be recorded, and says so in the log and the metrics.
+fn drop_receipt(receipt: &Receipt, ack: oneshot::Sender<bool>, reason: &'static str) {
+    tracing::warn!(
+        message_id = receipt.message_id,
+        reason,
+        "receipt for an unknown message_id dropped"
+    );
+    metrics::counter!("otagw_smpp_receipts_dropped_total", "reason" => reason).increment(1);
+    let _ = ack.send(true);
+}
 
 struct HeldReceipt {
     receipt: Receipt,
@@ -203,6 +222,9 @@ impl OutboxWorker {
                     Ok(true) => {
                         let _ = ack.send(true);
                     }
+                    Ok(false) if held.len() >= MAX_HELD_RECEIPTS => {
+                        drop_receipt(&receipt, ack, "hold-full");
+                    }
                     Ok(false) => held.push(HeldReceipt {
                         receipt,
                         since: Instant::now(),
@@ -261,21 +283,37 @@ impl OutboxWorker {
         Ok(applied != ReceiptApplied::Unknown)
     }
 
+    /// Tries the held receipts again: one query finds those whose message_id a row now has
+    /// (only they are applied, one by one); the others wait, or are dropped once held for
+    /// [`RECEIPT_HOLD`].
     async fn retry_held(&self, held: &mut Vec<HeldReceipt>) {
+        if held.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = held.iter().map(|h| h.receipt.message_id.clone()).collect();
+        let known = match retry(|| async {
+            let mut conn = self.store.conn().await?;
+            outbox::known_message_ids(&mut conn, &ids).await
+        })
+        .await
+        {
+            Ok(known) => known,
+            // The database is away: keep them all for the next tick.
+            Err(_) => return,
+        };
         let mut keep = Vec::new();
         for h in held.drain(..) {
-            match self.apply_receipt(&h.receipt).await {
+            let applied = if known.contains(&h.receipt.message_id) {
+                self.apply_receipt(&h.receipt).await
+            } else {
+                Ok(false)
+            };
+            match applied {
                 Ok(true) => {
                     let _ = h.ack.send(true);
                 }
                 Ok(false) if h.since.elapsed() < RECEIPT_HOLD => keep.push(h),
-                Ok(false) => {
-                    tracing::warn!(
-                        message_id = h.receipt.message_id,
-                        "receipt for an unknown message_id dropped"
-                    );
-                    let _ = h.ack.send(true);
-                }
+                Ok(false) => drop_receipt(&h.receipt, h.ack, "unknown-message-id"),
                 Err(_) => {
                     let _ = h.ack.send(false);
                 }

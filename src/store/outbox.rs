@@ -334,6 +334,19 @@ pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<OutboxR
         .optional()?)
 }
 
+/// Which of `message_ids` some row has (whatever its state).
+pub async fn known_message_ids(
+    conn: &mut AsyncPgConnection,
+    message_ids: &[String],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let found: Vec<Option<String>> = outbox::table
+        .filter(outbox::message_id.eq_any(message_ids))
+        .select(outbox::message_id)
+        .load(conn)
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
 /// Cause of a push that was not sent because its session had ended.
 pub const CAUSE_SESSION_ENDED: &str = "session-ended";
 

@@ -420,11 +420,39 @@ impl SmscHandle {
         Shared::lock(&self.shared.withheld).clone()
     }
 
+    /// Sends a DELIVRD receipt for each of `message_ids` on a bind of `system_id`, for messages
+    /// this SMSC never took from that bind (as an SMSC does for another application sharing the
+    /// account, or after the ESME's records were reset).
+    pub fn send_stray_receipts(&self, system_id: &str, message_ids: &[String]) {
+        for message_id in message_ids {
+            let message = SubmittedMessage {
+                message_id: message_id.clone(),
+                system_id: system_id.to_string(),
+                service_type: String::new(),
+                source: "0".into(),
+                destination: "0".into(),
+                esm_class: 0,
+                data_coding: 0,
+                registered_delivery: 1,
+                short_message: Vec::new(),
+            };
+            schedule_receipt(
+                self.shared.clone(),
+                PendingReceipt {
+                    message,
+                    state: 2, // DELIVERED
+                    err: 0,
+                },
+                Duration::ZERO,
+            );
+        }
+    }
+
     /// From now on every submit_sm_resp and enquire_link_resp on a bind that runs SMPP 5.0
-    /// carries the
-    /// `congestion_state` TLV with `state` (SMPP 5.0 defines 0-100: 0-29 idle or low load, 30-49
-    /// medium, 50-79 high, 80-89 optimum, 90-99 nearing congestion, 100 congested; other values
-    /// are sent as given, to test the ESME on them); `None` stops it. 3.4 binds never get it.
+    /// carries the `congestion_state` TLV with `state` (SMPP 5.0 defines 0-100: 0-29 idle or
+    /// low load, 30-49 medium, 50-79 high, 80-89 optimum, 90-99 nearing congestion, 100
+    /// congested; other values are sent as given, to test the ESME on them); `None` stops it.
+    /// 3.4 binds never get it.
     pub fn set_congestion_state(&self, state: Option<u8>) {
         Shared::lock(&self.shared.faults).congestion_state = state;
     }
