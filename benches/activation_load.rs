@@ -16,6 +16,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod support;
+use support::arg;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -26,15 +29,6 @@ use otagw::database::Database;
 use otagw::gateway::Gateway;
 use otagw::store::schema::ota_sessions;
 use tokio::sync::Semaphore;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let handsets = arg("--handsets", 1000);

@@ -13,6 +13,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod support;
+use support::arg;
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::time::Instant;
 
 use diesel_async::SimpleAsyncConnection;
@@ -21,39 +27,6 @@ use otagw::flows::prl_campaign::{self, gauges, Target};
 use otagw::flows::prl_push::PrlPushSettings;
 use otagw::import;
 use otagw::store::campaigns::CampaignAction;
-use otagw_codecs::prl::classic::{AcqRecord, ClassicPrl, Nid, PrefNeg, SysRecord};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn prl(id: u16, systems: u16) -> Vec<u8> {
-    ClassicPrl {
-        pr_list_id: id,
-        pref_only: false,
-        def_roam_ind: 1,
-        acq_records: vec![AcqRecord::PcsCdmaBlocks { blocks: vec![7] }],
-        sys_records: (0..systems)
-            .map(|i| SysRecord {
-                sid: 100 + i,
-                nid: Nid::Wildcard,
-                pref_neg: PrefNeg::Preferred {
-                    pri: i == 0,
-                    roam_ind: 1,
-                },
-                geo: i > 0,
-                acq_index: 0,
-            })
-            .collect(),
-    }
-    .encode()
-    .unwrap()
-}
 
 fn main() {
     let targets = arg("--targets", 50_000);
@@ -65,12 +38,19 @@ fn main() {
         .block_on(async {
             let db = Database::open_throwaway(4).await.unwrap();
             let mut conn = db.store.conn().await.unwrap();
-            import::prl::import(&mut conn, 1, &prl(1, 3), None, "old", false)
+            import::prl::import(&mut conn, 1, &common::classic_prl(1, 3), None, "old", false)
                 .await
                 .unwrap();
-            import::prl::import(&mut conn, 2, &prl(2, 20), None, "new", false)
-                .await
-                .unwrap();
+            import::prl::import(
+                &mut conn,
+                2,
+                &common::classic_prl(2, 20),
+                None,
+                "new",
+                false,
+            )
+            .await
+            .unwrap();
             conn.batch_execute(&format!(
                 "INSERT INTO profiles (esn, min, mdn, make, model, capabilities, prl_id, \
                  activation_state) \

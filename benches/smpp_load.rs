@@ -12,21 +12,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod support;
+use support::arg;
+
 use std::time::{Duration, Instant};
 
 use otagw::database::Database;
 use otagw::smpp::{SmppSender, SmppSettings};
 use otagw::store::outbox::{self, NewOutbox};
 use otagw_sim::smsc::{Smsc, SmscConfig};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let messages = arg("--messages", 3000);

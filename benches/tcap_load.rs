@@ -12,6 +12,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod support;
+use support::arg;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,15 +29,6 @@ use otagw_codecs::m3ua::TrafficMode;
 use otagw_sim::handset::model::{Handset, HandsetConfig};
 use otagw_sim::ss7::{Network, NetworkConfig};
 use tokio::sync::Semaphore;
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() {
     let transactions = arg("--transactions", 20_000);

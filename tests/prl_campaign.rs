@@ -180,6 +180,17 @@ async fn wait_progress(
     panic!("campaign {id} did not get there: {last}");
 }
 
+/// Creates a campaign pushing PRL [`PRL`] to `subscribers` through the admin API; its id.
+async fn start_campaign(addr: std::net::SocketAddr, subscribers: Vec<String>) -> i64 {
+    let body = serde_json::json!({"prl": PRL, "subscribers": subscribers}).to_string();
+    let (status, started) =
+        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign", &body))
+            .await
+            .unwrap();
+    assert_eq!(status, 202, "{started}");
+    started["campaign_id"].as_i64().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creating_a_campaign_writes_every_target_at_once_and_bad_input_nothing() {
     let (db, _) = db_with(30).await;
@@ -502,13 +513,7 @@ async fn pushes_are_created_at_most_max_queued_ahead_of_the_sender() {
     let (db, ids) = db_with(N).await;
     let gw = gateway(&db.store, MAX_QUEUED).await;
     let addr = gw.admin_addr;
-    let body = serde_json::json!({"prl": PRL, "subscribers": mdns(N)}).to_string();
-    let (status, started) =
-        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign", &body))
-            .await
-            .unwrap();
-    assert_eq!(status, 202, "{started}");
-    let id = started["campaign_id"].as_i64().unwrap();
+    let id = start_campaign(addr, mdns(N)).await;
     let mut conn = db.store.conn().await.unwrap();
     let mut sent = 0;
     while sent < N {
@@ -540,13 +545,7 @@ async fn progress_and_gauges_follow_the_campaign_and_drop_it_when_finished() {
     let addr = gw.admin_addr;
     let mut list = mdns(3);
     list.push("6195599999".into());
-    let body = serde_json::json!({"prl": PRL, "subscribers": list}).to_string();
-    let (status, started) =
-        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign", &body))
-            .await
-            .unwrap();
-    assert_eq!(status, 202, "{started}");
-    let id = started["campaign_id"].as_i64().unwrap();
+    let id = start_campaign(addr, list).await;
     let progress = wait_progress(addr, id, |p| p["state"] == "waiting").await;
     assert_eq!(
         progress["targets"],
@@ -666,13 +665,7 @@ async fn a_paused_campaign_creates_no_push_until_resumed() {
     let (db, ids) = db_with(N).await;
     let gw = gateway(&db.store, MAX_QUEUED).await;
     let addr = gw.admin_addr;
-    let body = serde_json::json!({"prl": PRL, "subscribers": mdns(N)}).to_string();
-    let (status, started) =
-        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign", &body))
-            .await
-            .unwrap();
-    assert_eq!(status, 202, "{started}");
-    let id = started["campaign_id"].as_i64().unwrap();
+    let id = start_campaign(addr, mdns(N)).await;
     wait_progress(addr, id, |p| p["targets"]["queued"] == 3).await;
 
     let (status, paused) = control(addr, id, "pause").await;
@@ -742,13 +735,7 @@ async fn cancelling_ends_what_has_not_reached_a_handset_and_nothing_else() {
     let (db, ids) = db_with(N).await;
     let gw = gateway(&db.store, MAX_QUEUED).await;
     let addr = gw.admin_addr;
-    let body = serde_json::json!({"prl": PRL, "subscribers": mdns(N)}).to_string();
-    let (status, started) =
-        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign", &body))
-            .await
-            .unwrap();
-    assert_eq!(status, 202, "{started}");
-    let id = started["campaign_id"].as_i64().unwrap();
+    let id = start_campaign(addr, mdns(N)).await;
     wait_progress(addr, id, |p| p["targets"]["queued"] == 4).await;
     // Paused first, so that the outbox rows moved below make no room for more pushes.
     let (status, paused) = control(addr, id, "pause").await;
