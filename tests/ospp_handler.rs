@@ -117,6 +117,21 @@ async fn binds_and_bad_requests_are_refused_and_start_nothing() {
     .unwrap();
     let resp = raw.next().await.unwrap().unwrap();
     assert_eq!(resp.id(), rusmpp::CommandId::EnquireLinkResp);
+    // An enquire_link carrying a body (a TLV, which SMPP does not define there) is answered and
+    // the link stays in step: the submit_sm after it is read as such.
+    {
+        use tokio::io::AsyncWriteExt;
+        const ENQUIRE_LINK_WITH_TLV: [u8; 21] = [
+            0, 0, 0, 21, 0, 0, 0, 0x15, 0, 0, 0, 0, 0, 0, 0, 7, 0x04, 0x28, 0, 1, 50,
+        ];
+        raw.get_mut()
+            .write_all(&ENQUIRE_LINK_WITH_TLV)
+            .await
+            .unwrap();
+    }
+    let resp = raw.next().await.unwrap().unwrap();
+    assert_eq!(resp.id(), rusmpp::CommandId::EnquireLinkResp);
+    assert_eq!(resp.sequence_number(), 7);
     let sm = rusmpp::pdus::SubmitSm::builder()
         .protocol_id(0x7D)
         .short_message(

@@ -1,6 +1,7 @@
 //! One tool's connection: the bind, then submit_sm, enquire_link, unbind, and the replies the
 //! request tasks hand back.
 
+use crate::smpp::codec::SmppCodec;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use tokio_util::codec::Framed;
 use super::requests::{self, ReplyTo};
 use super::{BindEntry, Shared};
 
-type Link = Framed<TcpStream, rusmpp::tokio_codec::CommandCodec>;
+type Link = Framed<TcpStream, SmppCodec>;
 
 /// How a connection is bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +53,7 @@ pub(super) async fn serve(
 ) {
     let conn_id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     let mut conn = Connection {
-        link: Framed::new(tcp, rusmpp::tokio_codec::CommandCodec::new()),
+        link: Framed::new(tcp, SmppCodec::new()),
         shared,
         conn_id,
         peer,
@@ -77,7 +78,9 @@ pub(super) async fn serve(
             }
             frame = conn.link.next() => {
                 let cmd = match frame {
-                    Some(Ok(cmd)) => cmd,
+                    // A body on a header-only PDU (a tool's enquire_link with TLVs) is set
+                    // aside by the codec and not read.
+                    Some(Ok(received)) => received.command,
                     Some(Err(err)) => {
                         tracing::info!(%peer, %err, "OSPP handler: undecodable PDU; closing");
                         break;
@@ -159,8 +162,8 @@ impl Connection {
             return;
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            while let Some(Ok(cmd)) = self.link.next().await {
-                if cmd.id() == rusmpp::CommandId::UnbindResp {
+            while let Some(Ok(received)) = self.link.next().await {
+                if received.command.id() == rusmpp::CommandId::UnbindResp {
                     break;
                 }
             }

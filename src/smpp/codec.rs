@@ -1,12 +1,12 @@
-//! The ESME's SMPP framing: rusmpp's `CommandCodec`, fed whole PDUs, with the bodies it does not
-//! take set aside.
+//! The gateway's SMPP framing, on its ESME binds and on the OSPP handler's links: rusmpp's
+//! `CommandCodec`, fed whole PDUs, with the bodies it does not take set aside.
 //!
 //! rusmpp 0.4 decodes `enquire_link`, `enquire_link_resp`, `unbind`, `unbind_resp`,
 //! `generic_nack`, `cancel_sm_resp`, `replace_sm_resp` and `cancel_broadcast_sm_resp` as
 //! header-only PDUs. Given one with a body (an SMPP 5.0 SMSC may put TLVs such as
 //! congestion_state on any response, `enquire_link_resp` included) it returns the header and
 //! leaves the body in the buffer, where it is read as the next PDU's header: the bind breaks.
-//! [`EsmeCodec`] waits for a whole PDU (by its command_length), takes such a body off before
+//! [`SmppCodec`] waits for a whole PDU (by its command_length), takes such a body off before
 //! rusmpp sees the PDU, and hands it over beside the command ([`Received::body`]), where
 //! [`super::congestion::reported_in_body`] reads it. Every other PDU goes to rusmpp as it came.
 
@@ -31,13 +31,13 @@ pub struct Received {
     pub body: BytesMut,
 }
 
-/// rusmpp's codec for an ESME's link (see the module documentation).
+/// rusmpp's codec made safe for bodies on header-only PDUs (see the module documentation).
 #[derive(Debug)]
-pub struct EsmeCodec {
+pub struct SmppCodec {
     inner: CommandCodec,
 }
 
-impl EsmeCodec {
+impl SmppCodec {
     /// A codec taking PDUs of at most 8192 octets.
     pub fn new() -> Self {
         Self {
@@ -46,7 +46,7 @@ impl EsmeCodec {
     }
 }
 
-impl Default for EsmeCodec {
+impl Default for SmppCodec {
     fn default() -> Self {
         Self::new()
     }
@@ -71,7 +71,7 @@ fn be_u32(b: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(..4)?.try_into().ok()?))
 }
 
-impl Decoder for EsmeCodec {
+impl Decoder for SmppCodec {
     type Item = Received;
     type Error = <CommandCodec as Decoder>::Error;
 
@@ -108,7 +108,7 @@ impl Decoder for EsmeCodec {
     }
 }
 
-impl Encoder<Command> for EsmeCodec {
+impl Encoder<Command> for SmppCodec {
     type Error = <CommandCodec as Encoder<Command>>::Error;
 
     fn encode(&mut self, command: Command, dst: &mut BytesMut) -> Result<(), Self::Error> {
@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn a_body_on_enquire_link_resp_is_set_aside_and_the_next_pdu_decodes() {
-        let mut codec = EsmeCodec::new();
+        let mut codec = SmppCodec::new();
         let mut wire = BytesMut::new();
         wire.extend_from_slice(&ENQUIRE_LINK_RESP_WITH_TLV);
         wire.extend_from_slice(&ENQUIRE_LINK);
@@ -151,7 +151,7 @@ mod tests {
 
     #[test]
     fn pdus_arriving_in_pieces_wait_for_the_rest() {
-        let mut codec = EsmeCodec::new();
+        let mut codec = SmppCodec::new();
         let mut wire = BytesMut::new();
         for (i, octet) in ENQUIRE_LINK_RESP_WITH_TLV.iter().enumerate() {
             wire.extend_from_slice(&[*octet]);
@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn other_pdus_go_to_rusmpp_whole() {
-        let mut codec = EsmeCodec::new();
+        let mut codec = SmppCodec::new();
         let mut wire = BytesMut::new();
         let resp = SubmitSmResp::new(COctetString::from_string("A1".into()).unwrap(), Vec::new());
         codec
@@ -179,7 +179,7 @@ mod tests {
     #[test]
     fn a_length_out_of_bounds_is_an_error() {
         for length in [4u32, 15, 100_000] {
-            let mut codec = EsmeCodec::new();
+            let mut codec = SmppCodec::new();
             let mut wire = BytesMut::new();
             wire.extend_from_slice(&length.to_be_bytes());
             wire.extend_from_slice(&[0; 12]);

@@ -23,7 +23,7 @@
 //!
 //! **Congestion (5.0 only).** On a 5.0 bind the actor reads the SMSC's `congestion_state` TLV
 //! from every response that carries one (`submit_sm_resp`, `enquire_link_resp`, `generic_nack`,
-//! `unbind_resp`; the link's [`EsmeCodec`] keeps the bodies rusmpp does not decode) and paces
+//! `unbind_resp`; the link's [`SmppCodec`] keeps the bodies rusmpp does not decode) and paces
 //! itself by [`super::congestion`]: from 90 it runs at half its rate and window, at 100 it also
 //! pauses after each such answer as after `ESME_RTHROTTLED`, and below 80 it is back to the
 //! configured rate and window. Every bind starts at the configured pace.
@@ -49,7 +49,7 @@ use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio::time::Instant;
 use tokio_util::codec::Framed;
 
-use super::codec::{EsmeCodec, Received};
+use super::codec::{Received, SmppCodec};
 use super::congestion::{self, Pace};
 use super::receipt::{self, Receipt};
 use super::status::{self, StatusClass};
@@ -220,7 +220,7 @@ struct Actor {
     offer: u8,
 }
 
-type Link = Framed<TcpStream, EsmeCodec>;
+type Link = Framed<TcpStream, SmppCodec>;
 
 /// The longest pause after ESME_RTHROTTLED / ESME_RMSGQFUL (the pause starts at 20 ms and
 /// doubles while the SMSC keeps refusing).
@@ -294,7 +294,7 @@ fn slow_down(now: Instant, paused_until: &mut Instant, pause: &mut Duration) {
 
 /// The congestion_state a response from the SMSC carries, on a bind running `version`: from
 /// the TLVs of a `submit_sm_resp`, or from the body of a header-only response
-/// (`enquire_link_resp`, `generic_nack`, `unbind_resp`) that [`EsmeCodec`] set aside.
+/// (`enquire_link_resp`, `generic_nack`, `unbind_resp`) that [`SmppCodec`] set aside.
 fn congestion_of(version: u8, cmd: &Command, body: &[u8]) -> Option<u8> {
     if u32::from(cmd.id()) & 0x8000_0000 == 0 {
         return None; // a request
@@ -424,7 +424,7 @@ impl Actor {
             .await
             .map_err(|_| EsmeError::Timeout("the TCP connection"))??;
         let _ = tcp.set_nodelay(true);
-        let mut link = Framed::new(tcp, EsmeCodec::new());
+        let mut link = Framed::new(tcp, SmppCodec::new());
         let bind = BindTransceiver::builder()
             .system_id(c_string(&self.settings.system_id, "system_id")?)
             .password(c_string(&self.settings.password, "password")?)
