@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use otagw::config::{Config, LogFormat};
 use otagw::database::Database;
 use otagw::import;
+use otagw::store::campaigns::CampaignAction;
 use otagw::store::profiles::{self, Lookup};
 
 /// Over-the-air provisioning gateway: IS-683 OTASP/OTAPA over IOTA and SS7, with a Postgres
@@ -293,35 +294,14 @@ async fn dispatch(command: Command, config: &Config, db: &Database) -> Result<()
             }
             Ok(())
         }
-        Command::Prl(
-            command @ (PrlCommand::CampaignPause { id }
-            | PrlCommand::CampaignResume { id }
-            | PrlCommand::CampaignCancel { id }),
-        ) => {
-            use otagw::store::campaigns::CampaignAction;
-            let action = match command {
-                PrlCommand::CampaignPause { .. } => CampaignAction::Pause,
-                PrlCommand::CampaignResume { .. } => CampaignAction::Resume,
-                _ => CampaignAction::Cancel,
-            };
-            let mut conn = db.store.conn().await?;
-            let done = otagw::flows::prl_campaign::control(&mut conn, id, action).await?;
-            if done.was == done.state {
-                println!("PRL campaign {id} is already {}", done.state.as_str());
-            } else {
-                println!(
-                    "PRL campaign {id}: {} -> {}",
-                    done.was.as_str(),
-                    done.state.as_str()
-                );
-            }
-            if action == CampaignAction::Cancel && done.was != done.state {
-                println!(
-                    "  {} pending targets skipped, {} pushes dropped before sending, {} sessions ended before the handset called back",
-                    done.targets_skipped, done.pushes_dropped, done.sessions_ended
-                );
-            }
-            Ok(())
+        Command::Prl(PrlCommand::CampaignPause { id }) => {
+            campaign_control(db, id, CampaignAction::Pause).await
+        }
+        Command::Prl(PrlCommand::CampaignResume { id }) => {
+            campaign_control(db, id, CampaignAction::Resume).await
+        }
+        Command::Prl(PrlCommand::CampaignCancel { id }) => {
+            campaign_control(db, id, CampaignAction::Cancel).await
         }
         Command::Prl(PrlCommand::Import {
             file,
@@ -352,6 +332,28 @@ async fn dispatch(command: Command, config: &Config, db: &Database) -> Result<()
 }
 
 /// The subscribers of a campaign CSV: the first `mdn`, `esn` or `meid` column.
+/// Pauses, resumes or cancels PRL campaign `id` and says what changed.
+async fn campaign_control(db: &Database, id: i64, action: CampaignAction) -> Result<()> {
+    let mut conn = db.store.conn().await?;
+    let done = otagw::flows::prl_campaign::control(&mut conn, id, action).await?;
+    if done.was == done.state {
+        println!("PRL campaign {id} is already {}", done.state.as_str());
+        return Ok(());
+    }
+    println!(
+        "PRL campaign {id}: {} -> {}",
+        done.was.as_str(),
+        done.state.as_str()
+    );
+    if action == CampaignAction::Cancel {
+        println!(
+            "  {} pending targets skipped, {} pushes dropped before sending, {} sessions ended before the handset called back",
+            done.targets_skipped, done.pushes_dropped, done.sessions_ended
+        );
+    }
+    Ok(())
+}
+
 fn read_subscribers(file: &std::path::Path) -> Result<Vec<String>> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)

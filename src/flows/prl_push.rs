@@ -164,11 +164,9 @@ pub async fn start_in(
             settings.iota_base_url.trim_end_matches('/'),
             crate::iota::OTAPA_PATH
         );
-        // The subscriber's other active sessions end before the profile is written: every path
-        // that ends sessions and writes their profile (a cancel, the deadline scheduler) locks
-        // the session rows first, so taking them in the same order cannot deadlock.
-        crate::store::sessions::supersede_active(conn, profile.id).await?;
-        profiles::set_pending_prl(conn, profile.id, profile.version, prl_id, &callback_url).await?;
+        // The session (which supersedes the subscriber's other active sessions) before the
+        // profile: every path that ends sessions and writes their profile (a cancel, the
+        // deadline scheduler) locks the session rows first; the same order cannot deadlock.
         let opened = callback::open(
             conn,
             &callback::Callback {
@@ -187,6 +185,7 @@ pub async fn start_in(
             programme,
         )
         .await?;
+        profiles::set_pending_prl(conn, profile.id, profile.version, prl_id, &callback_url).await?;
         let session = opened.session;
         tracing::info!(
             session = session.id,

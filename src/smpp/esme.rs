@@ -519,7 +519,8 @@ impl Actor {
     ) -> Result<(), EsmeError> {
         let s = self.settings.clone();
         let mut pace = Pace::Full;
-        let mut last_report = Instant::now();
+        // When the SMSC last reported a congestion_state (None: not since it was forgotten).
+        let mut last_report: Option<Instant> = None;
         let mut bucket = Bucket::new(s.max_rate_per_sec);
         let mut paused_until = Instant::now();
         let mut throttle_pause = Duration::ZERO;
@@ -550,7 +551,7 @@ impl Actor {
                     // congested pauses the bind, whatever its status.
                     let mut congested = false;
                     if let Some(state) = congestion_of(version, &cmd, &body) {
-                        last_report = Instant::now();
+                        last_report = Some(Instant::now());
                         pace = self.on_congestion_state(pace, state, &mut bucket);
                         congested = pace.backs_off();
                         if congested {
@@ -666,12 +667,16 @@ impl Actor {
                 }
                 _ = housekeeping.tick() => {
                     let now = Instant::now();
-                    let silent_for = now.saturating_duration_since(last_report);
-                    if pace.after_silence(silent_for) != pace {
-                        pace = Pace::Full;
-                        bucket.set_rate(s.max_rate_per_sec, now);
+                    // An SMSC silent for FORGET_AFTER is forgotten: the gauge goes back to 0 and
+                    // a slowed bind to its configured pace.
+                    if last_report.is_some_and(|at| congestion::forgotten(now.saturating_duration_since(at))) {
+                        last_report = None;
                         self.congestion_gauge(0);
-                        tracing::info!(bind = %self.name, silent_secs = silent_for.as_secs(), "SMSC no longer reports congestion: the bind runs at its configured pace");
+                        if pace != Pace::Full {
+                            pace = Pace::Full;
+                            bucket.set_rate(s.max_rate_per_sec, now);
+                            tracing::info!(bind = %self.name, "SMSC no longer reports congestion: the bind runs at its configured pace");
+                        }
                     }
                     let late: Vec<u32> = window
                         .iter()
