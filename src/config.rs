@@ -598,7 +598,7 @@ impl Config {
     pub fn otapa_push_bearer(&self) -> Result<crate::store::outbox::OutboxBearer, ConfigError> {
         use crate::store::outbox::OutboxBearer;
         let key = "iota.otapa_push_bearer";
-        match OutboxBearer::parse(&self.iota.otapa_push_bearer) {
+        match self.iota.otapa_push_bearer.parse::<OutboxBearer>().ok() {
             Some(OutboxBearer::Ss7) if !self.ss7.enabled => Err(ConfigError::Value {
                 key,
                 message:

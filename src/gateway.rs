@@ -10,14 +10,15 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
+use crate::dispatcher::{Dispatcher, Ss7Context};
 use crate::flows::ivr_star_code::IvrStarCodeSettings;
 use crate::flows::prl_campaign::worker::CampaignWorker;
 use crate::flows::star_code::StarCodeSettings;
-use crate::iota::{self, IotaSettings};
+use crate::http::iota::{router as iota_router, IotaState};
+use crate::iota::{IotaSettings, BOOTSTRAP_PATH};
 use crate::mniu::asp::{Asp, AspConfig, Linkset};
 use crate::mniu::is725::Is725;
 use crate::mniu::tcap::Tcap;
-use crate::ospp_driver::actor::{OsppDriver, Ss7Context};
 use crate::store::Store;
 use crate::trace::Tracer;
 use otagw_codecs::m3ua::TrafficMode;
@@ -61,7 +62,7 @@ pub struct Gateway {
     /// The M3UA associations, when SS7 is enabled.
     pub linkset: Option<Linkset>,
     /// The OSPP driver (what the triggers talk to).
-    pub driver: OsppDriver,
+    pub driver: Dispatcher,
     /// The SMPP sender, when enabled.
     pub smpp: Option<crate::smpp::SmppSender>,
     /// The OSPP handler (tools' SMPP binds), when enabled.
@@ -100,7 +101,6 @@ impl Gateway {
                 i64::try_from(config.iota.session_timeout_secs).unwrap_or(i64::MAX / 1000),
             ),
             segment_size: config.iota.segment_size,
-            session_path: iota::SESSION_PATH.to_string(),
         };
         let mut tasks = Vec::new();
         let trace = if config.trace.file.is_empty() {
@@ -147,7 +147,7 @@ impl Gateway {
             shutdown.subscribe(),
         );
         tasks.push(campaign_task);
-        let (driver, driver_task) = OsppDriver::spawn(
+        let (driver, driver_task) = Dispatcher::spawn(
             store.clone(),
             settings,
             ss7,
@@ -181,7 +181,7 @@ impl Gateway {
         } else {
             None
         };
-        let iota_app = iota::router(iota::IotaState {
+        let iota_app = iota_router(IotaState {
             driver: driver.clone(),
         });
         let admin_app = crate::http::router(crate::http::AdminState {
@@ -229,7 +229,7 @@ impl Gateway {
 
     /// The bootstrap URL handsets are provisioned with.
     pub fn bootstrap_url(&self) -> String {
-        format!("http://{}{}", self.iota_addr, iota::BOOTSTRAP_PATH)
+        format!("http://{}{}", self.iota_addr, BOOTSTRAP_PATH)
     }
 
     /// Stops every component and waits for them: the HTTP servers first (finishing the
@@ -317,7 +317,7 @@ fn start_ss7(
 
 /// The deadline scheduler, restarted if it panics (a supervisor of one child).
 async fn supervise_scheduler(
-    driver: OsppDriver,
+    driver: Dispatcher,
     interval: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -337,7 +337,7 @@ async fn supervise_scheduler(
 }
 
 /// Every `interval`, has the driver close sessions whose deadline has passed.
-async fn scheduler(driver: OsppDriver, interval: Duration, mut stop: watch::Receiver<bool>) {
+async fn scheduler(driver: Dispatcher, interval: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -73,6 +73,10 @@ pub mod names {
     pub const IOTA_REJECTED: &str = "otagw_iota_rejected_total";
     /// Sessions closed by the deadline scheduler.
     pub const SCHEDULER_TIMEOUTS: &str = "otagw_scheduler_timeouts_total";
+    /// SMDPPs sent again after their answer was lost (counter).
+    pub const SS7_RELAY_RETRIES: &str = "otagw_ss7_relay_retries_total";
+    /// PRL pushes handed to the SS7 fallback (counter).
+    pub const PRL_PUSH_FALLBACKS: &str = "otagw_prl_push_fallbacks_total";
     /// PRL pushes queued by campaigns.
     pub const PRL_CAMPAIGN_PUSHES: &str = "otagw_prl_campaign_pushes_total";
     /// PRL campaigns by state (rendered from the database, see `flows::prl_campaign::gauges`).

@@ -770,7 +770,8 @@ async fn cancelling_ends_what_has_not_reached_a_handset_and_nothing_else() {
     .await
     .unwrap();
     diesel::sql_query(
-        "UPDATE ota_sessions SET state = jsonb_set(state, '{seq}', '1') WHERE id = $1",
+        "UPDATE ota_sessions SET started_at = now(), \
+         state = jsonb_set(state, '{link,seq}', '1') WHERE id = $1",
     )
     .bind::<diesel::sql_types::BigInt, _>(started_session)
     .execute(&mut conn)

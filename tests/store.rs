@@ -6,7 +6,7 @@
 use otagw::import::{self, prl::PrlImportError, profiles::ImportError};
 use otagw::store::models::{ActivationState, AuditRecord, NewProfile};
 use otagw::store::profiles::{self, Lookup};
-use otagw::store::sessions::{self, NewSession, SessionStatus, Transition};
+use otagw::store::sessions::{self, Bearer, Flow, NewSession, SessionStatus, Transition};
 use otagw::store::{audit, prl_library, StoreError};
 use otagw::testkit::TestDb;
 use otagw_codecs::prl::classic::{AcqRecord, ClassicPrl, Nid, PrefNeg, SysRecord};
@@ -152,11 +152,13 @@ async fn stale_versions_are_refused() {
         &NewSession {
             token: "tok-1".into(),
             profile_id: p.id,
-            flow: "one-button".into(),
-            bearer: "iota".into(),
+            flow: Flow::OneButton,
+            bearer: Bearer::Iota,
             state: serde_json::json!({"step": "capability"}),
             deadline: None,
             campaign_id: None,
+            started_at: None,
+            device: None,
         },
     )
     .await
@@ -166,6 +168,8 @@ async fn stale_versions_are_refused() {
         status: SessionStatus::Active,
         cause: None,
         deadline: None,
+        bearer: Bearer::Iota,
+        started_at: None,
     };
     let s2 = sessions::advance(&mut conn, s.id, s.version, &t)
         .await
@@ -195,8 +199,8 @@ async fn stale_versions_are_refused() {
         &AuditRecord {
             session_id: Some(s.id),
             profile_id: Some(p.id),
-            flow: "one-button".into(),
-            bearer: "iota".into(),
+            flow: Flow::OneButton,
+            bearer: Bearer::Iota,
             started_at: now,
             ended_at: now,
             messages_exchanged: 6,

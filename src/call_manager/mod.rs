@@ -1,16 +1,68 @@
 //! The call manager: turns the OSPP driver's plan into IS-683 content for one subscriber. It
-//! builds the NAM blocks from the customer profile and takes the PRL from the SSPR library
-//! ([`programme`]); on the IOTA bearer the session token is the call reference.
+//! checks the profile a device names, builds the NAM blocks from the customer profile and takes
+//! the PRL from the SSPR library ([`programme`]), and chooses the bearer; on the IOTA bearer the
+//! session token is the call reference.
 
 pub mod programme;
 
 use diesel_async::AsyncPgConnection;
+use otagw_codecs::identity::DeviceId;
+use thiserror::Error;
 
 pub use programme::ProgrammeError;
 
 use crate::ospp_driver::plan::Programme;
-use crate::store::models::Profile;
-use crate::store::{prl_library, profiles, StoreError};
+use crate::store::models::{ActivationState, Profile};
+use crate::store::profiles::{self, Lookup};
+use crate::store::sessions::Bearer;
+use crate::store::{prl_library, StoreError};
+
+/// Why a device's profile cannot be activated.
+#[derive(Debug, Error)]
+pub enum OpenError {
+    /// No profile for the device.
+    #[error("no profile for {0}")]
+    UnknownDevice(String),
+    /// The profile is already activated (patent: "an error is returned in the GET Response").
+    #[error("{0} is already activated")]
+    AlreadyActivated(String),
+    /// The profile is de-activated.
+    #[error("{0} is de-activated")]
+    Deactivated(String),
+    /// The profile cannot be turned into a programme.
+    #[error(transparent)]
+    Programme(#[from] ProgrammeError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The profile a device names, checked for a first activation, with its programme (SSPR
+/// Download segments of at most `segment_size` octets).
+pub async fn profile_for_activation(
+    conn: &mut AsyncPgConnection,
+    device: &DeviceId,
+    segment_size: u8,
+) -> Result<(Profile, Programme), OpenError> {
+    let lookup = match device {
+        DeviceId::Esn(esn) => Lookup::Esn(*esn),
+        DeviceId::Meid(meid) => Lookup::Meid(*meid),
+    };
+    let profile = match profiles::find(conn, &lookup).await {
+        Ok(p) => p,
+        Err(StoreError::ProfileNotFound(_)) => {
+            return Err(OpenError::UnknownDevice(lookup.to_string()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match profile.activation_state()? {
+        ActivationState::Activated => return Err(OpenError::AlreadyActivated(lookup.to_string())),
+        ActivationState::Deactivated => return Err(OpenError::Deactivated(lookup.to_string())),
+        ActivationState::PendingActivation => {}
+    }
+    let programme = programme_for(conn, &profile, segment_size).await?;
+    Ok((profile, programme))
+}
 
 /// Reads what the profile's programme needs (its SPC, its PRL in every format the library
 /// holds) and builds it.
@@ -30,16 +82,6 @@ pub async fn programme_for(
         None => Vec::new(),
     };
     programme::build(profile, spc, &prls, segment_size)
-}
-
-/// The bearer a session runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Bearer {
-    /// IS-683 over HTTP.
-    Iota,
-    /// IS-683 in IS-725-A over SS7.
-    Ss7,
 }
 
 /// The bearer for a handset on a call through its MSC: IOTA when the profile says the device

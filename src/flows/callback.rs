@@ -8,11 +8,12 @@ use otagw_codecs::is637;
 use otagw_codecs::wap::push::{sms_segments, ConcatReference, PushContent, WapPush};
 use otagw_codecs::wap::wbxml::{ServiceIndication, ServiceLoading, SiAction, SlAction};
 
-use crate::iota::session::{IotaState, BEARER};
-use crate::ospp_driver::plan::{PlanState, Programme};
-use crate::store::models::Session;
+use crate::ospp_driver::open::{self, Opening};
+use crate::ospp_driver::plan::Programme;
+use crate::ospp_driver::state::{IotaLink, Link};
+use crate::store::models::{Profile, Session};
 use crate::store::outbox::{self, NewOutbox};
-use crate::store::sessions::{self, NewSession};
+use crate::store::sessions::Flow;
 use crate::store::StoreError;
 
 /// Which WAP push sends the handset to its call-back URL.
@@ -41,10 +42,10 @@ pub const SS7_PUSH_USER_DATA: usize = 160;
 /// A session to open that waits for a call-back.
 #[derive(Debug, Clone)]
 pub struct Callback<'a> {
-    /// Flow name.
-    pub flow: &'static str,
-    /// The profile.
-    pub profile_id: i64,
+    /// The call flow.
+    pub flow: Flow,
+    /// The subscriber's profile.
+    pub profile: &'a Profile,
     /// Where the push goes.
     pub to: PushDestination<'a>,
     /// The session token (in the URL).
@@ -124,25 +125,15 @@ pub async fn open(
     callback: &Callback<'_>,
     programme: Programme,
 ) -> Result<Opened, StoreError> {
-    sessions::supersede_active(conn, callback.profile_id).await?;
-    let state = IotaState {
-        plan: PlanState::new(programme),
-        seq: 0,
-        last_reply: String::new(),
-        started_at: Utc::now(),
-    };
-    let session = sessions::create(
+    let session = open::open(
         conn,
-        &NewSession {
+        Opening {
             token: callback.token.to_string(),
-            profile_id: callback.profile_id,
-            flow: callback.flow.to_string(),
-            bearer: BEARER.to_string(),
-            state: serde_json::to_value(&state).map_err(|e| StoreError::InvalidValue {
-                field: "state",
-                reason: e.to_string(),
-            })?,
-            deadline: Some(callback.deadline),
+            profile: callback.profile,
+            flow: callback.flow,
+            programme,
+            link: Link::Iota(IotaLink::default()),
+            deadline: callback.deadline,
             campaign_id: callback.campaign_id,
         },
     )

@@ -17,9 +17,12 @@ use otagw_codecs::identity::DeviceId;
 use thiserror::Error;
 
 use super::callback;
+use crate::call_manager::{self, OpenError};
+use crate::iota::ACTIVATE_PATH;
 use crate::mniu::is725::{Is725, Is725Error};
-use crate::ospp_driver::session::{self as driver, OpenError, FLOW_IVR_STAR_CODE};
+use crate::ospp_driver::open::new_token;
 use crate::store::outbox::{self, NewOutbox};
+use crate::store::sessions::Flow;
 use crate::store::StoreError;
 
 /// Settings of the flow.
@@ -128,16 +131,17 @@ pub async fn start(
         (None, Some(esn)) => DeviceId::Esn(esn),
         (None, None) => return Err(IvrStarCodeError::NoAddress),
     };
-    let token = crate::iota::session::new_token().map_err(|e| StoreError::InvalidValue {
+    let token = new_token().map_err(|e| StoreError::InvalidValue {
         field: "token",
-        reason: e.to_string(),
+        reason: format!("reading /dev/urandom: {e}"),
     })?;
     let settings_c = settings.clone();
     let min = attached.min.as_ref().map(ToString::to_string);
     let opened = conn
         .transaction::<_, IvrStarCodeError, _>(async move |conn| {
             let (profile, programme) =
-                driver::profile_for_activation(conn, &device, settings_c.segment_size).await?;
+                call_manager::profile_for_activation(conn, &device, settings_c.segment_size)
+                    .await?;
             let address = profile
                 .mdn
                 .clone()
@@ -146,7 +150,7 @@ pub async fn start(
             let callback_url = format!(
                 "{}{}/{token}",
                 settings_c.iota_base_url.trim_end_matches('/'),
-                crate::iota::ACTIVATE_PATH
+                ACTIVATE_PATH
             );
             if !settings_c.welcome_text.is_empty() {
                 outbox::enqueue(
@@ -158,8 +162,8 @@ pub async fn start(
             let opened = callback::open(
                 conn,
                 &callback::Callback {
-                    flow: FLOW_IVR_STAR_CODE,
-                    profile_id: profile.id,
+                    flow: Flow::IvrStarCode,
+                    profile: &profile,
                     to: callback::PushDestination::Smsc(&address),
                     token: &token,
                     callback_url: &callback_url,

@@ -7,22 +7,22 @@
 //! OTAPA stop) in SMDPPs with ServiceIndicator 3 (CDMA OTAPA). On success the pending PRL becomes
 //! the profile's, as on the IOTA path.
 
-use chrono::Utc;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
 use otagw_codecs::ansi41::service_indicator;
 use thiserror::Error;
 
-use super::star_code::{self, Ss7State, StarCodeSettings};
-use crate::iota::session::IotaState;
+use super::star_code::StarCodeSettings;
 use crate::mniu::is725::{Is725, Is725Error};
-use crate::ospp_driver::plan::{self, BearerFailure, Cause, Event, Outcome};
-use crate::ospp_driver::session::{self as driver};
+use crate::ospp_driver::apply::{apply, ApplyError, NoBearer, SessionKey, Shell};
+use crate::ospp_driver::plan::{Command, Event, Outcome, Phase};
+use crate::ospp_driver::ss7::{self, Ss7Shell, Ss7Timing};
+use crate::ospp_driver::state::{Link, SessionState};
+use crate::store::models::Session;
 use crate::store::profiles::{self, Lookup};
-use crate::store::sessions::{self, SessionStatus, Transition};
+use crate::store::sessions;
 use crate::store::{Store, StoreError};
-
-/// Bearer name the session moves to.
-const BEARER: &str = "ss7";
+use crate::telemetry::names;
 
 /// Why the fallback could not run.
 #[derive(Debug, Error)]
@@ -33,11 +33,45 @@ pub enum FallbackError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A step of the session could not be committed.
+    #[error(transparent)]
+    Step(#[from] ApplyError),
 }
 
-impl From<diesel::result::Error> for FallbackError {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Store(e.into())
+/// The SS7 bearer taking a session over from IOTA as its plan starts: the session's link
+/// becomes the serving MSC's and its SSPR Download segments are sized to fit one SCCP UDT (the
+/// IOTA sizing was larger).
+struct TakeOver {
+    link: Link,
+    segment_size: u8,
+    ss7: Ss7Shell,
+}
+
+impl Shell for TakeOver {
+    type Output = ();
+    type Error = ApplyError;
+
+    fn check(
+        &mut self,
+        session: &Session,
+        state: &mut SessionState,
+    ) -> Result<Option<()>, ApplyError> {
+        if !session.fallback || state.plan.phase != Phase::Idle {
+            return Err(ApplyError::Ended(
+                "the handset called back, or the fallback already ran".to_string(),
+            ));
+        }
+        state.link = self.link.clone();
+        state.plan.programme.segment_size = self.segment_size;
+        Ok(None)
+    }
+
+    fn render(&mut self, _: &Session, _: &mut Link, _: &[Command]) -> Result<(), ApplyError> {
+        Ok(())
+    }
+
+    fn deadline(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.ss7.deadline(now)
     }
 }
 
@@ -49,20 +83,8 @@ pub async fn run(
     session_id: i64,
 ) -> Result<Outcome, FallbackError> {
     let mut conn = store.conn().await?;
-    let (session, state) = {
-        let session = conn
-            .transaction::<_, StoreError, _>(async |c| {
-                sessions::by_id_for_update(c, session_id).await
-            })
-            .await?;
-        let state: IotaState = serde_json::from_value(session.state.clone()).map_err(|e| {
-            StoreError::InvalidValue {
-                field: "state",
-                reason: e.to_string(),
-            }
-        })?;
-        (session, state)
-    };
+    let session = sessions::by_id(&mut conn, session_id).await?;
+    let span = crate::ospp_driver::apply::span_of(&session);
     let profile = profiles::find(&mut conn, &Lookup::Id(session.profile_id)).await?;
     let min = profile
         .min
@@ -76,104 +98,53 @@ pub async fn run(
         .or(profile.pesn.as_deref())
         .and_then(|e| e.parse().ok());
     let meid = profile.meid.as_deref().and_then(|m| m.parse().ok());
-    tracing::info!(
-        session_id,
-        "no call-back: PRL download falls back to OTAPA over SS7"
-    );
-    metrics::counter!("otagw_prl_push_fallbacks_total").increment(1);
+    tracing::info!(parent: &span, "no call-back: PRL download falls back to OTAPA over SS7");
+    metrics::counter!(names::PRL_PUSH_FALLBACKS).increment(1);
 
     let attached = match is725.locate_msc(&min, esn, meid).await {
         Ok(a) => a,
-        Err(e) => return fail_unlocated(&mut conn, session_id, &state, &e).await,
+        Err(e) => return fail_unlocated(&mut conn, session_id, &e).await,
     };
-    // Segments sized so every SMDPP fits one SCCP UDT (the IOTA sizing was larger).
-    let mut plan_state = state.plan.clone();
-    let fits = crate::mniu::is725::max_is683_in_udt(&attached).saturating_sub(7);
-    plan_state.programme.segment_size = u8::try_from(fits.clamp(1, 251)).unwrap_or(1);
-    let (plan, commands) =
-        plan::step(&plan_state, Event::Start).map_err(|e| StoreError::InvalidValue {
-            field: "plan",
-            reason: e.to_string(),
-        })?;
-    let ss7_state = Ss7State {
-        plan,
-        trn: None,
-        msc: attached.msc,
-        started_at: Utc::now(),
+    let mut take_over = TakeOver {
+        link: ss7::link_of(&attached),
+        segment_size: ss7::segment_size(&attached),
+        ss7: Ss7Shell {
+            session_timeout: settings.session_timeout,
+        },
     };
-    let transition = Transition {
-        state: serde_json::to_value(&ss7_state).map_err(|e| StoreError::InvalidValue {
-            field: "state",
-            reason: e.to_string(),
-        })?,
-        status: SessionStatus::Active,
-        cause: None,
-        deadline: Some(Utc::now() + settings.session_timeout),
-    };
-    let session = conn
-        .transaction::<_, StoreError, _>(async |c| {
-            let current = sessions::by_id_for_update(c, session_id).await?;
-            sessions::switch_bearer(c, session_id, current.version, BEARER, &transition).await
-        })
-        .await?;
-    driver::count_started(&session.flow, BEARER);
-    let (outcome, _, final_state) = star_code::drive(
+    let first = apply(
         &mut conn,
-        is725,
-        settings,
-        &attached,
-        service_indicator::CDMA_OTAPA,
-        (session.clone(), ss7_state, commands),
+        SessionKey::Id(session_id),
+        vec![Event::Start],
+        &mut take_over,
     )
     .await?;
-    driver::count_finished(&session.flow, BEARER, &outcome, final_state.started_at);
-    Ok(outcome)
+    let timing = Ss7Timing {
+        session_timeout: settings.session_timeout,
+        retry_pause: settings.retry_pause,
+    };
+    Ok(ss7::walk(
+        &mut conn,
+        is725,
+        timing,
+        &attached,
+        service_indicator::CDMA_OTAPA,
+        first,
+    )
+    .await?)
 }
 
 /// The serving MSC could not be found: the session fails with the SS7 cause.
 async fn fail_unlocated(
     conn: &mut AsyncPgConnection,
     session_id: i64,
-    state: &IotaState,
     error: &Is725Error,
 ) -> Result<Outcome, FallbackError> {
-    let failure = match error {
-        Is725Error::Tcap(crate::mniu::tcap::TcapError::Link(_)) => BearerFailure::LinkDown,
-        Is725Error::Tcap(crate::mniu::tcap::TcapError::Timeout(_)) => BearerFailure::NoAnswer,
-        _ => BearerFailure::NetworkError,
-    };
-    let outcome = Outcome::Failure(Cause::Bearer {
+    let (failure, reason) = ss7::failure_of(error);
+    let event = Event::BearerFailed {
         failure,
-        reason: format!("locating the serving MSC: {error}"),
-    });
-    let plan = plan::PlanState {
-        phase: plan::Phase::Finished(outcome.clone()),
-        ..state.plan.clone()
+        reason: format!("locating the serving MSC: {reason}"),
     };
-    let cause = match &outcome {
-        Outcome::Failure(c) => c.label().to_string(),
-        Outcome::Success => String::new(),
-    };
-    let new_state = IotaState {
-        plan: plan.clone(),
-        ..state.clone()
-    };
-    let transition = Transition {
-        state: serde_json::to_value(&new_state).map_err(|e| StoreError::InvalidValue {
-            field: "state",
-            reason: e.to_string(),
-        })?,
-        status: SessionStatus::Failed,
-        cause: Some(cause),
-        deadline: None,
-    };
-    let started_at = state.started_at;
-    let finish_outcome = outcome.clone();
-    conn.transaction::<_, StoreError, _>(async move |c| {
-        let current = sessions::by_id_for_update(c, session_id).await?;
-        let session = sessions::advance(c, session_id, current.version, &transition).await?;
-        driver::finish(c, &session, &plan, &finish_outcome, started_at).await
-    })
-    .await?;
-    Ok(outcome)
+    let applied = apply(conn, SessionKey::Id(session_id), vec![event], &mut NoBearer).await?;
+    Ok(applied.outcome().cloned().unwrap_or(Outcome::Success))
 }

@@ -28,13 +28,12 @@ use thiserror::Error;
 
 use super::callback;
 use crate::call_manager::programme::{self, ProgrammeError};
+use crate::ospp_driver::open::new_token;
 use crate::store::models::ActivationState;
 use crate::store::outbox::OutboxBearer;
 use crate::store::profiles::{self, Lookup};
+use crate::store::sessions::Flow;
 use crate::store::{prl_library, StoreError};
-
-/// Flow name.
-pub const FLOW: &str = crate::ospp_driver::session::FLOW_PRL_PUSH;
 
 /// Settings of the flow.
 #[derive(Debug, Clone)]
@@ -127,7 +126,8 @@ pub async fn start_in(
     lookup: &Lookup,
     campaign_id: Option<i64>,
 ) -> Result<PrlPushStarted, PrlPushError> {
-    let token = crate::iota::session::new_token().map_err(|e| PrlPushError::Push(e.to_string()))?;
+    let token =
+        new_token().map_err(|e| PrlPushError::Push(format!("reading /dev/urandom: {e}")))?;
     let settings = settings.clone();
     let lookup = lookup.clone();
     conn.transaction::<_, PrlPushError, _>(async move |conn| {
@@ -170,8 +170,8 @@ pub async fn start_in(
         let opened = callback::open(
             conn,
             &callback::Callback {
-                flow: FLOW,
-                profile_id: profile.id,
+                flow: Flow::PrlPush,
+                profile: &profile,
                 to: match settings.push_bearer {
                     OutboxBearer::Smsc => callback::PushDestination::Smsc(&address),
                     OutboxBearer::Ss7 => callback::PushDestination::Ss7(&address),

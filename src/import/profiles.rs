@@ -310,7 +310,11 @@ fn parse_row(f: &HashMap<&str, &str>) -> Result<NewProfile, String> {
             .map(|v| number("first_paging_channel", v, 2047))
             .transpose()?,
     };
-    let activation_state: ActivationState = get("activation_state").unwrap_or("").parse()?;
+    let activation_state: ActivationState = get("activation_state")
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .map_err(|e: crate::store::stored_enum::UnknownSpelling| e.to_string())?;
     let to_json = |field: &'static str, v: serde_json::Result<serde_json::Value>| {
         v.map_err(|e| format!("{field}: {e}"))
     };

@@ -1,22 +1,18 @@
-//! The IOTA HTTP server: handsets GET their bootstrap URL and POST IS-683 responses inside MMC
-//! documents (our profile: docs/iota.md). Handlers are thin: [`session`] does the work in one
-//! transaction per request; this module maps HTTP to it and errors to MMC error documents.
+//! The IOTA bearer: IS-683 tunnelled over HTTP in MMC documents (our profile: docs/iota.md).
+//!
+//! The handset drives: its bootstrap GET opens a session, each POST answers the document before
+//! and is one step of the session ([`session`]), committed through the OSPP driver's one way to
+//! commit a step. The HTTP side (routes, headers, status codes) is the IOTA server,
+//! `crate::http::iota`.
 
 pub mod session;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
-use otagw_codecs::identity::{DeviceId, Esn, Meid};
-use otagw_codecs::mmc::MmcDocument;
+use chrono::Duration;
+use thiserror::Error;
 
-use crate::ospp_driver::actor::{CallbackKey, OsppDriver};
-use crate::telemetry::names;
-pub use session::{IotaError, IotaSettings};
+use crate::ospp_driver::apply::ApplyError;
+use crate::ospp_driver::plan::StepError;
+use crate::store::StoreError;
 
 /// Path of the bootstrap URL.
 pub const BOOTSTRAP_PATH: &str = "/iota/bootstrap";
@@ -26,170 +22,95 @@ pub const SESSION_PATH: &str = "/iota/s";
 pub const OTAPA_PATH: &str = "/iota/otapa";
 /// Prefix of activation call-back URLs (IVR-assisted activation, sent in a WAP push).
 pub const ACTIVATE_PATH: &str = "/iota/activate";
-/// Largest request body.
-pub const MAX_BODY: usize = 64 * 1024;
-/// Content type of MMC documents.
-pub const CONTENT_TYPE: &str = "application/vnd.otagw.mmc+xml";
-/// Header carrying an ESN.
-pub const ESN_HEADER: &str = "x-device-esn";
-/// Header carrying a MEID.
-pub const MEID_HEADER: &str = "x-device-meid";
-/// The header in which the operator's WAP gateway gives the subscriber's MDN.
-pub const MSISDN_HEADER: &str = "x-msisdn";
 
-/// What the IOTA handlers share.
-#[derive(Clone, Debug)]
-pub struct IotaState {
-    /// The OSPP driver the handlers report to.
-    pub driver: OsppDriver,
+/// Settings the IOTA bearer needs.
+#[derive(Debug, Clone)]
+pub struct IotaSettings {
+    /// How long a session waits for the handset's next request.
+    pub session_timeout: Duration,
+    /// Largest SSPR Download segment.
+    pub segment_size: u8,
 }
 
-/// The IOTA router.
-pub fn router(state: IotaState) -> Router {
-    Router::new()
-        .route(BOOTSTRAP_PATH, get(bootstrap))
-        .route(&format!("{SESSION_PATH}/{{token}}"), post(answer))
-        .route(&format!("{OTAPA_PATH}/{{token}}"), get(callback))
-        .route(OTAPA_PATH, get(pending_otapa))
-        .route(&format!("{ACTIVATE_PATH}/{{token}}"), get(callback))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
+/// Why a request was refused. Each maps to an HTTP status and an MMC error code (docs/iota.md);
+/// the session is unchanged.
+#[derive(Debug, Error)]
+pub enum IotaError {
+    /// Missing or malformed identity, or a bad request.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body is not an MMC document.
+    #[error("{0}")]
+    MalformedDocument(String),
+    /// An `is683` element does not decode.
+    #[error("{0}")]
+    UndecodableIs683(String),
+    /// No profile for the device.
+    #[error("{0}")]
+    UnknownDevice(String),
+    /// No such session.
+    #[error("no session {0}")]
+    UnknownSession(String),
+    /// The profile is already activated.
+    #[error("{0}")]
+    AlreadyActivated(String),
+    /// The POST does not answer the outstanding request.
+    #[error("{0}")]
+    UnexpectedResponse(String),
+    /// The session has ended.
+    #[error("the session has ended ({0})")]
+    SessionEnded(String),
+    /// The body is over the limit.
+    #[error("the request body is over {0} octets")]
+    TooLarge(usize),
+    /// Our own failure (database ...).
+    #[error("{0}")]
+    Internal(String),
 }
 
-fn document(status: u16, body: String, route: &'static str) -> Response {
-    metrics::counter!(names::IOTA_HTTP_REQUESTS, "route" => route, "status" => status.to_string())
-        .increment(1);
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [("content-type", CONTENT_TYPE)], body).into_response()
-}
-
-fn refuse(err: IotaError, route: &'static str) -> Response {
-    let (status, code) = err.status_and_code();
-    if status >= 500 {
-        tracing::error!(%err, route, "IOTA request failed");
-    } else {
-        tracing::debug!(%err, route, code, "IOTA request refused");
-    }
-    metrics::counter!(names::IOTA_REJECTED, "code" => code).increment(1);
-    // The handset learns why it was refused, but not the gateway's internals (logged above).
-    let text = if status >= 500 {
-        "internal error; the gateway logged the details".to_string()
-    } else {
-        err.to_string()
-    };
-    document(status, MmcDocument::error(code, &text).encode(), route)
-}
-
-fn device_of(headers: &HeaderMap) -> Result<DeviceId, IotaError> {
-    let text = |name: &str| -> Result<Option<String>, IotaError> {
-        headers
-            .get(name)
-            .map(|v| {
-                v.to_str()
-                    .map(|s| s.trim().to_string())
-                    .map_err(|_| IotaError::BadRequest(format!("header {name} is not text")))
-            })
-            .transpose()
-    };
-    match (text(ESN_HEADER)?, text(MEID_HEADER)?) {
-        (Some(esn), None) => esn
-            .parse::<Esn>()
-            .map(DeviceId::Esn)
-            .map_err(|e| IotaError::BadRequest(format!("X-Device-ESN: {e}"))),
-        (None, Some(meid)) => meid
-            .parse::<Meid>()
-            .map(DeviceId::Meid)
-            .map_err(|e| IotaError::BadRequest(format!("X-Device-MEID: {e}"))),
-        (Some(_), Some(_)) => Err(IotaError::BadRequest(
-            "give X-Device-ESN or X-Device-MEID, not both".to_string(),
-        )),
-        (None, None) => Err(IotaError::BadRequest(
-            "the bootstrap request needs an X-Device-ESN or X-Device-MEID header".to_string(),
-        )),
-    }
-}
-
-async fn bootstrap(State(state): State<IotaState>, headers: HeaderMap) -> Response {
-    const ROUTE: &str = "/iota/bootstrap";
-    let result = match device_of(&headers) {
-        Ok(device) => state.driver.iota_bootstrap(device).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(reply) => document(200, reply.document, ROUTE),
-        Err(err) => refuse(err, ROUTE),
-    }
-}
-
-async fn callback(
-    State(state): State<IotaState>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    const ROUTE: &str = "/iota/callback";
-    let result = match device_of(&headers) {
-        Ok(device) => {
-            state
-                .driver
-                .iota_otapa(CallbackKey::Token(token), device)
-                .await
+impl IotaError {
+    /// HTTP status and MMC error code.
+    pub fn status_and_code(&self) -> (u16, &'static str) {
+        match self {
+            Self::BadRequest(_) => (400, "bad-request"),
+            Self::MalformedDocument(_) => (400, "malformed-document"),
+            Self::UndecodableIs683(_) => (400, "undecodable-is683"),
+            Self::UnknownDevice(_) => (404, "unknown-device"),
+            Self::UnknownSession(_) => (404, "unknown-session"),
+            Self::AlreadyActivated(_) => (409, "already-activated"),
+            Self::UnexpectedResponse(_) => (409, "unexpected-response"),
+            Self::SessionEnded(_) => (410, "session-ended"),
+            Self::TooLarge(_) => (413, "too-large"),
+            Self::Internal(_) => (500, "internal-error"),
         }
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(reply) => document(200, reply.document, ROUTE),
-        Err(err) => refuse(err, ROUTE),
     }
 }
 
-/// `GET /iota/otapa` without a token: the pending OTAPA of the subscriber whose MDN the
-/// operator's WAP gateway put in `X-MSISDN` (a handset with a fixed OTAPA URL).
-async fn pending_otapa(State(state): State<IotaState>, headers: HeaderMap) -> Response {
-    const ROUTE: &str = "/iota/otapa";
-    let result = async {
-        let device = device_of(&headers)?;
-        let mdn = headers
-            .get(MSISDN_HEADER)
-            .ok_or_else(|| {
-                IotaError::BadRequest(format!(
-                    "{OTAPA_PATH} without a token needs the {MSISDN_HEADER} header"
-                ))
-            })?
-            .to_str()
-            .map_err(|_| IotaError::BadRequest(format!("header {MSISDN_HEADER} is not text")))?
-            .trim()
-            .trim_start_matches('+')
-            .to_string();
-        if mdn.is_empty() || mdn.len() > 15 || !mdn.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(IotaError::BadRequest(format!(
-                "{MSISDN_HEADER}: expected 1 to 15 digits, got {mdn:?}"
-            )));
+impl From<StoreError> for IotaError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::SessionNotFound(t) => Self::UnknownSession(t),
+            other => Self::Internal(other.to_string()),
         }
-        state.driver.iota_otapa(CallbackKey::Mdn(mdn), device).await
-    }
-    .await;
-    match result {
-        Ok(reply) => document(200, reply.document, ROUTE),
-        Err(err) => refuse(err, ROUTE),
     }
 }
 
-async fn answer(
-    State(state): State<IotaState>,
-    Path(token): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    const ROUTE: &str = "/iota/s/{token}";
-    let result = async {
-        let body = body.map_err(|e| match e.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => IotaError::TooLarge(MAX_BODY),
-            _ => IotaError::BadRequest(e.body_text()),
-        })?;
-        state.driver.iota_answer(token, body.to_vec()).await
+impl From<diesel::result::Error> for IotaError {
+    fn from(e: diesel::result::Error) -> Self {
+        StoreError::from(e).into()
     }
-    .await;
-    match result {
-        Ok(reply) => document(200, reply.document, ROUTE),
-        Err(err) => refuse(err, ROUTE),
+}
+
+impl From<ApplyError> for IotaError {
+    fn from(e: ApplyError) -> Self {
+        match e {
+            ApplyError::Store(e) => e.into(),
+            ApplyError::Step(StepError::Ended) => Self::SessionEnded("completed".into()),
+            ApplyError::Step(other) => Self::UnexpectedResponse(other.to_string()),
+            ApplyError::Ended(why) => Self::SessionEnded(why),
+            e @ ApplyError::NoEvent(_) => {
+                Self::UnexpectedResponse(format!("the document carries {e}"))
+            }
+        }
     }
 }

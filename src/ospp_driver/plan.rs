@@ -397,6 +397,19 @@ pub enum Event {
     /// left): send it again. An SSPR Download starts over from offset 0, because the handset
     /// may already hold the lost segment and would refuse it at the same offset.
     AnswerLost,
+    /// The bearer cannot carry the exchange any more (no link, no answer after its retries, an
+    /// answer that does not decode). The session ends with [`Cause::Bearer`], without an OTAPA
+    /// stop (it could not reach the handset); with only the OTAPA stop outstanding, it ends
+    /// with the outcome settled before the stop.
+    BearerFailed {
+        /// What kind of failure.
+        failure: BearerFailure,
+        /// Details, for the audit record.
+        reason: String,
+    },
+    /// An operator cancelled the session before its handset called back (a PRL campaign
+    /// cancelled).
+    Cancelled,
 }
 
 /// What the engine asks its shell to do, in order.
@@ -404,8 +417,43 @@ pub enum Event {
 pub enum Command {
     /// Send this IS-683 message to the handset.
     Send(ForwardMessage),
+    /// Change the profile as the session's end calls for, in the same transaction as the
+    /// session's final transition (it comes just before [`Command::Finish`]).
+    Profile(ProfileChange),
     /// The session is over.
     Finish(Outcome),
+}
+
+/// What the end of a session changes in the subscriber's profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileChange {
+    /// An activation committed: the profile is activated (with the ESN it was activated with).
+    Activate,
+    /// A PRL download committed: the profile's pending PRL becomes its PRL.
+    AdoptPendingPrl,
+    /// A PRL download failed: the profile's pending PRL and call-back URL are cleared; its PRL
+    /// stays as it was.
+    DropPendingPrl,
+}
+
+impl PlanKind {
+    /// The profile change a plan of this kind calls for when it ends with `outcome`.
+    pub fn profile_change(self, outcome: &Outcome) -> Option<ProfileChange> {
+        match (self, outcome) {
+            (Self::Activation, Outcome::Success) => Some(ProfileChange::Activate),
+            (Self::Activation, Outcome::Failure(_)) => None,
+            (Self::PrlDownload, Outcome::Success) => Some(ProfileChange::AdoptPendingPrl),
+            (Self::PrlDownload, Outcome::Failure(_)) => Some(ProfileChange::DropPendingPrl),
+        }
+    }
+}
+
+/// The outcome `commands` end the session with, if they do.
+pub fn outcome_of(commands: &[Command]) -> Option<&Outcome> {
+    commands.iter().find_map(|c| match c {
+        Command::Finish(o) => Some(o),
+        Command::Send(_) | Command::Profile(_) => None,
+    })
 }
 
 /// An event the plan cannot accept. The state is unchanged.
@@ -489,6 +537,15 @@ pub fn step(state: &PlanState, event: Event) -> Step {
             }
             _ => Ok(next.fail(Cause::Timeout)),
         },
+        Event::BearerFailed { failure, reason } => match &state.phase {
+            // The outcome was settled before the stop: a stop that did not get through does
+            // not change it.
+            Phase::OtapaStop { failure } => {
+                Ok(next.finish(failure.clone().map_or(Outcome::Success, Outcome::Failure)))
+            }
+            _ => Ok(next.finish(Outcome::Failure(Cause::Bearer { failure, reason }))),
+        },
+        Event::Cancelled => Ok(next.finish(Outcome::Failure(Cause::Cancelled))),
         Event::AnswerLost => match state.phase.clone() {
             Phase::Idle => Err(StepError::Unexpected {
                 expected: "nothing".into(),
@@ -656,7 +713,13 @@ fn segment_len(prl: &[u8], offset: u16, segment_size: u8) -> usize {
 impl PlanState {
     fn finish(mut self, outcome: Outcome) -> (Self, Vec<Command>) {
         self.phase = Phase::Finished(outcome.clone());
-        (self, vec![Command::Finish(outcome)])
+        let change = self.programme.kind.profile_change(&outcome);
+        let commands = change
+            .map(Command::Profile)
+            .into_iter()
+            .chain([Command::Finish(outcome)])
+            .collect();
+        (self, commands)
     }
 
     /// Ends the plan with `cause`; an open OTAPA session is closed with an OTAPA stop first

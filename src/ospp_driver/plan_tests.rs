@@ -109,7 +109,7 @@ fn run(state: &PlanState, event: Event) -> (PlanState, Vec<Command>) {
 fn sent_type(cmds: &[Command]) -> &'static str {
     match cmds {
         [Command::Send(m)] => m.message_type().name(),
-        [Command::Finish(_)] => "finish",
+        [.., Command::Finish(_)] => "finish",
         other => panic!("unexpected commands {other:?}"),
     }
 }
@@ -137,7 +137,7 @@ fn after_stop(state: &PlanState, cmds: &[Command]) -> Outcome {
 
 fn outcome(cmds: &[Command]) -> Outcome {
     match cmds {
-        [Command::Finish(o)] => o.clone(),
+        [.., Command::Finish(o)] => o.clone(),
         other => panic!("expected Finish, got {other:?}"),
     }
 }
@@ -619,4 +619,92 @@ fn the_spasm_key_is_stored_as_hex_and_never_shown() {
     let mut bad = json;
     bad["spasm"]["key"] = serde_json::json!("not a key");
     assert!(serde_json::from_value::<Programme>(bad).is_err());
+}
+
+/// The profile change a finished step asks for, if any.
+fn profile_change(cmds: &[Command]) -> Option<ProfileChange> {
+    cmds.iter().find_map(|c| match c {
+        Command::Profile(p) => Some(*p),
+        _ => None,
+    })
+}
+
+#[test]
+fn the_end_of_a_session_says_what_changes_in_the_profile() {
+    // An activation that commits activates the profile; one that fails changes nothing.
+    let (s, c) = to_sspr(programme(Some(50), None), 1);
+    let (s, _) = run(&s, sspr_answer(&c, 0));
+    let (_, c) = run(&s, commit_result(0));
+    assert_eq!(outcome(&c), Outcome::Success);
+    assert_eq!(profile_change(&c), Some(ProfileChange::Activate));
+    let (_, c) = run(&s, Event::Timeout);
+    assert_eq!(profile_change(&c), None);
+
+    // A PRL download adopts the pending PRL when it commits, and drops it when it fails.
+    let s = PlanState::new(prl_download(50, None));
+    let (s, _) = run(&s, Event::Start);
+    let (s, c) = run(&s, otapa_result(0, false));
+    let (s2, _) = run(&s, sspr_answer(&c, 0));
+    let (s2, c) = run(&s2, commit_result(0));
+    assert_eq!(profile_change(&c), None, "the OTAPA stop is still to come");
+    let (_, c) = run(&s2, otapa_result(0, false));
+    assert_eq!(outcome(&c), Outcome::Success);
+    assert_eq!(profile_change(&c), Some(ProfileChange::AdoptPendingPrl));
+    let (_, c) = run(&s, Event::Timeout);
+    assert_eq!(profile_change(&c), Some(ProfileChange::DropPendingPrl));
+    // The change comes just before the end.
+    assert!(matches!(
+        c.as_slice(),
+        [Command::Profile(_), Command::Finish(_)]
+    ));
+}
+
+#[test]
+fn a_failed_bearer_ends_the_session_without_an_otapa_stop() {
+    let failed = || Event::BearerFailed {
+        failure: BearerFailure::LinkDown,
+        reason: "no active M3UA association".into(),
+    };
+    // Mid-download, with the OTAPA session open: no stop is sent, the bearer is gone.
+    let s = PlanState::new(prl_download(50, None));
+    let (s, _) = run(&s, Event::Start);
+    let (s, _) = run(&s, otapa_result(0, false));
+    assert!(s.otapa_open);
+    let (s, c) = run(&s, failed());
+    assert_eq!(
+        outcome(&c),
+        Outcome::Failure(Cause::Bearer {
+            failure: BearerFailure::LinkDown,
+            reason: "no active M3UA association".into()
+        })
+    );
+    assert_eq!(profile_change(&c), Some(ProfileChange::DropPendingPrl));
+    assert!(s.is_finished());
+    assert_eq!(step(&s, failed()), Err(StepError::Ended));
+
+    // With only the stop outstanding, the outcome settled before it stands.
+    let s = PlanState::new(prl_download(50, None));
+    let (s, _) = run(&s, Event::Start);
+    let (s, c) = run(&s, otapa_result(0, false));
+    let (s, _) = run(&s, sspr_answer(&c, 0));
+    let (s, c) = run(&s, commit_result(0));
+    assert_eq!(sent_type(&c), "OTAPA");
+    let (_, c) = run(&s, failed());
+    assert_eq!(outcome(&c), Outcome::Success);
+
+    // Before the plan started (the serving MSC could not be found).
+    let (_, c) = run(&PlanState::new(prl_download(50, None)), failed());
+    assert!(matches!(
+        outcome(&c),
+        Outcome::Failure(Cause::Bearer { .. })
+    ));
+}
+
+#[test]
+fn a_cancel_ends_a_session_that_never_started() {
+    let s = PlanState::new(prl_download(50, None));
+    let (s, c) = run(&s, Event::Cancelled);
+    assert_eq!(outcome(&c), Outcome::Failure(Cause::Cancelled));
+    assert_eq!(profile_change(&c), Some(ProfileChange::DropPendingPrl));
+    assert_eq!(step(&s, Event::Start), Err(StepError::Ended));
 }

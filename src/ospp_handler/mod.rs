@@ -64,7 +64,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::ospp_driver::actor::OsppDriver;
+use crate::dispatcher::Dispatcher;
 use crate::store::Store;
 
 /// Settings of the OSPP handler.
@@ -113,7 +113,7 @@ impl OsppHandler {
     pub async fn start(
         listen: SocketAddr,
         settings: OsppHandlerSettings,
-        driver: OsppDriver,
+        driver: Dispatcher,
         store: Store,
     ) -> Result<OsppHandlerHandle, OsppHandlerError> {
         let listener =
@@ -190,7 +190,7 @@ struct BindEntry {
 #[derive(Debug)]
 struct Shared {
     settings: OsppHandlerSettings,
-    driver: OsppDriver,
+    driver: Dispatcher,
     store: Store,
     binds: Mutex<HashMap<u64, BindEntry>>,
     next_conn: AtomicU64,

@@ -409,18 +409,18 @@ enum State {
 /// Reads session `id`'s status and cause; None when there is no such session.
 async fn session_state(shared: &Shared, id: i64) -> Result<Option<State>, StoreError> {
     let mut conn = shared.store.conn().await?;
-    let row: Option<(String, Option<String>)> = ota_sessions::table
+    let row: Option<(SessionStatus, Option<String>)> = ota_sessions::table
         .find(id)
         .select((ota_sessions::status, ota_sessions::cause))
         .first(&mut conn)
         .await
         .optional()?;
     Ok(row.map(|(status, cause)| {
-        if status == SessionStatus::Active.as_str() {
+        if status == SessionStatus::Active {
             State::Active
         } else {
             State::Ended(End {
-                success: status == SessionStatus::Completed.as_str(),
+                success: status == SessionStatus::Completed,
                 cause: cause.as_deref().map(one_word),
             })
         }

@@ -20,47 +20,39 @@ use super::models::Session;
 use super::outbox::OutboxState;
 use super::schema::{ota_sessions, outbox, prl_campaign_targets, prl_campaigns};
 use super::sessions::SessionStatus;
+use super::stored_enum::stored_enum;
 use super::StoreError;
 
-/// Where a campaign stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CampaignState {
-    /// Targets are still pending: pushes are being created.
-    Pushing,
-    /// Paused by an operator: targets are pending but no push is created until it resumes.
-    Paused,
-    /// Every target is queued or skipped; sessions are waiting for handsets or running.
-    Waiting,
-    /// No target pending, no session active.
-    Finished,
-    /// Cancelled by an operator: ended, its pending targets skipped.
-    Cancelled,
+stored_enum! {
+    /// Where a campaign stands.
+    pub enum CampaignState("campaign state") {
+        /// Targets are still pending: pushes are being created.
+        Pushing = "pushing",
+        /// Paused by an operator: targets are pending but no push is created until it resumes.
+        Paused = "paused",
+        /// Every target is queued or skipped; sessions are waiting for handsets or running.
+        Waiting = "waiting",
+        /// No target pending, no session active.
+        Finished = "finished",
+        /// Cancelled by an operator: ended, its pending targets skipped.
+        Cancelled = "cancelled",
+    }
 }
 
-/// What an operator asks of a campaign.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CampaignAction {
-    /// Stop creating pushes, keep the pending targets.
-    Pause,
-    /// Create pushes again.
-    Resume,
-    /// End the campaign: skip the pending targets, drop the pushes not yet sent, end the
-    /// sessions whose handset has not called back.
-    Cancel,
+stored_enum! {
+    /// What an operator asks of a campaign (spelled as in the admin API and the command line).
+    pub enum CampaignAction("campaign action") {
+        /// Stop creating pushes, keep the pending targets.
+        Pause = "pause",
+        /// Create pushes again.
+        Resume = "resume",
+        /// End the campaign: skip the pending targets, drop the pushes not yet sent, end the
+        /// sessions whose handset has not called back.
+        Cancel = "cancel",
+    }
 }
 
 impl CampaignAction {
-    /// The spelling in the admin API and the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pause => "pause",
-            Self::Resume => "resume",
-            Self::Cancel => "cancel",
-        }
-    }
-
     /// Its past participle, for messages ("cannot be paused").
     pub fn done(self) -> &'static str {
         match self {
@@ -72,28 +64,8 @@ impl CampaignAction {
 }
 
 impl CampaignState {
-    /// Every state, in order.
-    pub const ALL: [Self; 5] = [
-        Self::Pushing,
-        Self::Paused,
-        Self::Waiting,
-        Self::Finished,
-        Self::Cancelled,
-    ];
-
     /// The states of a campaign that has ended.
     pub const ENDED: [Self; 2] = [Self::Finished, Self::Cancelled];
-
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pushing => "pushing",
-            Self::Paused => "paused",
-            Self::Waiting => "waiting",
-            Self::Finished => "finished",
-            Self::Cancelled => "cancelled",
-        }
-    }
 
     /// Whether the campaign has ended (finished or cancelled).
     pub fn is_ended(self) -> bool {
@@ -123,42 +95,17 @@ impl CampaignState {
             | (Self::Finished, Cancel) => None,
         }
     }
-
-    /// Reads the stored spelling.
-    pub fn parse(s: &str) -> Result<Self, StoreError> {
-        Self::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| StoreError::InvalidValue {
-                field: "prl_campaigns.state",
-                reason: format!("unknown state {s:?}"),
-            })
-    }
 }
 
-/// Where a target stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetState {
-    /// Not worked on yet.
-    Pending,
-    /// Its push is queued (a session is open and the WAP push is in the outbox).
-    Queued,
-    /// Not pushed to, with a cause.
-    Skipped,
-}
-
-impl TargetState {
-    /// Every state, in order.
-    pub const ALL: [Self; 3] = [Self::Pending, Self::Queued, Self::Skipped];
-
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Queued => "queued",
-            Self::Skipped => "skipped",
-        }
+stored_enum! {
+    /// Where a target stands.
+    pub enum TargetState("campaign target state") {
+        /// Not worked on yet.
+        Pending = "pending",
+        /// Its push is queued (a session is open and the WAP push is in the outbox).
+        Queued = "queued",
+        /// Not pushed to, with a cause.
+        Skipped = "skipped",
     }
 }
 
@@ -174,8 +121,8 @@ pub struct CampaignRow {
     pub target: serde_json::Value,
     /// Targets.
     pub total: i32,
-    /// pushing, paused, waiting, finished or cancelled.
-    pub state: String,
+    /// Where it stands.
+    pub state: CampaignState,
     /// When created.
     pub created_at: DateTime<Utc>,
     /// When it finished.
@@ -200,7 +147,7 @@ struct InsertTarget<'a> {
     position: i32,
     subscriber: &'a str,
     profile_id: Option<i64>,
-    state: &'static str,
+    state: TargetState,
     cause: Option<&'a str>,
 }
 
@@ -234,7 +181,7 @@ pub async fn create(
                 prl_campaigns::prl_id.eq(prl_id),
                 prl_campaigns::target.eq(&target),
                 prl_campaigns::total.eq(total),
-                prl_campaigns::state.eq(state.as_str()),
+                prl_campaigns::state.eq(state),
                 prl_campaigns::finished_at.eq((state == CampaignState::Finished).then_some(now)),
             ))
             .returning(prl_campaigns::id)
@@ -249,9 +196,9 @@ pub async fn create(
                 subscriber: &t.subscriber,
                 profile_id: t.profile_id,
                 state: if t.skipped.is_some() {
-                    TargetState::Skipped.as_str()
+                    TargetState::Skipped
                 } else {
-                    TargetState::Pending.as_str()
+                    TargetState::Pending
                 },
                 cause: t.skipped.as_deref(),
             })
@@ -323,28 +270,27 @@ pub async fn lock(
     conn: &mut AsyncPgConnection,
     id: i64,
 ) -> Result<Option<CampaignState>, StoreError> {
-    let state: Option<String> = prl_campaigns::table
+    Ok(prl_campaigns::table
         .find(id)
         .select(prl_campaigns::state)
         .for_update()
         .first(conn)
         .await
-        .optional()?;
-    state.as_deref().map(CampaignState::parse).transpose()
+        .optional()?)
 }
 
 /// Whether campaign `id` is pushing, holding a share lock on its row until the transaction
 /// ends (so a pause or cancel waits for the push being created, and no push is created after
 /// one of them commits).
 pub async fn pushing_shared(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, StoreError> {
-    let state: Option<String> = prl_campaigns::table
+    let state: Option<CampaignState> = prl_campaigns::table
         .find(id)
         .select(prl_campaigns::state)
         .for_share()
         .first(conn)
         .await
         .optional()?;
-    Ok(state.as_deref() == Some(CampaignState::Pushing.as_str()))
+    Ok(state == Some(CampaignState::Pushing))
 }
 
 /// Sets campaign `id`'s state (an ended state also sets `finished_at`). Call with the row
@@ -357,7 +303,7 @@ pub async fn set_state(
     let now = Utc::now();
     diesel::update(prl_campaigns::table.find(id))
         .set((
-            prl_campaigns::state.eq(state.as_str()),
+            prl_campaigns::state.eq(state),
             prl_campaigns::updated_at.eq(now),
             prl_campaigns::finished_at.eq(state.is_ended().then_some(now)),
         ))
@@ -375,10 +321,10 @@ pub async fn skip_pending(
     Ok(diesel::update(
         prl_campaign_targets::table
             .filter(prl_campaign_targets::campaign_id.eq(id))
-            .filter(prl_campaign_targets::state.eq(TargetState::Pending.as_str())),
+            .filter(prl_campaign_targets::state.eq(TargetState::Pending)),
     )
     .set((
-        prl_campaign_targets::state.eq(TargetState::Skipped.as_str()),
+        prl_campaign_targets::state.eq(TargetState::Skipped),
         prl_campaign_targets::cause.eq(cause),
         prl_campaign_targets::updated_at.eq(Utc::now()),
     ))
@@ -397,10 +343,10 @@ pub async fn fail_unsent_pushes(
     Ok(diesel::update(
         outbox::table
             .filter(outbox::campaign_id.eq(id))
-            .filter(outbox::state.eq(OutboxState::Queued.as_str())),
+            .filter(outbox::state.eq(OutboxState::Queued)),
     )
     .set((
-        outbox::state.eq(OutboxState::Failed.as_str()),
+        outbox::state.eq(OutboxState::Failed),
         outbox::cause.eq(cause),
         outbox::updated_at.eq(Utc::now()),
     ))
@@ -420,10 +366,9 @@ pub async fn unstarted_sessions_for_update(
     // handset is running are never locked here at all.
     Ok(ota_sessions::table
         .filter(ota_sessions::campaign_id.eq(id))
-        .filter(ota_sessions::status.eq(SessionStatus::Active.as_str()))
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
-            "(ota_sessions.state ->> 'seq') = '0' AND (ota_sessions.state -> 'fallback') IS NULL",
-        ))
+        .filter(ota_sessions::status.eq(SessionStatus::Active))
+        .filter(ota_sessions::started_at.is_null())
+        .filter(ota_sessions::fallback.eq(false))
         .order(ota_sessions::id)
         .select(Session::as_select())
         .for_update()
@@ -434,7 +379,7 @@ pub async fn unstarted_sessions_for_update(
 /// The campaigns whose targets are still being worked through, oldest first, with their PRL.
 pub async fn pushing(conn: &mut AsyncPgConnection) -> Result<Vec<(i64, i32)>, StoreError> {
     Ok(prl_campaigns::table
-        .filter(prl_campaigns::state.eq(CampaignState::Pushing.as_str()))
+        .filter(prl_campaigns::state.eq(CampaignState::Pushing))
         .order(prl_campaigns::id)
         .select((prl_campaigns::id, prl_campaigns::prl_id))
         .load(conn)
@@ -445,7 +390,7 @@ pub async fn pushing(conn: &mut AsyncPgConnection) -> Result<Vec<(i64, i32)>, St
 pub async fn count_by_state(
     conn: &mut AsyncPgConnection,
 ) -> Result<BTreeMap<CampaignState, i64>, StoreError> {
-    let rows: Vec<(String, i64)> = prl_campaigns::table
+    let rows: Vec<(CampaignState, i64)> = prl_campaigns::table
         .group_by(prl_campaigns::state)
         .select((prl_campaigns::state, diesel::dsl::count_star()))
         .load(conn)
@@ -453,7 +398,7 @@ pub async fn count_by_state(
     let mut out: BTreeMap<CampaignState, i64> =
         CampaignState::ALL.into_iter().map(|s| (s, 0)).collect();
     for (state, n) in rows {
-        out.insert(CampaignState::parse(&state)?, n);
+        out.insert(state, n);
     }
     Ok(out)
 }
@@ -479,7 +424,7 @@ pub async fn claim_pending(
 ) -> Result<Option<ClaimedTarget>, StoreError> {
     let row: Option<(i64, i32, String, Option<i64>)> = prl_campaign_targets::table
         .filter(prl_campaign_targets::campaign_id.eq(campaign_id))
-        .filter(prl_campaign_targets::state.eq(TargetState::Pending.as_str()))
+        .filter(prl_campaign_targets::state.eq(TargetState::Pending))
         .order(prl_campaign_targets::position)
         .limit(1)
         .select((
@@ -550,10 +495,10 @@ async fn mark(
     let n = diesel::update(
         prl_campaign_targets::table
             .find((campaign_id, position))
-            .filter(prl_campaign_targets::state.eq(TargetState::Pending.as_str())),
+            .filter(prl_campaign_targets::state.eq(TargetState::Pending)),
     )
     .set((
-        prl_campaign_targets::state.eq(state.as_str()),
+        prl_campaign_targets::state.eq(state),
         prl_campaign_targets::cause.eq(cause),
         prl_campaign_targets::session_id.eq(session_id),
         prl_campaign_targets::updated_at.eq(Utc::now()),
@@ -574,10 +519,7 @@ async fn mark(
 pub async fn backlog(conn: &mut AsyncPgConnection, campaign_id: i64) -> Result<i64, StoreError> {
     Ok(outbox::table
         .filter(outbox::campaign_id.eq(campaign_id))
-        .filter(outbox::state.eq_any([
-            OutboxState::Queued.as_str(),
-            OutboxState::Submitting.as_str(),
-        ]))
+        .filter(outbox::state.eq_any([OutboxState::Queued, OutboxState::Submitting]))
         .count()
         .get_result(conn)
         .await?)
@@ -599,18 +541,15 @@ pub async fn advance_states(conn: &mut AsyncPgConnection) -> Result<Advanced, St
     let now = Utc::now();
     let waiting = diesel::update(
         prl_campaigns::table
-            .filter(prl_campaigns::state.eq_any([
-                CampaignState::Pushing.as_str(),
-                CampaignState::Paused.as_str(),
-            ]))
+            .filter(prl_campaigns::state.eq_any([CampaignState::Pushing, CampaignState::Paused]))
             .filter(diesel::dsl::not(diesel::dsl::exists(
                 prl_campaign_targets::table
                     .filter(prl_campaign_targets::campaign_id.eq(prl_campaigns::id))
-                    .filter(prl_campaign_targets::state.eq(TargetState::Pending.as_str())),
+                    .filter(prl_campaign_targets::state.eq(TargetState::Pending)),
             ))),
     )
     .set((
-        prl_campaigns::state.eq(CampaignState::Waiting.as_str()),
+        prl_campaigns::state.eq(CampaignState::Waiting),
         prl_campaigns::updated_at.eq(now),
     ))
     .returning(prl_campaigns::id)
@@ -618,15 +557,15 @@ pub async fn advance_states(conn: &mut AsyncPgConnection) -> Result<Advanced, St
     .await?;
     let finished = diesel::update(
         prl_campaigns::table
-            .filter(prl_campaigns::state.eq(CampaignState::Waiting.as_str()))
+            .filter(prl_campaigns::state.eq(CampaignState::Waiting))
             .filter(diesel::dsl::not(diesel::dsl::exists(
                 ota_sessions::table
                     .filter(ota_sessions::campaign_id.eq(prl_campaigns::id.nullable()))
-                    .filter(ota_sessions::status.eq(SessionStatus::Active.as_str())),
+                    .filter(ota_sessions::status.eq(SessionStatus::Active)),
             ))),
     )
     .set((
-        prl_campaigns::state.eq(CampaignState::Finished.as_str()),
+        prl_campaigns::state.eq(CampaignState::Finished),
         prl_campaigns::updated_at.eq(now),
         prl_campaigns::finished_at.eq(Some(now)),
     ))
@@ -686,7 +625,7 @@ pub async fn counts(
     if ids.is_empty() {
         return Ok(out);
     }
-    let targets: Vec<(i64, String, Option<String>, i64)> = prl_campaign_targets::table
+    let targets: Vec<(i64, TargetState, Option<String>, i64)> = prl_campaign_targets::table
         .filter(prl_campaign_targets::campaign_id.eq_any(ids))
         .group_by((
             prl_campaign_targets::campaign_id,
@@ -703,24 +642,18 @@ pub async fn counts(
         .await?;
     for (id, state, cause, n) in targets {
         let c = out.entry(id).or_default();
-        match state.as_str() {
-            "pending" => c.targets.pending += n,
-            "queued" => c.targets.queued += n,
-            "skipped" => {
+        match state {
+            TargetState::Pending => c.targets.pending += n,
+            TargetState::Queued => c.targets.queued += n,
+            TargetState::Skipped => {
                 c.targets.skipped += n;
                 *c.skipped_by_cause
                     .entry(cause.unwrap_or_else(|| "unknown".into()))
                     .or_default() += n;
             }
-            other => {
-                return Err(StoreError::InvalidValue {
-                    field: "prl_campaign_targets.state",
-                    reason: format!("unknown state {other:?}"),
-                })
-            }
         }
     }
-    let sessions: Vec<(Option<i64>, String, Option<String>, i64)> = ota_sessions::table
+    let sessions: Vec<(Option<i64>, SessionStatus, Option<String>, i64)> = ota_sessions::table
         .filter(ota_sessions::campaign_id.eq_any(ids))
         .group_by((
             ota_sessions::campaign_id,
@@ -738,10 +671,10 @@ pub async fn counts(
     for (id, status, cause, n) in sessions {
         let Some(id) = id else { continue };
         let c = out.entry(id).or_default();
-        match status.as_str() {
-            "active" => c.sessions.active += n,
-            "completed" => c.sessions.completed += n,
-            _ => {
+        match status {
+            SessionStatus::Active => c.sessions.active += n,
+            SessionStatus::Completed => c.sessions.completed += n,
+            SessionStatus::Failed => {
                 c.sessions.failed += n;
                 *c.failed_by_cause
                     .entry(cause.unwrap_or_else(|| "failed".into()))
@@ -749,7 +682,7 @@ pub async fn counts(
             }
         }
     }
-    let pushes: Vec<(Option<i64>, String, i64)> = outbox::table
+    let pushes: Vec<(Option<i64>, OutboxState, i64)> = outbox::table
         .filter(outbox::campaign_id.eq_any(ids))
         .group_by((outbox::campaign_id, outbox::state))
         .select((
@@ -761,7 +694,11 @@ pub async fn counts(
         .await?;
     for (id, state, n) in pushes {
         let Some(id) = id else { continue };
-        *out.entry(id).or_default().pushes.entry(state).or_default() += n;
+        *out.entry(id)
+            .or_default()
+            .pushes
+            .entry(state.to_string())
+            .or_default() += n;
     }
     Ok(out)
 }
@@ -774,7 +711,7 @@ pub async fn skipped(
 ) -> Result<Vec<(String, String)>, StoreError> {
     let rows: Vec<(String, Option<String>)> = prl_campaign_targets::table
         .filter(prl_campaign_targets::campaign_id.eq(campaign_id))
-        .filter(prl_campaign_targets::state.eq(TargetState::Skipped.as_str()))
+        .filter(prl_campaign_targets::state.eq(TargetState::Skipped))
         .order(prl_campaign_targets::position)
         .limit(limit)
         .select((
@@ -815,12 +752,12 @@ mod tests {
     #[test]
     fn only_finished_and_cancelled_are_ended_and_spellings_round_trip() {
         for state in CampaignState::ALL {
-            assert_eq!(CampaignState::parse(state.as_str()).ok(), Some(state));
+            assert_eq!(state.as_str().parse::<CampaignState>().ok(), Some(state));
             assert_eq!(
                 state.is_ended(),
                 matches!(state, CampaignState::Finished | CampaignState::Cancelled)
             );
         }
-        assert!(CampaignState::parse("stopped").is_err());
+        assert!("stopped".parse::<CampaignState>().is_err());
     }
 }

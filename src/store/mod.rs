@@ -16,6 +16,7 @@ pub mod prl_library;
 pub mod profiles;
 pub mod schema;
 pub mod sessions;
+pub mod stored_enum;
 
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;

@@ -5,48 +5,20 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::schema::{audit_records, ota_sessions, prl_library, profiles};
+use super::sessions::{Bearer, Flow, SessionStatus};
+use super::stored_enum::stored_enum;
 use super::StoreError;
 
-/// Activation state of a profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActivationState {
-    /// Known to the operator, not yet activated over the air.
-    PendingActivation,
-    /// Programmed and committed.
-    Activated,
-    /// Taken out of service; its identities may be reused.
-    Deactivated,
-}
-
-impl ActivationState {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PendingActivation => "pending_activation",
-            Self::Activated => "activated",
-            Self::Deactivated => "deactivated",
-        }
-    }
-}
-
-impl std::str::FromStr for ActivationState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "pending_activation" | "pending" | "" => Ok(Self::PendingActivation),
-            "activated" => Ok(Self::Activated),
-            "deactivated" | "de-activated" => Ok(Self::Deactivated),
-            other => Err(format!(
-                "activation state must be pending_activation, activated or deactivated, got {other:?}"
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for ActivationState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+stored_enum! {
+    /// Activation state of a profile. Its stored spellings are the first ones; the others are
+    /// read from hand-written input (a CSV import).
+    pub enum ActivationState("activation state") {
+        /// Known to the operator, not yet activated over the air.
+        PendingActivation = "pending_activation" | "pending" | "",
+        /// Programmed and committed.
+        Activated = "activated",
+        /// Taken out of service; its identities may be reused.
+        Deactivated = "deactivated" | "de-activated",
     }
 }
 
@@ -192,12 +164,7 @@ impl Profile {
 
     /// The typed activation state.
     pub fn activation_state(&self) -> Result<ActivationState, StoreError> {
-        self.activation_state
-            .parse()
-            .map_err(|reason| StoreError::InvalidValue {
-                field: "activation_state",
-                reason,
-            })
+        Ok(self.activation_state.parse()?)
     }
 }
 
@@ -271,15 +238,15 @@ pub struct Session {
     pub token: String,
     /// Profile programmed.
     pub profile_id: i64,
-    /// Flow name.
-    pub flow: String,
-    /// Bearer.
-    pub bearer: String,
-    /// active, completed or failed.
-    pub status: String,
+    /// The call flow.
+    pub flow: Flow,
+    /// The bearer.
+    pub bearer: Bearer,
+    /// Active, completed or failed.
+    pub status: SessionStatus,
     /// Final cause.
     pub cause: Option<String>,
-    /// Flow state.
+    /// The session's state (JSON; typed by the session core).
     pub state: serde_json::Value,
     /// Optimistic-concurrency version.
     pub version: i64,
@@ -291,6 +258,12 @@ pub struct Session {
     pub updated_at: DateTime<Utc>,
     /// The PRL campaign it belongs to.
     pub campaign_id: Option<i64>,
+    /// When the plan started (none: waiting for the handset's call-back).
+    pub started_at: Option<DateTime<Utc>>,
+    /// Handed to the SS7 fallback.
+    pub fallback: bool,
+    /// The handset's identity (MEID or ESN) when the session opened.
+    pub device: Option<String>,
 }
 
 /// An audit detail record to write.
@@ -301,10 +274,10 @@ pub struct AuditRecord {
     pub session_id: Option<i64>,
     /// Profile concerned.
     pub profile_id: Option<i64>,
-    /// Flow.
-    pub flow: String,
-    /// Bearer.
-    pub bearer: String,
+    /// The call flow.
+    pub flow: Flow,
+    /// The bearer.
+    pub bearer: Bearer,
     /// Start.
     pub started_at: DateTime<Utc>,
     /// End.

@@ -30,94 +30,45 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::schema::outbox;
+use super::stored_enum::stored_enum;
 use super::StoreError;
 
-/// What a row carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutboxKind {
-    /// A WAP push (SI / SL / OMA CP), binary with a UDH.
-    WapPush,
-    /// A text SMS.
-    Sms,
-}
-
-impl OutboxKind {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::WapPush => "wap_push",
-            Self::Sms => "sms",
-        }
+stored_enum! {
+    /// What a row carries.
+    pub enum OutboxKind("outbox kind") {
+        /// A WAP push (SI / SL / OMA CP), binary with a UDH.
+        WapPush = "wap_push",
+        /// A text SMS.
+        Sms = "sms",
     }
 }
 
-/// Which way a row leaves the gateway.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum OutboxBearer {
-    /// A `submit_sm` to the SMSC (payload: short_message, UDH included).
-    #[default]
-    Smsc,
-    /// An SMDPP to the serving MSC over SS7 (payload: IS-637 SMS_BearerData, teleservice
-    /// 4100; destination: the MIN).
-    Ss7,
-}
-
-impl OutboxBearer {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Smsc => "smsc",
-            Self::Ss7 => "ss7",
-        }
-    }
-
-    /// The bearer a stored (or configured) spelling names.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Smsc, Self::Ss7]
-            .into_iter()
-            .find(|b| b.as_str() == s)
+stored_enum! {
+    /// Which way a row leaves the gateway (the SMSC unless configured otherwise).
+    #[derive(Default)]
+    pub enum OutboxBearer("outbox bearer") {
+        /// A `submit_sm` to the SMSC (payload: short_message, UDH included).
+        #[default]
+        Smsc = "smsc",
+        /// An SMDPP to the serving MSC over SS7 (payload: IS-637 SMS_BearerData, teleservice
+        /// 4100; destination: the MIN).
+        Ss7 = "ss7",
     }
 }
 
-/// Where a row is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum OutboxState {
-    /// Waiting for its `next_attempt_at`.
-    Queued,
-    /// Claimed by a sender, under lease.
-    Submitting,
-    /// Accepted by the SMSC (has a message_id); waiting for the receipt.
-    Submitted,
-    /// The receipt said delivered.
-    Delivered,
-    /// Given up, with a cause.
-    Failed,
-}
-
-impl OutboxState {
-    /// Every state, in life order.
-    pub const ALL: [OutboxState; 5] = [
-        Self::Queued,
-        Self::Submitting,
-        Self::Submitted,
-        Self::Delivered,
-        Self::Failed,
-    ];
-
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Submitting => "submitting",
-            Self::Submitted => "submitted",
-            Self::Delivered => "delivered",
-            Self::Failed => "failed",
-        }
-    }
-
-    /// The state a stored spelling names.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
+stored_enum! {
+    /// Where a row is in its life (the variants in life order).
+    pub enum OutboxState("outbox state") {
+        /// Waiting for its `next_attempt_at`.
+        Queued = "queued",
+        /// Claimed by a sender, under lease.
+        Submitting = "submitting",
+        /// Accepted by the SMSC (has a message_id); waiting for the receipt.
+        Submitted = "submitted",
+        /// The receipt said delivered.
+        Delivered = "delivered",
+        /// Given up, with a cause.
+        Failed = "failed",
     }
 }
 
@@ -128,8 +79,8 @@ impl OutboxState {
 pub struct OutboxRow {
     /// Row id.
     pub id: i64,
-    /// `wap_push` or `sms`.
-    pub kind: String,
+    /// What it carries.
+    pub kind: OutboxKind,
     /// Destination address.
     pub destination: String,
     /// short_message octets.
@@ -138,8 +89,8 @@ pub struct OutboxRow {
     pub esm_class: i16,
     /// data_coding.
     pub data_coding: i16,
-    /// State (see [`OutboxState`]).
-    pub state: String,
+    /// Where it is in its life.
+    pub state: OutboxState,
     /// Claims so far.
     pub attempts: i32,
     /// Not claimed before this.
@@ -158,14 +109,14 @@ pub struct OutboxRow {
     pub created_at: DateTime<Utc>,
     /// When last changed.
     pub updated_at: DateTime<Utc>,
-    /// `smsc` or `ss7` (see [`OutboxBearer`]).
-    pub bearer: String,
+    /// Which way it leaves.
+    pub bearer: OutboxBearer,
 }
 
 impl OutboxRow {
-    /// The row's state, parsed.
+    /// The row's state (always known: the column is typed).
     pub fn state(&self) -> Option<OutboxState> {
-        OutboxState::parse(&self.state)
+        Some(self.state)
     }
 }
 
@@ -262,27 +213,27 @@ impl NewOutbox {
 #[derive(Insertable)]
 #[diesel(table_name = outbox)]
 struct InsertRow<'a> {
-    kind: &'static str,
+    kind: OutboxKind,
     destination: &'a str,
     payload: &'a [u8],
     esm_class: i16,
     data_coding: i16,
     session_id: Option<i64>,
     campaign_id: Option<i64>,
-    bearer: &'static str,
+    bearer: OutboxBearer,
 }
 
 impl<'a> From<&'a NewOutbox> for InsertRow<'a> {
     fn from(n: &'a NewOutbox) -> Self {
         Self {
-            kind: n.kind.as_str(),
+            kind: n.kind,
             destination: &n.destination,
             payload: &n.payload,
             esm_class: i16::from(n.esm_class),
             data_coding: i16::from(n.data_coding),
             session_id: n.session_id,
             campaign_id: n.campaign_id,
-            bearer: n.bearer.as_str(),
+            bearer: n.bearer,
         }
     }
 }
@@ -370,14 +321,14 @@ pub async fn claim_due(
     }
     conn.transaction::<_, StoreError, _>(async move |conn| {
         let now = Utc::now();
-        let due: Vec<(i64, String, i32, Option<i64>)> = outbox::table
-            .filter(outbox::bearer.eq(bearer.as_str()))
+        let due: Vec<(i64, OutboxState, i32, Option<i64>)> = outbox::table
+            .filter(outbox::bearer.eq(bearer))
             .filter(
                 outbox::state
-                    .eq(OutboxState::Queued.as_str())
+                    .eq(OutboxState::Queued)
                     .and(outbox::next_attempt_at.le(now))
                     .or(outbox::state
-                        .eq(OutboxState::Submitting.as_str())
+                        .eq(OutboxState::Submitting)
                         .and(outbox::lease_until.le(now))),
             )
             .order(outbox::next_attempt_at)
@@ -399,7 +350,7 @@ pub async fn claim_due(
             use super::schema::ota_sessions;
             ota_sessions::table
                 .filter(ota_sessions::id.eq_any(&sessions))
-                .filter(ota_sessions::status.ne(super::sessions::SessionStatus::Active.as_str()))
+                .filter(ota_sessions::status.ne(super::sessions::SessionStatus::Active))
                 .select(ota_sessions::id)
                 .load(conn)
                 .await?
@@ -411,7 +362,7 @@ pub async fn claim_due(
             let ids: Vec<i64> = orphans.iter().map(|(id, _, _, _)| *id).collect();
             diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
                 .set((
-                    outbox::state.eq(OutboxState::Failed.as_str()),
+                    outbox::state.eq(OutboxState::Failed),
                     outbox::lease_until.eq(None::<DateTime<Utc>>),
                     outbox::cause.eq(CAUSE_SESSION_ENDED),
                     outbox::updated_at.eq(now),
@@ -419,14 +370,14 @@ pub async fn claim_due(
                 .execute(conn)
                 .await?;
         }
-        let (exhausted, claim): (Vec<_>, Vec<_>) = due.into_iter().partition(|(_, state, n, _)| {
-            state == OutboxState::Submitting.as_str() && *n >= max_attempts
-        });
+        let (exhausted, claim): (Vec<_>, Vec<_>) = due
+            .into_iter()
+            .partition(|(_, state, n, _)| *state == OutboxState::Submitting && *n >= max_attempts);
         if !exhausted.is_empty() {
             let ids: Vec<i64> = exhausted.iter().map(|(id, _, _, _)| *id).collect();
             diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
                 .set((
-                    outbox::state.eq(OutboxState::Failed.as_str()),
+                    outbox::state.eq(OutboxState::Failed),
                     outbox::lease_until.eq(None::<DateTime<Utc>>),
                     outbox::cause.eq(format!(
                         "no answer recorded after {max_attempts} attempts ({} bearer)",
@@ -444,7 +395,7 @@ pub async fn claim_due(
         let mut rows: Vec<OutboxRow> =
             diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
                 .set((
-                    outbox::state.eq(OutboxState::Submitting.as_str()),
+                    outbox::state.eq(OutboxState::Submitting),
                     outbox::attempts.eq(outbox::attempts + 1),
                     outbox::lease_until.eq(Some(now + chrono_duration(lease))),
                     outbox::updated_at.eq(now),
@@ -491,14 +442,13 @@ async fn accepted(
     to: OutboxState,
     message_id: &str,
 ) -> Result<bool, StoreError> {
-    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
     let n = diesel::update(
         outbox::table
             .filter(outbox::id.eq(id))
-            .filter(outbox::state.eq_any(from)),
+            .filter(outbox::state.eq_any(from.to_vec())),
     )
     .set((
-        outbox::state.eq(to.as_str()),
+        outbox::state.eq(to),
         outbox::message_id.eq(message_id),
         outbox::lease_until.eq(None::<DateTime<Utc>>),
         outbox::cause.eq(None::<String>),
@@ -519,10 +469,10 @@ pub async fn mark_delivered_by_message_id(
     Ok(diesel::update(
         outbox::table
             .filter(outbox::message_id.eq(message_id))
-            .filter(outbox::state.eq(OutboxState::Submitted.as_str())),
+            .filter(outbox::state.eq(OutboxState::Submitted)),
     )
     .set((
-        outbox::state.eq(OutboxState::Delivered.as_str()),
+        outbox::state.eq(OutboxState::Delivered),
         outbox::updated_at.eq(Utc::now()),
     ))
     .returning(outbox::id)
@@ -541,10 +491,10 @@ pub async fn mark_failed_by_message_id(
     Ok(diesel::update(
         outbox::table
             .filter(outbox::message_id.eq(message_id))
-            .filter(outbox::state.eq(OutboxState::Submitted.as_str())),
+            .filter(outbox::state.eq(OutboxState::Submitted)),
     )
     .set((
-        outbox::state.eq(OutboxState::Failed.as_str()),
+        outbox::state.eq(OutboxState::Failed),
         outbox::cause.eq(cause),
         outbox::updated_at.eq(Utc::now()),
     ))
@@ -599,10 +549,7 @@ pub async fn apply_receipt(
     }
     let settled: i64 = outbox::table
         .filter(outbox::message_id.eq(message_id))
-        .filter(outbox::state.eq_any([
-            OutboxState::Delivered.as_str(),
-            OutboxState::Failed.as_str(),
-        ]))
+        .filter(outbox::state.eq_any([OutboxState::Delivered, OutboxState::Failed]))
         .count()
         .get_result(conn)
         .await?;
@@ -623,13 +570,10 @@ pub async fn mark_failed(
     let n = diesel::update(
         outbox::table
             .filter(outbox::id.eq(id))
-            .filter(outbox::state.eq_any([
-                OutboxState::Submitting.as_str(),
-                OutboxState::Queued.as_str(),
-            ])),
+            .filter(outbox::state.eq_any([OutboxState::Submitting, OutboxState::Queued])),
     )
     .set((
-        outbox::state.eq(OutboxState::Failed.as_str()),
+        outbox::state.eq(OutboxState::Failed),
         outbox::cause.eq(cause),
         outbox::lease_until.eq(None::<DateTime<Utc>>),
         outbox::updated_at.eq(Utc::now()),
@@ -666,7 +610,7 @@ pub async fn reschedule(
     conn.transaction::<_, StoreError, _>(async move |conn| {
         let attempts: Option<i32> = outbox::table
             .filter(outbox::id.eq(id))
-            .filter(outbox::state.eq(OutboxState::Submitting.as_str()))
+            .filter(outbox::state.eq(OutboxState::Submitting))
             .select(outbox::attempts)
             .for_update()
             .first(conn)
@@ -680,7 +624,7 @@ pub async fn reschedule(
             let cause = format!("gave up after {attempts} attempts: {cause}");
             diesel::update(outbox::table.find(id))
                 .set((
-                    outbox::state.eq(OutboxState::Failed.as_str()),
+                    outbox::state.eq(OutboxState::Failed),
                     outbox::cause.eq(&cause),
                     outbox::lease_until.eq(None::<DateTime<Utc>>),
                     outbox::updated_at.eq(now),
@@ -693,7 +637,7 @@ pub async fn reschedule(
         let refund = if counted { 0 } else { 1 };
         diesel::update(outbox::table.find(id))
             .set((
-                outbox::state.eq(OutboxState::Queued.as_str()),
+                outbox::state.eq(OutboxState::Queued),
                 outbox::attempts.eq((attempts - refund).max(0)),
                 outbox::next_attempt_at.eq(at),
                 outbox::lease_until.eq(None::<DateTime<Utc>>),
@@ -757,8 +701,7 @@ async fn count_by_state(
     conn: &mut AsyncPgConnection,
     bearers: &[OutboxBearer],
 ) -> Result<OutboxDepth, StoreError> {
-    let bearers: Vec<&str> = bearers.iter().map(|b| b.as_str()).collect();
-    let counts: Vec<(String, i64)> = outbox::table
+    let counts: Vec<(OutboxState, i64)> = outbox::table
         .filter(outbox::bearer.eq_any(bearers))
         .group_by(outbox::state)
         .select((outbox::state, diesel::dsl::count_star()))
@@ -766,18 +709,12 @@ async fn count_by_state(
         .await?;
     let mut depth = OutboxDepth::default();
     for (state, n) in counts {
-        match OutboxState::parse(&state) {
-            Some(OutboxState::Queued) => depth.queued = n,
-            Some(OutboxState::Submitting) => depth.submitting = n,
-            Some(OutboxState::Submitted) => depth.submitted = n,
-            Some(OutboxState::Delivered) => depth.delivered = n,
-            Some(OutboxState::Failed) => depth.failed = n,
-            None => {
-                return Err(StoreError::InvalidValue {
-                    field: "outbox.state",
-                    reason: format!("unknown state {state:?}"),
-                })
-            }
+        match state {
+            OutboxState::Queued => depth.queued = n,
+            OutboxState::Submitting => depth.submitting = n,
+            OutboxState::Submitted => depth.submitted = n,
+            OutboxState::Delivered => depth.delivered = n,
+            OutboxState::Failed => depth.failed = n,
         }
     }
     Ok(depth)

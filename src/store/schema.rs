@@ -113,6 +113,12 @@ diesel::table! {
         updated_at -> Timestamptz,
         /// The PRL campaign it belongs to.
         campaign_id -> Nullable<Int8>,
+        /// When the plan started (NULL: waiting for the handset's call-back).
+        started_at -> Nullable<Timestamptz>,
+        /// Handed to the SS7 fallback.
+        fallback -> Bool,
+        /// The handset's identity (MEID or ESN) when the session opened.
+        device -> Nullable<Text>,
     }
 }
 

@@ -1,33 +1,60 @@
 //! Repository of OTA sessions. A session is a row, so any gateway instance can continue it; every
 //! change goes through [`advance`], which checks the version the caller read.
+//!
+//! The row's `state` column is JSON the session core reads and writes as one typed value
+//! (`crate::ospp_driver::state::SessionState`); what SQL filters on is a column of its own
+//! (`status`, `started_at`, `fallback`, `deadline`).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::models::Session;
+use super::outbox::OutboxState;
 use super::schema::ota_sessions;
+use super::stored_enum::stored_enum;
 use super::StoreError;
 
-/// Status of a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionStatus {
-    /// Running.
-    Active,
-    /// Ended well.
-    Completed,
-    /// Ended with a cause.
-    Failed,
+stored_enum! {
+    /// Status of a session.
+    pub enum SessionStatus("session status") {
+        /// Running.
+        Active = "active",
+        /// Ended well.
+        Completed = "completed",
+        /// Ended with a cause.
+        Failed = "failed",
+    }
 }
 
-impl SessionStatus {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-        }
+stored_enum! {
+    /// The call flow a session belongs to (patent: the call flows of figures 2 to 4).
+    pub enum Flow("flow") {
+        /// One-button IOTA activation: the handset GETs its bootstrap URL.
+        OneButton = "one-button",
+        /// Star-code OTASP over SS7: an IVR's or operator's trigger with the call's TRN.
+        StarCode = "star-code",
+        /// Automated IOTA PRL download (OTAPA), woken by a WAP push.
+        PrlPush = "prl-push",
+        /// IVR-assisted star-code IOTA activation, woken by a WAP push.
+        IvrStarCode = "ivr-star-code",
+    }
+}
+
+impl Flow {
+    /// Whether the session waits for the handset to follow a pushed call-back URL.
+    pub fn is_pushed(self) -> bool {
+        matches!(self, Self::PrlPush | Self::IvrStarCode)
+    }
+}
+
+stored_enum! {
+    /// How the IS-683 exchange reaches the handset.
+    pub enum Bearer("bearer") {
+        /// IS-683 tunnelled over HTTP in MMC documents (IOTA).
+        Iota = "iota",
+        /// IS-683 relayed in SMDPP over SS7 (IS-725-A).
+        Ss7 = "ss7",
     }
 }
 
@@ -44,20 +71,18 @@ pub async fn pending_otapa_token(
     use diesel::dsl::{exists, not};
     let pushed = outbox::table
         .filter(outbox::session_id.eq(ota_sessions::id.nullable()))
-        .filter(outbox::state.eq("delivered"));
+        .filter(outbox::state.eq(OutboxState::Delivered));
     let undelivered = outbox::table
         .filter(outbox::session_id.eq(ota_sessions::id.nullable()))
-        .filter(outbox::state.ne("delivered"));
+        .filter(outbox::state.ne(OutboxState::Delivered));
     Ok(ota_sessions::table
         .inner_join(profiles::table)
         .filter(profiles::mdn.eq(mdn))
-        .filter(ota_sessions::flow.eq(crate::ospp_driver::session::FLOW_PRL_PUSH))
-        .filter(ota_sessions::status.eq(SessionStatus::Active.as_str()))
-        .filter(ota_sessions::bearer.eq(crate::iota::session::BEARER))
+        .filter(ota_sessions::flow.eq(Flow::PrlPush))
+        .filter(ota_sessions::status.eq(SessionStatus::Active))
+        .filter(ota_sessions::bearer.eq(Bearer::Iota))
         .filter(ota_sessions::deadline.gt(Utc::now()))
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
-            "(ota_sessions.state -> 'fallback') IS NULL",
-        ))
+        .filter(ota_sessions::fallback.eq(false))
         .filter(exists(pushed))
         .filter(not(exists(undelivered)))
         .order(ota_sessions::id.desc())
@@ -90,16 +115,20 @@ pub struct NewSession {
     pub token: String,
     /// Profile to program.
     pub profile_id: i64,
-    /// Flow name.
-    pub flow: String,
-    /// Bearer: "iota" or "ss7".
-    pub bearer: String,
-    /// Initial flow state.
+    /// The call flow.
+    pub flow: Flow,
+    /// The bearer.
+    pub bearer: Bearer,
+    /// Initial state.
     pub state: serde_json::Value,
     /// When it times out.
     pub deadline: Option<DateTime<Utc>>,
     /// The PRL campaign it belongs to.
     pub campaign_id: Option<i64>,
+    /// When the plan started (none: it waits for a call-back).
+    pub started_at: Option<DateTime<Utc>>,
+    /// The handset's identity.
+    pub device: Option<String>,
 }
 
 /// Opens a session.
@@ -122,10 +151,21 @@ pub async fn by_token(conn: &mut AsyncPgConnection, token: &str) -> Result<Sessi
         .ok_or_else(|| StoreError::SessionNotFound(token.to_string()))
 }
 
-/// A session transition: new state, status, cause and deadline.
+/// Reads a session by its id.
+pub async fn by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Session, StoreError> {
+    ota_sessions::table
+        .find(id)
+        .select(Session::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| StoreError::SessionNotFound(id.to_string()))
+}
+
+/// The part of a session row a step changes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
-    /// New flow state.
+    /// New state.
     pub state: serde_json::Value,
     /// New status.
     pub status: SessionStatus,
@@ -133,6 +173,10 @@ pub struct Transition {
     pub cause: Option<String>,
     /// New deadline.
     pub deadline: Option<DateTime<Utc>>,
+    /// The bearer (a fallback moves a session to another).
+    pub bearer: Bearer,
+    /// When the plan started.
+    pub started_at: Option<DateTime<Utc>>,
 }
 
 /// Applies a transition if the session is still at `expected_version`; returns the new row.
@@ -149,9 +193,11 @@ pub async fn advance(
     )
     .set((
         ota_sessions::state.eq(&transition.state),
-        ota_sessions::status.eq(transition.status.as_str()),
+        ota_sessions::status.eq(transition.status),
         ota_sessions::cause.eq(&transition.cause),
         ota_sessions::deadline.eq(transition.deadline),
+        ota_sessions::bearer.eq(transition.bearer),
+        ota_sessions::started_at.eq(transition.started_at),
         ota_sessions::updated_at.eq(Utc::now()),
         ota_sessions::version.eq(ota_sessions::version + 1),
     ))
@@ -161,23 +207,76 @@ pub async fn advance(
     .optional()?;
     match updated {
         Some(session) => Ok(session),
-        None => {
-            let exists: i64 = ota_sessions::table
-                .filter(ota_sessions::id.eq(id))
-                .count()
-                .get_result(conn)
-                .await?;
-            if exists == 0 {
-                Err(StoreError::SessionNotFound(id.to_string()))
-            } else {
-                Err(StoreError::StaleVersion {
-                    what: "session",
-                    id,
-                    expected: expected_version,
-                })
-            }
-        }
+        None => Err(stale_or_missing(conn, id, expected_version).await),
     }
+}
+
+async fn stale_or_missing(conn: &mut AsyncPgConnection, id: i64, expected: i64) -> StoreError {
+    let exists = ota_sessions::table
+        .filter(ota_sessions::id.eq(id))
+        .count()
+        .get_result::<i64>(conn)
+        .await;
+    match exists {
+        Ok(0) => StoreError::SessionNotFound(id.to_string()),
+        Ok(_) => StoreError::StaleVersion {
+            what: "session",
+            id,
+            expected,
+        },
+        Err(e) => e.into(),
+    }
+}
+
+/// Hands a PRL push whose handset never called back to the SS7 fallback: marks it and moves its
+/// deadline, if it is still at `expected_version`.
+pub async fn mark_fallback(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    expected_version: i64,
+    deadline: DateTime<Utc>,
+) -> Result<Session, StoreError> {
+    let updated = diesel::update(
+        ota_sessions::table
+            .filter(ota_sessions::id.eq(id))
+            .filter(ota_sessions::version.eq(expected_version)),
+    )
+    .set((
+        ota_sessions::fallback.eq(true),
+        ota_sessions::deadline.eq(deadline),
+        ota_sessions::updated_at.eq(Utc::now()),
+        ota_sessions::version.eq(ota_sessions::version + 1),
+    ))
+    .returning(Session::as_returning())
+    .get_result(conn)
+    .await
+    .optional()?;
+    match updated {
+        Some(session) => Ok(session),
+        None => Err(stale_or_missing(conn, id, expected_version).await),
+    }
+}
+
+/// Ends session `id` as failed with `cause`, whatever its state (a session the session core
+/// cannot step any more). Call with the row locked.
+pub async fn abandon(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    cause: &str,
+) -> Result<Session, StoreError> {
+    diesel::update(ota_sessions::table.find(id))
+        .set((
+            ota_sessions::status.eq(SessionStatus::Failed),
+            ota_sessions::cause.eq(cause),
+            ota_sessions::deadline.eq(None::<DateTime<Utc>>),
+            ota_sessions::updated_at.eq(Utc::now()),
+            ota_sessions::version.eq(ota_sessions::version + 1),
+        ))
+        .returning(Session::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| StoreError::SessionNotFound(id.to_string()))
 }
 
 /// Reads a session by its token and locks its row until the transaction ends, so that two
@@ -196,6 +295,21 @@ pub async fn by_token_for_update(
         .ok_or_else(|| StoreError::SessionNotFound(token.to_string()))
 }
 
+/// Reads a session by id and locks its row until the transaction ends.
+pub async fn by_id_for_update(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<Session, StoreError> {
+    ota_sessions::table
+        .find(id)
+        .select(Session::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(|| StoreError::SessionNotFound(id.to_string()))
+}
+
 /// Claims up to `limit` active sessions whose deadline has passed, locking them and skipping
 /// rows another instance has locked (`FOR UPDATE SKIP LOCKED`). Call inside a transaction.
 pub async fn claim_expired(
@@ -204,7 +318,7 @@ pub async fn claim_expired(
     limit: i64,
 ) -> Result<Vec<Session>, StoreError> {
     Ok(ota_sessions::table
-        .filter(ota_sessions::status.eq(SessionStatus::Active.as_str()))
+        .filter(ota_sessions::status.eq(SessionStatus::Active))
         .filter(ota_sessions::deadline.lt(now))
         .order(ota_sessions::deadline)
         .limit(limit)
@@ -223,49 +337,14 @@ pub async fn supersede_active(
     Ok(diesel::update(
         ota_sessions::table
             .filter(ota_sessions::profile_id.eq(profile_id))
-            .filter(ota_sessions::status.eq(SessionStatus::Active.as_str())),
+            .filter(ota_sessions::status.eq(SessionStatus::Active)),
     )
     .set((
-        ota_sessions::status.eq(SessionStatus::Failed.as_str()),
+        ota_sessions::status.eq(SessionStatus::Failed),
         ota_sessions::cause.eq("superseded"),
         ota_sessions::updated_at.eq(Utc::now()),
         ota_sessions::version.eq(ota_sessions::version + 1),
     ))
     .execute(conn)
     .await?)
-}
-
-/// Reads a session by id and locks its row until the transaction ends.
-pub async fn by_id_for_update(
-    conn: &mut AsyncPgConnection,
-    id: i64,
-) -> Result<Session, StoreError> {
-    ota_sessions::table
-        .find(id)
-        .select(Session::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| StoreError::SessionNotFound(id.to_string()))
-}
-
-/// Moves a session to another bearer (a fallback), if it is still at `expected_version`.
-pub async fn switch_bearer(
-    conn: &mut AsyncPgConnection,
-    id: i64,
-    expected_version: i64,
-    bearer: &str,
-    transition: &Transition,
-) -> Result<Session, StoreError> {
-    let session = advance(conn, id, expected_version, transition).await?;
-    Ok(diesel::update(ota_sessions::table.find(id))
-        .set(ota_sessions::bearer.eq(bearer))
-        .returning(Session::as_returning())
-        .get_result(conn)
-        .await
-        .map(|s: Session| Session {
-            version: session.version,
-            ..s
-        })?)
 }

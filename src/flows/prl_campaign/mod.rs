@@ -40,8 +40,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::prl_push::{self, PrlPushError, PrlPushSettings};
-use crate::ospp_driver::plan::{Cause, Outcome};
-use crate::ospp_driver::session as driver_session;
+use crate::ospp_driver::apply::{apply_locked, ApplyError, NoBearer};
+use crate::ospp_driver::plan::Event;
 use crate::store::campaigns::{
     self, CampaignAction, CampaignState, NewTarget, SessionCounts, TargetCounts,
 };
@@ -200,6 +200,9 @@ pub enum CampaignError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A session of the campaign could not be ended.
+    #[error(transparent)]
+    Session(#[from] ApplyError),
 }
 
 impl CampaignError {
@@ -210,7 +213,7 @@ impl CampaignError {
             Self::UnknownCampaign(_) => "unknown-campaign",
             Self::Empty => "no-subscriber",
             Self::NotAllowed { .. } => "not-allowed",
-            Self::Store(_) => "internal-error",
+            Self::Store(_) | Self::Session(_) => "internal-error",
         }
     }
 }
@@ -480,21 +483,18 @@ pub async fn control(
                     campaigns::skip_pending(conn, campaign_id, CAUSE_CANCELLED).await?;
                 controlled.pushes_dropped =
                     campaigns::fail_unsent_pushes(conn, campaign_id, CAUSE_CANCELLED).await?;
-                let outcome = Outcome::Failure(Cause::Cancelled);
                 for session in campaigns::unstarted_sessions_for_update(conn, campaign_id).await? {
-                    let (plan, started_at) = driver_session::plan_of(&session)?;
-                    let session =
-                        driver_session::close(conn, &session, &plan, &outcome, started_at).await?;
-                    ended.push((session.flow, session.bearer, started_at));
+                    let applied =
+                        apply_locked(conn, session, vec![Event::Cancelled], &mut NoBearer).await?;
+                    ended.push(applied.record);
                 }
                 controlled.sessions_ended = ended.len();
             }
             Ok((controlled, ended))
         })
         .await?;
-    let outcome = Outcome::Failure(Cause::Cancelled);
-    for (flow, bearer, started_at) in &ended {
-        driver_session::count_finished(flow, bearer, &outcome, *started_at);
+    for record in &ended {
+        record.count();
     }
     if controlled.was != controlled.state {
         tracing::info!(
@@ -611,7 +611,7 @@ pub async fn progress(
     Ok(CampaignProgress {
         campaign_id,
         prl_id: row.prl_id,
-        state: CampaignState::parse(&row.state)?,
+        state: row.state,
         target: row.target,
         total: row.total,
         created_at: row.created_at,
@@ -637,7 +637,7 @@ pub async fn list(conn: &mut AsyncPgConnection) -> Result<Vec<CampaignSummary>, 
             Ok(CampaignSummary {
                 campaign_id: row.id,
                 prl_id: row.prl_id,
-                state: CampaignState::parse(&row.state)?,
+                state: row.state,
                 target: row.target,
                 total: row.total,
                 created_at: row.created_at,

@@ -1,12 +1,13 @@
-//! The OSPP driver as an actor: bearers (the IOTA HTTP server today) tell it what a handset did
-//! and get back what to answer; the scheduler tells it when to look for expired sessions.
+//! The dispatcher: the edges (the IOTA server, the admin API, the OSPP handler) hand it what
+//! arrived (a handset's request, an IVR's or operator's trigger) and it runs the flow or the
+//! bearer step that answers it; the scheduler asks it to look for expired sessions.
 //!
-//! The actor owns the store handle and a bounded set of workers: each request runs as its own
-//! task (one transaction: lock the session row, step the plan, write the state with its version
-//! check, and only then answer), so sessions on different rows proceed in parallel while the
-//! mailbox bounds the load. A supervisor restarts the actor if it dies; requests in flight at
-//! that moment get [`DriverError::Unavailable`] and nothing of theirs is half-applied, because
-//! each is one transaction.
+//! It is an actor owning the store handle and a bounded set of workers: each request runs as
+//! its own task (one transaction per session step, through the OSPP driver's
+//! `ospp_driver::apply`), so sessions on different rows proceed in parallel while the mailbox
+//! bounds the load. A supervisor restarts the actor if it dies; requests in flight at that
+//! moment get [`DriverError::Unavailable`] and nothing of theirs is half-applied, because each
+//! step is one transaction.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +21,8 @@ use crate::flows::prl_campaign::{self, CampaignError, CampaignStarted, Target};
 use crate::flows::prl_fallback;
 use crate::flows::prl_push::{self, PrlPushError, PrlPushSettings, PrlPushStarted};
 use crate::flows::star_code::{self, StarCodeError, StarCodeReport, StarCodeSettings};
-use crate::iota::session::{self as iota_session, IotaError, IotaSettings, Reply};
+use crate::iota::session::{self as iota_session, Reply};
+use crate::iota::{IotaError, IotaSettings};
 use crate::mniu::is725::Is725;
 use crate::store::profiles::Lookup;
 use crate::store::{Store, StoreError};
@@ -31,11 +33,11 @@ const MAILBOX: usize = 1024;
 /// Requests worked on at once (each holds a pooled connection).
 const WORKERS: usize = 64;
 
-/// The driver is not running (stopped, or restarting after a crash).
+/// The dispatcher is not running (stopped, or restarting after a crash).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum DriverError {
     /// No answer from the actor.
-    #[error("the OSPP driver is not available")]
+    #[error("the gateway's dispatcher is not available")]
     Unavailable,
 }
 
@@ -117,16 +119,15 @@ struct Context {
 }
 
 impl Context {
-    /// Counts and traces what an IOTA reply carried.
+    /// Traces what an IOTA reply carried (the step has counted it already).
     fn done(&self, reply: &Reply) {
-        reply.count();
         if let Some(trace) = &self.trace {
-            for m in &reply.received {
+            for m in &reply.record.received {
                 if let Ok(bytes) = m.encode() {
                     trace.is683(false, &bytes);
                 }
             }
-            for m in &reply.sent {
+            for m in &reply.record.sent {
                 if let Ok(bytes) = m.encode() {
                     trace.is683(true, &bytes);
                 }
@@ -135,9 +136,9 @@ impl Context {
     }
 }
 
-/// Handle on the OSPP driver actor. Cheap to clone.
+/// Handle on the dispatcher actor. Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct OsppDriver {
+pub struct Dispatcher {
     mailbox: mpsc::Sender<Request>,
 }
 
@@ -156,7 +157,7 @@ impl std::fmt::Debug for Request {
     }
 }
 
-impl OsppDriver {
+impl Dispatcher {
     /// Starts the actor under a supervisor; it stops when `stop` turns true.
     pub fn spawn(
         store: Store,
@@ -285,7 +286,7 @@ async fn supervise(
         match child.await {
             Ok(()) => return,
             Err(err) => {
-                tracing::error!(%err, "OSPP driver died; restarting it");
+                tracing::error!(%err, "the dispatcher died; restarting it");
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(100)) => {}
                     _ = stop.wait_for(|s| *s) => return,
@@ -351,7 +352,7 @@ async fn handle(context: &Context, request: Request) {
                             })?
                     }
                 };
-                iota_session::otapa_callback(&mut conn, settings, &token, device).await
+                iota_session::callback(&mut conn, settings, &token, device).await
             }
             .await;
             if let Ok(r) = &result {
@@ -418,7 +419,7 @@ async fn handle(context: &Context, request: Request) {
             let fallback_window = context.ss7.as_ref().map(|s| s.settings.session_timeout);
             let result = async {
                 let mut conn = store.conn().await?;
-                super::session::expire_due(&mut conn, limit, fallback_window).await
+                crate::ospp_driver::expire::expire_due(&mut conn, limit, fallback_window).await
             }
             .await;
             let result = result.map(|expired| {

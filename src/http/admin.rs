@@ -8,9 +8,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use crate::dispatcher::Dispatcher;
 use crate::flows::prl_campaign::worker::CampaignWorker;
 use crate::flows::star_code::StarCodeError;
-use crate::ospp_driver::actor::OsppDriver;
 use crate::store::Store;
 use crate::telemetry::names;
 
@@ -21,8 +21,8 @@ pub struct AdminState {
     pub store: Store,
     /// Renders the Prometheus exposition.
     pub metrics: PrometheusHandle,
-    /// The OSPP driver, for triggers.
-    pub driver: OsppDriver,
+    /// The dispatcher, for triggers.
+    pub driver: Dispatcher,
     /// The PRL campaign worker: woken when a campaign is created; its gauges go into `/metrics`.
     pub campaigns: CampaignWorker,
 }
@@ -138,14 +138,16 @@ async fn star_code(State(state): State<AdminState>, body: axum::body::Bytes) -> 
         Err(err) => {
             let status = match &err {
                 StarCodeError::UnknownTrn { .. } => StatusCode::NOT_FOUND,
-                StarCodeError::Profile(crate::ospp_driver::session::OpenError::UnknownDevice(
-                    _,
-                )) => StatusCode::NOT_FOUND,
+                StarCodeError::Profile(crate::call_manager::OpenError::UnknownDevice(_)) => {
+                    StatusCode::NOT_FOUND
+                }
                 StarCodeError::Profile(_) => StatusCode::CONFLICT,
                 StarCodeError::Attach { .. } => StatusCode::BAD_GATEWAY,
                 StarCodeError::Disabled => StatusCode::SERVICE_UNAVAILABLE,
                 StarCodeError::IotaBearer(_) => StatusCode::CONFLICT,
-                StarCodeError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                StarCodeError::Store(_) | StarCodeError::Step(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
             };
             json(
                 status,
@@ -317,7 +319,7 @@ fn campaign_error(
         CampaignError::UnknownPrl(_) | CampaignError::UnknownCampaign(_) => StatusCode::NOT_FOUND,
         CampaignError::Empty => StatusCode::UNPROCESSABLE_ENTITY,
         CampaignError::NotAllowed { .. } => StatusCode::CONFLICT,
-        CampaignError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        CampaignError::Store(_) | CampaignError::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     (
         status,

@@ -1,0 +1,8 @@
+//! The gateway's HTTP edges: the admin server ([`admin`]: health, metrics, the flows'
+//! triggers) and the IOTA server ([`iota`]: the handsets' bootstrap, call-back and session
+//! URLs).
+
+pub mod admin;
+pub mod iota;
+
+pub use admin::{router, AdminState};
