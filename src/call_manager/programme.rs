@@ -30,8 +30,7 @@ pub enum ProgrammeError {
     Empty(i64),
 }
 
-/// Largest SSPR Download segment: BLOCK_LEN is one octet and the segment header takes four.
-pub const MAX_SEGMENT_SIZE: u8 = 251;
+pub use crate::ospp_driver::plan::MAX_SEGMENT_SIZE;
 
 /// Builds the programme for `profile`. `prls` are the library entries of the profile's PRL, one
 /// per format the library holds (classic and/or extended).

@@ -29,6 +29,9 @@ use thiserror::Error;
 /// How many times a step answered "rejected, reason unknown" is sent again before giving up.
 pub const MAX_RETRIES: u8 = 2;
 
+/// Largest SSPR Download segment: BLOCK_LEN is one octet and the segment header takes four.
+pub const MAX_SEGMENT_SIZE: u8 = 251;
+
 /// BLOCK_ID of an SSPR Download Request carrying a classic PRL.
 pub const SSPR_BLOCK_PRL: u8 = 0;
 /// BLOCK_ID of an SSPR Download Request carrying an extended PRL.

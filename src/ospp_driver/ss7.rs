@@ -15,7 +15,7 @@ use diesel_async::AsyncPgConnection;
 use otagw_codecs::is683::ReverseMessage;
 
 use super::apply::{apply, Applied, ApplyError, SessionKey, Shell};
-use super::plan::{BearerFailure, Command, Event, Outcome};
+use super::plan::{BearerFailure, Command, Event, Outcome, MAX_SEGMENT_SIZE};
 use super::state::{Link, Ss7Link};
 use crate::mniu::is725::{self, Attached, Is725, Is725Error};
 use crate::mniu::tcap::TcapError;
@@ -67,10 +67,9 @@ pub fn link_of(attached: &Attached) -> Link {
 /// The largest SSPR Download segment whose SMDPP (with `attached`'s addressing) fits one SCCP
 /// UDT (the SSPR Download Request header takes 7 octets).
 pub fn segment_size(attached: &Attached) -> u8 {
-    let fits = is725::max_is683_in_udt(attached).saturating_sub(7).clamp(
-        1,
-        usize::from(crate::call_manager::programme::MAX_SEGMENT_SIZE),
-    );
+    let fits = is725::max_is683_in_udt(attached)
+        .saturating_sub(7)
+        .clamp(1, usize::from(MAX_SEGMENT_SIZE));
     u8::try_from(fits).unwrap_or(1)
 }
 

@@ -16,41 +16,12 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
+use super::enums::OutboxState;
+use super::enums::SessionStatus;
+pub use super::enums::{CampaignAction, CampaignState, TargetState};
 use super::models::Session;
-use super::outbox::OutboxState;
 use super::schema::{ota_sessions, outbox, prl_campaign_targets, prl_campaigns};
-use super::sessions::SessionStatus;
-use super::stored_enum::stored_enum;
 use super::StoreError;
-
-stored_enum! {
-    /// Where a campaign stands.
-    pub enum CampaignState("campaign state") {
-        /// Targets are still pending: pushes are being created.
-        Pushing = "pushing",
-        /// Paused by an operator: targets are pending but no push is created until it resumes.
-        Paused = "paused",
-        /// Every target is queued or skipped; sessions are waiting for handsets or running.
-        Waiting = "waiting",
-        /// No target pending, no session active.
-        Finished = "finished",
-        /// Cancelled by an operator: ended, its pending targets skipped.
-        Cancelled = "cancelled",
-    }
-}
-
-stored_enum! {
-    /// What an operator asks of a campaign (spelled as in the admin API and the command line).
-    pub enum CampaignAction("campaign action") {
-        /// Stop creating pushes, keep the pending targets.
-        Pause = "pause",
-        /// Create pushes again.
-        Resume = "resume",
-        /// End the campaign: skip the pending targets, drop the pushes not yet sent, end the
-        /// sessions whose handset has not called back.
-        Cancel = "cancel",
-    }
-}
 
 impl CampaignAction {
     /// Its past participle, for messages ("cannot be paused").
@@ -94,18 +65,6 @@ impl CampaignState {
             (Self::Waiting | Self::Finished | Self::Cancelled, Pause | Resume)
             | (Self::Finished, Cancel) => None,
         }
-    }
-}
-
-stored_enum! {
-    /// Where a target stands.
-    pub enum TargetState("campaign target state") {
-        /// Not worked on yet.
-        Pending = "pending",
-        /// Its push is queued (a session is open and the WAP push is in the outbox).
-        Queued = "queued",
-        /// Not pushed to, with a cause.
-        Skipped = "skipped",
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod campaigns;
 pub mod embedded;
+pub mod enums;
 mod error;
 pub mod models;
 pub mod outbox;

@@ -4,23 +4,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use super::enums::ActivationState;
+use super::enums::{Bearer, Flow, SessionStatus};
 use super::schema::{audit_records, ota_sessions, prl_library, profiles};
-use super::sessions::{Bearer, Flow, SessionStatus};
-use super::stored_enum::stored_enum;
 use super::StoreError;
-
-stored_enum! {
-    /// Activation state of a profile. Its stored spellings are the first ones; the others are
-    /// read from hand-written input (a CSV import).
-    pub enum ActivationState("activation state") {
-        /// Known to the operator, not yet activated over the air.
-        PendingActivation = "pending_activation" | "pending" | "",
-        /// Programmed and committed.
-        Activated = "activated",
-        /// Taken out of service; its identities may be reused.
-        Deactivated = "deactivated" | "de-activated",
-    }
-}
 
 /// What a device can do, as far as provisioning is concerned.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -29,48 +29,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
+pub use super::enums::{OutboxBearer, OutboxKind, OutboxState};
 use super::schema::outbox;
-use super::stored_enum::stored_enum;
 use super::StoreError;
-
-stored_enum! {
-    /// What a row carries.
-    pub enum OutboxKind("outbox kind") {
-        /// A WAP push (SI / SL / OMA CP), binary with a UDH.
-        WapPush = "wap_push",
-        /// A text SMS.
-        Sms = "sms",
-    }
-}
-
-stored_enum! {
-    /// Which way a row leaves the gateway (the SMSC unless configured otherwise).
-    #[derive(Default)]
-    pub enum OutboxBearer("outbox bearer") {
-        /// A `submit_sm` to the SMSC (payload: short_message, UDH included).
-        #[default]
-        Smsc = "smsc",
-        /// An SMDPP to the serving MSC over SS7 (payload: IS-637 SMS_BearerData, teleservice
-        /// 4100; destination: the MIN).
-        Ss7 = "ss7",
-    }
-}
-
-stored_enum! {
-    /// Where a row is in its life (the variants in life order).
-    pub enum OutboxState("outbox state") {
-        /// Waiting for its `next_attempt_at`.
-        Queued = "queued",
-        /// Claimed by a sender, under lease.
-        Submitting = "submitting",
-        /// Accepted by the SMSC (has a message_id); waiting for the receipt.
-        Submitted = "submitted",
-        /// The receipt said delivered.
-        Delivered = "delivered",
-        /// Given up, with a cause.
-        Failed = "failed",
-    }
-}
 
 /// An outbox row.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]

@@ -9,54 +9,11 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
+use super::enums::OutboxState;
+pub use super::enums::{Bearer, Flow, SessionStatus};
 use super::models::Session;
-use super::outbox::OutboxState;
 use super::schema::ota_sessions;
-use super::stored_enum::stored_enum;
 use super::StoreError;
-
-stored_enum! {
-    /// Status of a session.
-    pub enum SessionStatus("session status") {
-        /// Running.
-        Active = "active",
-        /// Ended well.
-        Completed = "completed",
-        /// Ended with a cause.
-        Failed = "failed",
-    }
-}
-
-stored_enum! {
-    /// The call flow a session belongs to (patent: the call flows of figures 2 to 4).
-    pub enum Flow("flow") {
-        /// One-button IOTA activation: the handset GETs its bootstrap URL.
-        OneButton = "one-button",
-        /// Star-code OTASP over SS7: an IVR's or operator's trigger with the call's TRN.
-        StarCode = "star-code",
-        /// Automated IOTA PRL download (OTAPA), woken by a WAP push.
-        PrlPush = "prl-push",
-        /// IVR-assisted star-code IOTA activation, woken by a WAP push.
-        IvrStarCode = "ivr-star-code",
-    }
-}
-
-impl Flow {
-    /// Whether the session waits for the handset to follow a pushed call-back URL.
-    pub fn is_pushed(self) -> bool {
-        matches!(self, Self::PrlPush | Self::IvrStarCode)
-    }
-}
-
-stored_enum! {
-    /// How the IS-683 exchange reaches the handset.
-    pub enum Bearer("bearer") {
-        /// IS-683 tunnelled over HTTP in MMC documents (IOTA).
-        Iota = "iota",
-        /// IS-683 relayed in SMDPP over SS7 (IS-725-A).
-        Ss7 = "ss7",
-    }
-}
 
 /// The token of the pending OTAPA for the subscriber with MDN `mdn` (the patent's pending-OTAPA
 /// cache keyed by MDN): the newest active PRL-push session of the profile with that MDN whose
