@@ -29,6 +29,7 @@ pub mod identity;
 pub mod is637;
 pub mod is683;
 pub mod m3ua;
+mod macros;
 pub mod mmc;
 pub mod ospp;
 pub mod pcap;
