@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 use crate::config::{Config, MscConfig};
 use crate::gateway::{Gateway, GatewayError};
 use crate::import::prl::PrlImportError;
+use crate::refusal::Refusal;
 use crate::store::models::NewProfile;
 use crate::store::{profiles, Store, StoreError};
 
@@ -548,7 +549,7 @@ async fn prl_push(
                 .map_err(|e| DemoError::Network(format!("MDN: {e}")))?,
         );
         if let Err(e) = gateway.driver.prl_push(2, lookup).await {
-            *report.failed.entry(e.cause().to_string()).or_default() += 1;
+            *report.failed.entry(e.code().to_string()).or_default() += 1;
         }
     }
     let _ = triggered.send(true);
@@ -623,7 +624,7 @@ async fn ivr_star_code(
                     fleet.lock().await.insert(mdn, h);
                 }
             }
-            Err(e) => *report.failed.entry(e.cause().to_string()).or_default() += 1,
+            Err(e) => *report.failed.entry(e.code().to_string()).or_default() += 1,
         }
     }
     let _ = triggered.send(true);
@@ -701,7 +702,7 @@ async fn star_code(
                     .entry(r.cause.unwrap_or_else(|| "failure".into()))
                     .or_default() += 1
             }
-            Ok((_, Err(e))) => *report.failed.entry(e.cause().to_string()).or_default() += 1,
+            Ok((_, Err(e))) => *report.failed.entry(e.code().to_string()).or_default() += 1,
             Err(_) => *report.failed.entry("panicked".into()).or_default() += 1,
         }
         progress(done, total);

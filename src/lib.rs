@@ -29,6 +29,7 @@ pub mod iota;
 pub mod mniu;
 pub mod ospp_driver;
 pub mod ospp_handler;
+pub mod refusal;
 pub mod smpp;
 pub mod store;
 pub mod telemetry;

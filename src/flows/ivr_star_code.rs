@@ -21,6 +21,7 @@ use crate::call_manager::{self, OpenError};
 use crate::iota::ACTIVATE_PATH;
 use crate::mniu::is725::{Is725, Is725Error};
 use crate::ospp_driver::open::new_token;
+use crate::refusal::{Refusal, RefusalKind};
 use crate::store::outbox::{self, NewOutbox};
 use crate::store::sessions::Flow;
 use crate::store::StoreError;
@@ -82,9 +83,23 @@ pub enum IvrStarCodeError {
     Store(#[from] StoreError),
 }
 
-impl IvrStarCodeError {
-    /// Short cause for the IVR.
-    pub fn cause(&self) -> &'static str {
+impl Refusal for IvrStarCodeError {
+    fn kind(&self) -> RefusalKind {
+        match self {
+            Self::UnknownTrn { .. } | Self::Profile(OpenError::UnknownDevice(_)) => {
+                RefusalKind::NotFound
+            }
+            Self::Profile(OpenError::AlreadyActivated(_) | OpenError::Deactivated(_))
+            | Self::NoAddress => RefusalKind::Conflict,
+            Self::Attach { .. } => RefusalKind::Upstream,
+            Self::Disabled => RefusalKind::Unavailable,
+            Self::Profile(OpenError::Programme(_) | OpenError::Store(_)) | Self::Store(_) => {
+                RefusalKind::Internal
+            }
+        }
+    }
+
+    fn code(&self) -> &'static str {
         match self {
             Self::UnknownTrn { .. } => "unknown-trn",
             Self::Attach { source, .. } => source.label(),

@@ -29,6 +29,7 @@ use thiserror::Error;
 use super::callback;
 use crate::call_manager::programme::{self, ProgrammeError};
 use crate::ospp_driver::open::new_token;
+use crate::refusal::{Refusal, RefusalKind};
 use crate::store::models::ActivationState;
 use crate::store::outbox::OutboxBearer;
 use crate::store::profiles::{self, Lookup};
@@ -88,9 +89,16 @@ pub enum PrlPushError {
     Store(#[from] StoreError),
 }
 
-impl PrlPushError {
-    /// Short cause for triggers.
-    pub fn cause(&self) -> &'static str {
+impl Refusal for PrlPushError {
+    fn kind(&self) -> RefusalKind {
+        match self {
+            Self::UnknownSubscriber(_) | Self::UnknownPrl(_) => RefusalKind::NotFound,
+            Self::NotActivated(_) | Self::NoMdn(_) | Self::NoMin(_) => RefusalKind::Conflict,
+            Self::Programme(_) | Self::Push(_) | Self::Store(_) => RefusalKind::Internal,
+        }
+    }
+
+    fn code(&self) -> &'static str {
         match self {
             Self::UnknownSubscriber(_) => "unknown-device",
             Self::NotActivated(_) => "not-activated",

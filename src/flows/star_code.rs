@@ -26,6 +26,7 @@ use crate::ospp_driver::end::labels;
 use crate::ospp_driver::open::{open, Opening};
 use crate::ospp_driver::plan::{Event, Outcome};
 use crate::ospp_driver::ss7::{self, Ss7Shell, Ss7Timing};
+use crate::refusal::{Refusal, RefusalKind};
 use crate::store::sessions::{Bearer, Flow};
 use crate::store::{Store, StoreError};
 
@@ -90,9 +91,23 @@ pub enum StarCodeError {
     IotaBearer(String),
 }
 
-impl StarCodeError {
-    /// A short cause for the trigger.
-    pub fn cause(&self) -> &'static str {
+impl Refusal for StarCodeError {
+    fn kind(&self) -> RefusalKind {
+        match self {
+            Self::UnknownTrn { .. } | Self::Profile(OpenError::UnknownDevice(_)) => {
+                RefusalKind::NotFound
+            }
+            Self::Profile(OpenError::AlreadyActivated(_) | OpenError::Deactivated(_))
+            | Self::IotaBearer(_) => RefusalKind::Conflict,
+            Self::Attach { .. } => RefusalKind::Upstream,
+            Self::Disabled => RefusalKind::Unavailable,
+            Self::Profile(OpenError::Programme(_) | OpenError::Store(_))
+            | Self::Store(_)
+            | Self::Step(_) => RefusalKind::Internal,
+        }
+    }
+
+    fn code(&self) -> &'static str {
         match self {
             Self::UnknownTrn { .. } => "unknown-trn",
             Self::Attach { source, .. } => source.label(),

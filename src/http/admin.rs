@@ -1,16 +1,20 @@
 //! The admin HTTP server: `/healthz`, `/metrics` and the triggers of the flows (star code, PRL
 //! push, IVR-assisted activation, PRL campaigns and their progress).
 
-use axum::extract::State;
+use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use super::problem::Problem;
 use crate::dispatcher::Dispatcher;
 use crate::flows::prl_campaign::worker::CampaignWorker;
-use crate::flows::star_code::StarCodeError;
+use crate::flows::prl_campaign::{self, CampaignError, Target};
+use crate::store::campaigns::CampaignAction;
+use crate::store::profiles::Lookup;
 use crate::store::Store;
 use crate::telemetry::names;
 
@@ -42,38 +46,54 @@ pub fn router(state: AdminState) -> Router {
             post(prl_campaign_control),
         )
         .route("/admin/prl-campaigns", get(prl_campaigns))
+        .layer(middleware::from_fn(count))
         .with_state(state)
 }
 
-fn count(route: &'static str, status: StatusCode) {
-    metrics::counter!(names::HTTP_REQUESTS, "route" => route, "status" => status.as_u16().to_string())
-        .increment(1);
+/// Counts every answer by route and status.
+async fn count(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    let response = next.run(request).await;
+    if let Some(route) = route {
+        metrics::counter!(names::HTTP_REQUESTS, "route" => route, "status" => response.status().as_u16().to_string())
+            .increment(1);
+    }
+    response
 }
 
-/// A JSON answer on `route`, counted.
-fn json_reply(route: &'static str, status: StatusCode, value: serde_json::Value) -> Response {
-    count(route, status);
-    (
-        status,
-        [("content-type", "application/json")],
-        value.to_string(),
-    )
-        .into_response()
+/// A JSON answer.
+fn json(status: StatusCode, value: impl serde::Serialize) -> Response {
+    match serde_json::to_string(&value) {
+        Ok(body) => (status, [("content-type", "application/json")], body).into_response(),
+        Err(e) => Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal-error",
+            format!("encoding the answer: {e}"),
+        )
+        .into_response(),
+    }
+}
+
+/// A request body read as JSON of type `T`, or a 400 saying what was expected.
+fn body_of<T: serde::de::DeserializeOwned>(body: &[u8], expected: &str) -> Result<T, Problem> {
+    serde_json::from_slice(body)
+        .map_err(|e| Problem::bad_request(format!("expected {expected}: {e}")))
 }
 
 async fn healthz(State(state): State<AdminState>) -> Response {
-    let (status, body) = match state.store.ping().await {
-        Ok(()) => (
+    match state.store.ping().await {
+        Ok(()) => json(
             StatusCode::OK,
-            r#"{"status":"ok","database":"ok"}"#.to_string(),
+            serde_json::json!({"status": "ok", "database": "ok"}),
         ),
-        Err(err) => (
+        Err(err) => json(
             StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({"status": "unavailable", "database": err.to_string()}).to_string(),
+            serde_json::json!({"status": "unavailable", "database": err.to_string()}),
         ),
-    };
-    count("/healthz", status);
-    (status, [("content-type", "application/json")], body).into_response()
+    }
 }
 
 async fn metrics_text(State(state): State<AdminState>) -> Response {
@@ -81,7 +101,6 @@ async fn metrics_text(State(state): State<AdminState>) -> Response {
     metrics::gauge!(names::STORE_POOL_IN_USE).set(pool.in_use as f64);
     metrics::gauge!(names::STORE_POOL_OPEN).set(pool.open as f64);
     metrics::gauge!(names::STORE_POOL_MAX).set(pool.max as f64);
-    count("/metrics", StatusCode::OK);
     let mut text = state.metrics.render();
     let campaigns = state.campaigns.gauges().render();
     if !campaigns.is_empty() {
@@ -98,7 +117,7 @@ async fn metrics_text(State(state): State<AdminState>) -> Response {
         .into_response()
 }
 
-/// Body of `POST /admin/star-code`.
+/// Body of `POST /admin/star-code` and `POST /admin/ivr-star-code`.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StarCodeTrigger {
@@ -106,55 +125,30 @@ struct StarCodeTrigger {
     trn: String,
 }
 
-/// The star-code trigger (an IVR's, until the SMPP trigger exists): runs the activation over
-/// SS7 and answers with its outcome.
-async fn star_code(State(state): State<AdminState>, body: axum::body::Bytes) -> Response {
-    const ROUTE: &str = "/admin/star-code";
-    let json = |status: StatusCode, value: serde_json::Value| json_reply(ROUTE, status, value);
-    let trigger: StarCodeTrigger = match serde_json::from_slice(&body) {
-        Ok(t) => t,
-        Err(e) => {
-            return json(
-                StatusCode::BAD_REQUEST,
-                serde_json::json!({"error": "bad-request", "detail": format!("expected {{\"trn\": \"digits\"}}: {e}")}),
-            )
+impl StarCodeTrigger {
+    fn read(body: &[u8]) -> Result<String, Problem> {
+        let trigger: Self = body_of(body, "{\"trn\": \"digits\"}")?;
+        if trigger.trn.is_empty() || !trigger.trn.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Problem::bad_request("trn must be decimal digits"));
         }
+        Ok(trigger.trn)
+    }
+}
+
+/// The star-code trigger (an IVR's or an operator's): runs the activation over SS7 and answers
+/// with its outcome (200 activated, 422 failed with its cause).
+async fn star_code(
+    State(state): State<AdminState>,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let trn = StarCodeTrigger::read(&body)?;
+    let report = state.driver.star_code(trn).await?;
+    let status = if report.outcome == "success" {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
     };
-    if trigger.trn.is_empty() || !trigger.trn.bytes().all(|b| b.is_ascii_digit()) {
-        return json(
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({"error": "bad-request", "detail": "trn must be decimal digits"}),
-        );
-    }
-    match state.driver.star_code(trigger.trn).await {
-        Ok(report) => {
-            let status = if report.outcome == "success" {
-                StatusCode::OK
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            json(status, serde_json::to_value(&report).unwrap_or_default())
-        }
-        Err(err) => {
-            let status = match &err {
-                StarCodeError::UnknownTrn { .. } => StatusCode::NOT_FOUND,
-                StarCodeError::Profile(crate::call_manager::OpenError::UnknownDevice(_)) => {
-                    StatusCode::NOT_FOUND
-                }
-                StarCodeError::Profile(_) => StatusCode::CONFLICT,
-                StarCodeError::Attach { .. } => StatusCode::BAD_GATEWAY,
-                StarCodeError::Disabled => StatusCode::SERVICE_UNAVAILABLE,
-                StarCodeError::IotaBearer(_) => StatusCode::CONFLICT,
-                StarCodeError::Store(_) | StarCodeError::Step(_) => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
-            };
-            json(
-                status,
-                serde_json::json!({"error": err.cause(), "detail": err.to_string()}),
-            )
-        }
-    }
+    Ok(json(status, report))
 }
 
 /// Body of `POST /admin/prl-push`: a PRL library id and one subscriber identity.
@@ -172,84 +166,31 @@ struct PrlPushTrigger {
 }
 
 /// The PRL push trigger (an OTAP admin's): queues the WAP push and answers with the session.
-async fn prl_push(State(state): State<AdminState>, body: axum::body::Bytes) -> Response {
-    const ROUTE: &str = "/admin/prl-push";
-    let json = |status: StatusCode, value: serde_json::Value| json_reply(ROUTE, status, value);
-    let bad = |detail: String| {
-        json(
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({"error": "bad-request", "detail": detail}),
-        )
-    };
-    let trigger: PrlPushTrigger = match serde_json::from_slice(&body) {
-        Ok(t) => t,
-        Err(e) => {
-            return bad(format!(
-                "expected {{\"prl\": N, \"mdn\"|\"esn\"|\"meid\": \"...\"}}: {e}"
-            ))
-        }
-    };
+async fn prl_push(
+    State(state): State<AdminState>,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let trigger: PrlPushTrigger =
+        body_of(&body, "{\"prl\": N, \"mdn\"|\"esn\"|\"meid\": \"...\"}")?;
     let lookup = match (&trigger.mdn, &trigger.esn, &trigger.meid) {
         (Some(v), None, None) | (None, Some(v), None) | (None, None, Some(v)) => {
-            match crate::store::profiles::Lookup::parse(v) {
-                Ok(l) => l,
-                Err(e) => return bad(e),
-            }
+            Lookup::parse(v).map_err(Problem::bad_request)?
         }
-        _ => return bad("give exactly one of mdn, esn, meid".to_string()),
+        _ => return Err(Problem::bad_request("give exactly one of mdn, esn, meid")),
     };
-    match state.driver.prl_push(trigger.prl, lookup).await {
-        Ok(started) => json(
-            StatusCode::ACCEPTED,
-            serde_json::to_value(&started).unwrap_or_default(),
-        ),
-        Err(err) => {
-            let status = match err.cause() {
-                "unknown-device" | "unknown-prl" => StatusCode::NOT_FOUND,
-                "not-activated" | "no-mdn" | "no-min" => StatusCode::CONFLICT,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            json(
-                status,
-                serde_json::json!({"error": err.cause(), "detail": err.to_string()}),
-            )
-        }
-    }
+    let started = state.driver.prl_push(trigger.prl, lookup).await?;
+    Ok(json(StatusCode::ACCEPTED, started))
 }
 
-/// The IVR-assisted star-code IOTA activation trigger (an IVR's, until its SMPP trigger is
-/// routed): attaches the TRN, queues the WAP push, answers with the session.
-async fn ivr_star_code(State(state): State<AdminState>, body: axum::body::Bytes) -> Response {
-    const ROUTE: &str = "/admin/ivr-star-code";
-    let json = |status: StatusCode, value: serde_json::Value| json_reply(ROUTE, status, value);
-    let trigger = match serde_json::from_slice::<StarCodeTrigger>(&body) {
-        Ok(t) if !t.trn.is_empty() && t.trn.bytes().all(|b| b.is_ascii_digit()) => t,
-        _ => {
-            return json(
-                StatusCode::BAD_REQUEST,
-                serde_json::json!({"error": "bad-request", "detail": "expected {\"trn\": \"digits\"}"}),
-            )
-        }
-    };
-    match state.driver.ivr_star_code(trigger.trn).await {
-        Ok(started) => json(
-            StatusCode::ACCEPTED,
-            serde_json::to_value(&started).unwrap_or_default(),
-        ),
-        Err(err) => {
-            let status = match err.cause() {
-                "unknown-trn" | "unknown-device" => StatusCode::NOT_FOUND,
-                "already-activated" | "deactivated" | "no-mdn" => StatusCode::CONFLICT,
-                "ss7-disabled" => StatusCode::SERVICE_UNAVAILABLE,
-                "internal-error" => StatusCode::INTERNAL_SERVER_ERROR,
-                _ => StatusCode::BAD_GATEWAY,
-            };
-            json(
-                status,
-                serde_json::json!({"error": err.cause(), "detail": err.to_string()}),
-            )
-        }
-    }
+/// The IVR-assisted star-code IOTA activation trigger: attaches the TRN, queues the WAP push,
+/// answers with the session.
+async fn ivr_star_code(
+    State(state): State<AdminState>,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let trn = StarCodeTrigger::read(&body)?;
+    let started = state.driver.ivr_star_code(trn).await?;
+    Ok(json(StatusCode::ACCEPTED, started))
 }
 
 /// Body of `POST /admin/prl-campaign`: a PRL and either a list of subscribers or a make/model.
@@ -263,162 +204,71 @@ struct CampaignTrigger {
 }
 
 /// Creates a PRL campaign (an OTAP admin's trigger).
-async fn prl_campaign(State(state): State<AdminState>, body: axum::body::Bytes) -> Response {
-    use crate::flows::prl_campaign::Target;
-    const ROUTE: &str = "/admin/prl-campaign";
-    let json = |status: StatusCode, value: serde_json::Value| json_reply(ROUTE, status, value);
-    let bad = |detail: &str| {
-        json(
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({"error": "bad-request", "detail": detail}),
-        )
-    };
-    let Ok(trigger) = serde_json::from_slice::<CampaignTrigger>(&body) else {
-        return bad("expected {\"prl\": N, \"subscribers\": [...]} or {\"prl\": N, \"make\": ..., \"model\": ...}");
-    };
+async fn prl_campaign(
+    State(state): State<AdminState>,
+    body: axum::body::Bytes,
+) -> Result<Response, Problem> {
+    let trigger: CampaignTrigger = body_of(
+        &body,
+        "{\"prl\": N, \"subscribers\": [...]} or {\"prl\": N, \"make\": ..., \"model\": ...}",
+    )?;
     let target = match (trigger.subscribers, trigger.make, trigger.model) {
         (Some(list), None, None) => Target::Subscribers(list),
         (None, Some(make), Some(model)) => Target::MakeModel { make, model },
-        _ => return bad("give subscribers, or make and model"),
+        _ => return Err(Problem::bad_request("give subscribers, or make and model")),
     };
-    match state.driver.prl_campaign(trigger.prl, target).await {
-        Ok(started) => {
-            state.campaigns.wake();
-            json(
-                StatusCode::ACCEPTED,
-                serde_json::to_value(&started).unwrap_or_default(),
-            )
-        }
-        Err(err) => {
-            let (status, body) = campaign_error(&err);
-            json(status, body)
-        }
-    }
+    let started = state.driver.prl_campaign(trigger.prl, target).await?;
+    state.campaigns.wake();
+    Ok(json(StatusCode::ACCEPTED, started))
 }
 
-/// The campaign id in a path, or a 400 answer on `route` saying what is wrong with it.
-fn campaign_id(route: &'static str, raw: &str) -> Result<i64, Box<Response>> {
-    raw.parse().map_err(|_| {
-        Box::new(json_reply(
-            route,
-            StatusCode::BAD_REQUEST,
-            serde_json::json!({
-                "error": "bad-request",
-                "detail": format!("{raw:?} is not a campaign id"),
-            }),
-        ))
-    })
-}
-
-/// The status and body of a campaign request that failed.
-fn campaign_error(
-    err: &crate::flows::prl_campaign::CampaignError,
-) -> (StatusCode, serde_json::Value) {
-    use crate::flows::prl_campaign::CampaignError;
-    let status = match err {
-        CampaignError::UnknownPrl(_) | CampaignError::UnknownCampaign(_) => StatusCode::NOT_FOUND,
-        CampaignError::Empty => StatusCode::UNPROCESSABLE_ENTITY,
-        CampaignError::NotAllowed { .. } => StatusCode::CONFLICT,
-        CampaignError::Store(_) | CampaignError::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    (
-        status,
-        serde_json::json!({"error": err.cause(), "detail": err.to_string()}),
-    )
+/// The campaign id in a path.
+fn campaign_id(raw: &str) -> Result<i64, Problem> {
+    raw.parse()
+        .map_err(|_| Problem::bad_request(format!("{raw:?} is not a campaign id")))
 }
 
 /// Pauses, resumes or cancels a PRL campaign (`POST /admin/prl-campaign/{id}/pause`, `resume`,
 /// `cancel`).
 async fn prl_campaign_control(
     State(state): State<AdminState>,
-    axum::extract::Path((id, action)): axum::extract::Path<(String, String)>,
-) -> Response {
-    use crate::store::campaigns::CampaignAction;
-    const ROUTE: &str = "/admin/prl-campaign/{id}/{action}";
-    let id = match campaign_id(ROUTE, &id) {
-        Ok(id) => id,
-        Err(refused) => return *refused,
-    };
-    let action = match action.as_str() {
-        "pause" => CampaignAction::Pause,
-        "resume" => CampaignAction::Resume,
-        "cancel" => CampaignAction::Cancel,
-        _ => {
-            return json_reply(
-                ROUTE,
-                StatusCode::NOT_FOUND,
-                serde_json::json!({
-                    "error": "unknown-action",
-                    "detail": format!("{action:?} is not pause, resume or cancel"),
-                }),
-            )
-        }
-    };
-    let result = async {
-        let mut conn = state
-            .store
-            .conn()
-            .await
-            .map_err(crate::flows::prl_campaign::CampaignError::from)?;
-        crate::flows::prl_campaign::control(&mut conn, id, action).await
+    Path((id, action)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let id = campaign_id(&id)?;
+    let action: CampaignAction = action.parse().map_err(|_| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "unknown-action",
+            format!("{action:?} is not pause, resume or cancel"),
+        )
+    })?;
+    let mut conn = state.store.conn().await.map_err(CampaignError::from)?;
+    let done = prl_campaign::control(&mut conn, id, action).await?;
+    if action == CampaignAction::Resume {
+        state.campaigns.wake();
     }
-    .await;
-    let (status, body) = match result {
-        Ok(done) => {
-            if action == CampaignAction::Resume {
-                state.campaigns.wake();
-            }
-            (
-                StatusCode::OK,
-                serde_json::to_value(&done).unwrap_or_default(),
-            )
-        }
-        Err(e) => campaign_error(&e),
-    };
-    json_reply(ROUTE, status, body)
+    Ok(json(StatusCode::OK, done))
 }
 
 /// A PRL campaign's progress.
 async fn prl_campaign_progress(
     State(state): State<AdminState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> Response {
-    const ROUTE: &str = "/admin/prl-campaign/{id}";
-    let id = match campaign_id(ROUTE, &id) {
-        Ok(id) => id,
-        Err(refused) => return *refused,
-    };
-    let result = async {
-        let mut conn = state
-            .store
-            .conn()
-            .await
-            .map_err(crate::flows::prl_campaign::CampaignError::from)?;
-        crate::flows::prl_campaign::progress(&mut conn, id).await
-    }
-    .await;
-    let (status, body) = match result {
-        Ok(p) => (StatusCode::OK, serde_json::to_value(&p).unwrap_or_default()),
-        Err(e) => campaign_error(&e),
-    };
-    json_reply(ROUTE, status, body)
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let id = campaign_id(&id)?;
+    let mut conn = state.store.conn().await.map_err(CampaignError::from)?;
+    Ok(json(
+        StatusCode::OK,
+        prl_campaign::progress(&mut conn, id).await?,
+    ))
 }
 
 /// Every PRL campaign not ended and the newest ended ones, with their counts.
-async fn prl_campaigns(State(state): State<AdminState>) -> Response {
-    const ROUTE: &str = "/admin/prl-campaigns";
-    let result = async {
-        let mut conn = state
-            .store
-            .conn()
-            .await
-            .map_err(crate::flows::prl_campaign::CampaignError::from)?;
-        crate::flows::prl_campaign::list(&mut conn).await
-    }
-    .await;
-    let (status, body) = match result {
-        Ok(list) => (StatusCode::OK, serde_json::json!({ "campaigns": list })),
-        Err(e) => campaign_error(&e),
-    };
-    json_reply(ROUTE, status, body)
+async fn prl_campaigns(State(state): State<AdminState>) -> Result<Response, Problem> {
+    let mut conn = state.store.conn().await.map_err(CampaignError::from)?;
+    let list = prl_campaign::list(&mut conn).await?;
+    Ok(json(
+        StatusCode::OK,
+        serde_json::json!({ "campaigns": list }),
+    ))
 }

@@ -4,5 +4,6 @@
 
 pub mod admin;
 pub mod iota;
+pub mod problem;
 
 pub use admin::{router, AdminState};

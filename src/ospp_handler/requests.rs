@@ -14,6 +14,7 @@ use rusmpp::types::{AnyOctetString, COctetString, OctetString};
 use rusmpp::values::{DataCoding, EsmClass, MessagePayload, Npi, RegisteredDelivery, Ton};
 
 use super::Shared;
+use crate::refusal::Refusal;
 use crate::store::profiles::Lookup;
 use crate::store::schema::ota_sessions;
 use crate::store::sessions::SessionStatus;
@@ -232,7 +233,7 @@ async fn star_code(replier: &Replier<'_>, tref: String, trn: String) -> &'static
         }
         Err(err) => {
             replier
-                .send(rejected(&tref, err.cause(), err.to_string()))
+                .send(rejected(&tref, err.code(), err.to_string()))
                 .await;
             "rejected"
         }
@@ -260,7 +261,7 @@ async fn iota_activation(
         Ok(started) => started,
         Err(err) => {
             replier
-                .send(rejected(&tref, err.cause(), err.to_string()))
+                .send(rejected(&tref, err.code(), err.to_string()))
                 .await;
             return "rejected";
         }
@@ -340,7 +341,7 @@ async fn prl_push(
         Ok(started) => started,
         Err(err) => {
             replier
-                .send(rejected(&tref, err.cause(), err.to_string()))
+                .send(rejected(&tref, err.code(), err.to_string()))
                 .await;
             return "rejected";
         }

@@ -42,6 +42,7 @@ use thiserror::Error;
 use super::prl_push::{self, PrlPushError, PrlPushSettings};
 use crate::ospp_driver::apply::{apply_locked, ApplyError, NoBearer};
 use crate::ospp_driver::plan::Event;
+use crate::refusal::{Refusal, RefusalKind};
 use crate::store::campaigns::{
     self, CampaignAction, CampaignState, NewTarget, SessionCounts, TargetCounts,
 };
@@ -205,9 +206,17 @@ pub enum CampaignError {
     Session(#[from] ApplyError),
 }
 
-impl CampaignError {
-    /// Short cause, as the admin API reports it.
-    pub fn cause(&self) -> &'static str {
+impl Refusal for CampaignError {
+    fn kind(&self) -> RefusalKind {
+        match self {
+            Self::UnknownPrl(_) | Self::UnknownCampaign(_) => RefusalKind::NotFound,
+            Self::Empty => RefusalKind::Unprocessable,
+            Self::NotAllowed { .. } => RefusalKind::Conflict,
+            Self::Store(_) | Self::Session(_) => RefusalKind::Internal,
+        }
+    }
+
+    fn code(&self) -> &'static str {
         match self {
             Self::UnknownPrl(_) => "unknown-prl",
             Self::UnknownCampaign(_) => "unknown-campaign",
@@ -391,7 +400,7 @@ pub async fn work_one(
                         // subscriber's fault; roll back and leave the target pending.
                         Err(PrlPushError::Store(e)) => return Err(e.into()),
                         Err(e) => {
-                            if matches!(e.cause(), "internal-error") {
+                            if e.kind() == RefusalKind::Internal {
                                 tracing::warn!(
                                     campaign_id,
                                     position = target.position,
@@ -399,7 +408,7 @@ pub async fn work_one(
                                     "PRL campaign target skipped"
                                 );
                             }
-                            Err(e.cause().to_string())
+                            Err(e.code().to_string())
                         }
                     }
                 }

@@ -1,0 +1,147 @@
+//! RFC 9457 problem details: how the admin API says no.
+//!
+//! Every refusal is a [`Problem`]: an HTTP status from the error's [`RefusalKind`] and a JSON
+//! body of content type `application/problem+json` with `type` (`urn:otagw:problem:<code>`),
+//! `title`, `status`, `detail` and, as an extension member, `error` (the short code, the same
+//! one the OSPP handler reports). A failure of the gateway's own is logged in full and
+//! answered without its details.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::flows::ivr_star_code::IvrStarCodeError;
+use crate::flows::prl_campaign::CampaignError;
+use crate::flows::prl_push::PrlPushError;
+use crate::flows::star_code::StarCodeError;
+use crate::refusal::{Refusal, RefusalKind};
+
+/// Content type of a problem.
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+/// A refusal, as the admin API answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The short code (`unknown-device`).
+    pub code: &'static str,
+    /// What went wrong, for a person.
+    pub detail: String,
+}
+
+impl Problem {
+    /// A problem with this status, code and detail.
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// A malformed request (400 `bad-request`).
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", detail)
+    }
+
+    /// The HTTP status of a kind of refusal.
+    pub fn status_of(kind: RefusalKind) -> StatusCode {
+        match kind {
+            RefusalKind::BadRequest => StatusCode::BAD_REQUEST,
+            RefusalKind::NotFound => StatusCode::NOT_FOUND,
+            RefusalKind::Conflict => StatusCode::CONFLICT,
+            RefusalKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            RefusalKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            RefusalKind::Upstream => StatusCode::BAD_GATEWAY,
+            RefusalKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl<E: Refusal> From<E> for Problem {
+    fn from(e: E) -> Self {
+        let kind = e.kind();
+        let detail = if kind == RefusalKind::Internal {
+            tracing::error!(error = %e, code = e.code(), "admin request failed");
+            "internal error; the gateway logged the details".to_string()
+        } else {
+            e.to_string()
+        };
+        Self::new(Self::status_of(kind), e.code(), detail)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let title = self.status.canonical_reason().unwrap_or("Error");
+        let body = serde_json::json!({
+            "type": format!("urn:otagw:problem:{}", self.code),
+            "title": title,
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+            "error": self.code,
+        });
+        (
+            self.status,
+            [("content-type", CONTENT_TYPE)],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+/// The flows' errors answer as problems.
+macro_rules! problem_responses {
+    ($($error:ty),+ $(,)?) => {
+        $(
+            impl IntoResponse for $error {
+                fn into_response(self) -> Response {
+                    Problem::from(self).into_response()
+                }
+            }
+        )+
+    };
+}
+
+problem_responses!(StarCodeError, PrlPushError, IvrStarCodeError, CampaignError);
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flow_error_becomes_a_problem_by_its_kind() {
+        let p = Problem::from(PrlPushError::UnknownPrl(7));
+        assert_eq!(p.status, StatusCode::NOT_FOUND);
+        assert_eq!(p.code, "unknown-prl");
+        assert_eq!(p.detail, "PRL 7 is not in the PRL library");
+        let p = Problem::from(CampaignError::Empty);
+        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[test]
+    fn an_internal_failure_keeps_its_details_to_the_log() {
+        let e = PrlPushError::Push("secret detail".into());
+        let p = Problem::from(e);
+        assert_eq!(p.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(p.code, "internal-error");
+        assert!(!p.detail.contains("secret"), "{}", p.detail);
+    }
+
+    #[tokio::test]
+    async fn the_body_is_rfc_9457() {
+        let response = Problem::bad_request("trn must be decimal digits").into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(response.headers()["content-type"], CONTENT_TYPE);
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["type"], "urn:otagw:problem:bad-request");
+        assert_eq!(json["title"], "Bad Request");
+        assert_eq!(json["status"], 400);
+        assert_eq!(json["detail"], "trn must be decimal digits");
+        assert_eq!(json["error"], "bad-request");
+    }
+}
