@@ -18,6 +18,8 @@
 
 mod support;
 use support::arg;
+#[path = "../src/cli/lab.rs"]
+mod lab;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,6 +29,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use otagw::config::Config;
 use otagw::database::Database;
 use otagw::gateway::Gateway;
+use otagw::store::models::ActivationState;
 use otagw::store::schema::ota_sessions;
 use tokio::sync::Semaphore;
 
@@ -47,20 +50,19 @@ async fn run(handsets: usize, concurrency: usize) {
     let mut config = Config::default();
     config.iota.listen = "127.0.0.1:0".into();
     config.http.listen = "127.0.0.1:0".into();
-    let esns: Vec<_> = otagw::demo::load(&db.store, handsets)
+    let esns: Vec<_> = lab::load_profiles(&db.store, handsets, ActivationState::PendingActivation)
         .await
         .unwrap()
         .into_iter()
         .map(|(esn, _)| esn)
         .collect();
     let gateway = Gateway::start(&config, db.store.clone()).await.unwrap();
-    let report =
-        otagw::demo::activate_all(&gateway.bootstrap_url(), &esns, concurrency, &|_, _| {}).await;
+    let report = lab::activate_all(&gateway.bootstrap_url(), &esns, concurrency, &|_, _| {}).await;
     gateway.stop().await;
-    assert_eq!(report.activated, handsets, "failures: {:?}", report.failed);
+    assert_eq!(report.succeeded, handsets, "failures: {:?}", report.failed);
 
     // Transactions the gateway committed per activation: one per HTTP request.
-    let segments = otagw::demo::LAB_PRL
+    let segments = lab::LAB_PRL
         .len()
         .div_ceil(usize::from(config.iota.segment_size));
     let per_activation = 1 + 1 + 1 + segments + 1;

@@ -19,7 +19,6 @@
 pub mod call_manager;
 pub mod config;
 pub mod database;
-pub mod demo;
 pub mod dispatcher;
 pub mod flows;
 pub mod gateway;

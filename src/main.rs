@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+mod cli;
+
 use otagw::config::{Config, LogFormat};
 use otagw::database::Database;
 use otagw::import;
@@ -62,7 +64,7 @@ enum Command {
 struct DemoArgs {
     /// The flow to run.
     #[arg(long, value_enum, default_value = "one-button")]
-    scenario: otagw::demo::Scenario,
+    scenario: cli::demo::Scenario,
     /// Number of simulated handsets.
     #[arg(long, default_value_t = 50)]
     handsets: usize,
@@ -72,6 +74,10 @@ struct DemoArgs {
     /// Keep the gateway (and /metrics) up after the run until Ctrl-C or SIGTERM.
     #[arg(long)]
     serve: bool,
+    /// Show the gateway's log while the demo runs (-v: info, -vv: debug); without it, only
+    /// warnings and errors are logged, so the progress bar and the summary stay readable.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +188,16 @@ fn run(cli: Cli) -> Result<()> {
     if let Some(Command::Config) = cli.command {
         print!("{}", config.to_redacted_toml());
         return Ok(());
+    }
+    if let Some(Command::Demo(args)) = &cli.command {
+        // The demo's own output is its progress and summary; the gateway's log is there on
+        // request (RUST_LOG still wins).
+        config.log.level = match args.verbose {
+            0 => "warn",
+            1 => "info",
+            _ => "debug",
+        }
+        .to_string();
     }
     otagw::telemetry::init_logging(&config.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -380,19 +396,24 @@ async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
     } else {
         Database::open(&config.database, &config.data_dir()).await?
     };
-    let options = otagw::demo::DemoOptions {
+    let options = cli::demo::DemoOptions {
         scenario: args.scenario,
         handsets: args.handsets,
         concurrency: args.concurrency,
     };
     eprintln!(
-        "otagw demo: {} handsets, scenario {:?}, {} database",
+        "otagw demo: {} handsets, scenario {}, {} database{}",
         args.handsets,
-        args.scenario,
+        args.scenario.name(),
         if db.is_embedded() {
             "throwaway"
         } else {
             "configured"
+        },
+        if args.verbose == 0 {
+            " (the gateway logs warnings only; -v shows its log)"
+        } else {
+            ""
         }
     );
     let on_terminal = std::io::stderr().is_terminal();
@@ -411,7 +432,7 @@ async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
             eprintln!();
         }
     };
-    let run = otagw::demo::run(config, db.store.clone(), &options, &progress).await?;
+    let run = cli::demo::run(config, db.store.clone(), &options, &progress).await?;
     let (gateway, report) = (run.gateway, run.report);
     print!("{}", report.summary());
     if args.serve {

@@ -1,4 +1,5 @@
-//! What the load drivers share: their command-line options.
+//! What the load drivers share: their command-line options. A driver that runs the gateway end
+//! to end includes the lab (`src/cli/lab.rs`, the harness `otagw demo` and the tests use) too.
 
 /// The value after option `name` on the command line (`--handsets 1000`), or `default` when the
 /// option is absent or not a number.

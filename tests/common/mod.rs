@@ -1,7 +1,12 @@
-//! Helpers the end-to-end tests share: JSON over HTTP to the admin API, PRLs to load, and a
-//! handset that follows the WAP push the simulated SMSC delivers to it.
+//! Helpers the end-to-end tests share: JSON over HTTP to the admin API, PRLs to load, a
+//! handset that follows the WAP push the simulated SMSC delivers to it, and the lab (the
+//! gateway, simulated network elements and a database wired together: the same file
+//! `otagw demo` and the load drivers use).
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../src/cli/lab.rs"]
+pub mod lab;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -165,25 +170,13 @@ pub async fn db_with(
 
 /// A gateway configuration on loopback ports the OS picks, the deadline scheduler every 100 ms.
 pub fn loopback_config() -> otagw::config::Config {
-    let mut c = otagw::config::Config::default();
-    c.iota.listen = "127.0.0.1:0".into();
-    c.http.listen = "127.0.0.1:0".into();
-    c.iota.scheduler_interval_ms = 100;
-    c
+    lab::loopback_config()
 }
 
 /// Points the SS7 side of `c` at the simulated network `net`: its STP, and its MSC (with the
 /// SMS_Address its HLR reports, for OTAPA and pushes over SS7).
 pub fn use_network(c: &mut otagw::config::Config, net: &otagw_sim::ss7::Network) {
-    c.ss7.enabled = true;
-    c.ss7.peers = vec![net.stp().addr().to_string()];
-    c.ss7.msc = vec![otagw::config::MscConfig {
-        name: "msc1".into(),
-        point_code: "1-1-2".into(),
-        ssn: 8,
-        trn_prefix: "555".into(),
-        sms_address: Some(otagw_sim::ss7::DEFAULT_MSC_SMS_ADDRESS.into()),
-    }];
+    lab::point_at_network(c, net);
 }
 
 /// Whether tshark runs on this machine. In CI (`CI=true`) it must.
@@ -206,19 +199,9 @@ pub fn tshark_available() -> bool {
 
 /// Starts a simulated SMSC (receipts after 10 ms) and points the SMPP sender of `c` at it.
 pub async fn simulated_smsc(c: &mut otagw::config::Config) -> SmscHandle {
-    let smsc = otagw_sim::smsc::Smsc::start(
-        "127.0.0.1:0".parse().unwrap(),
-        otagw_sim::smsc::SmscConfig {
-            receipt_delay: Duration::from_millis(10),
-            ..otagw_sim::smsc::SmscConfig::default()
-        },
-    )
-    .await
-    .unwrap();
-    c.smpp.enabled = true;
-    c.smpp.smsc = smsc.addr().to_string();
-    c.smpp.password = "secret".into();
-    smsc
+    lab::simulated_smsc(c, Duration::from_millis(10))
+        .await
+        .unwrap()
 }
 
 /// Starts a gateway on `store` and waits for its SMPP bind.
@@ -226,10 +209,8 @@ pub async fn gateway_bound(
     c: &otagw::config::Config,
     store: otagw::store::Store,
 ) -> otagw::gateway::Gateway {
-    let gateway = otagw::gateway::Gateway::start(c, store).await.unwrap();
-    let smpp = gateway.smpp.as_ref().expect("SMPP is enabled");
-    assert!(smpp.wait_bound(Duration::from_secs(10)).await, "SMPP bound");
-    gateway
+    assert!(c.smpp.enabled, "SMPP is enabled");
+    lab::start_gateway(c, store).await.unwrap()
 }
 
 /// Starts a gateway on `store` and waits for an M3UA association to be active.
@@ -237,11 +218,6 @@ pub async fn gateway_linked(
     c: &otagw::config::Config,
     store: otagw::store::Store,
 ) -> otagw::gateway::Gateway {
-    let gateway = otagw::gateway::Gateway::start(c, store).await.unwrap();
-    let linkset = gateway.linkset.as_ref().expect("SS7 is enabled");
-    assert!(
-        linkset.wait_active(Duration::from_secs(10)).await,
-        "M3UA up"
-    );
-    gateway
+    assert!(c.ss7.enabled, "SS7 is enabled");
+    lab::start_gateway(c, store).await.unwrap()
 }
