@@ -105,6 +105,10 @@ pub mod names {
     pub const SCHEDULER_TIMEOUTS: &str = "otagw_scheduler_timeouts_total";
     /// SMDPPs sent again after their answer was lost (counter).
     pub const SS7_RELAY_RETRIES: &str = "otagw_ss7_relay_retries_total";
+    /// OSPP requests from tools, by protocol ID and outcome (counter).
+    pub const OSPP_REQUESTS: &str = "otagw_ospp_requests_total";
+    /// Tools bound to the OSPP handler (gauge).
+    pub const OSPP_BINDS: &str = "otagw_ospp_binds";
     /// PRL pushes handed to the SS7 fallback (counter).
     pub const PRL_PUSH_FALLBACKS: &str = "otagw_prl_push_fallbacks_total";
     /// PRL pushes queued by campaigns.

@@ -96,7 +96,7 @@ pub(super) async fn serve(
     }
     if conn.bound.is_some() {
         conn.shared.binds().remove(&conn_id);
-        metrics::gauge!("otagw_ospp_binds").decrement(1.0);
+        metrics::gauge!(crate::telemetry::names::OSPP_BINDS).decrement(1.0);
         tracing::info!(%peer, "OSPP tool unbound");
     }
 }
@@ -271,7 +271,7 @@ impl Connection {
                 out: out.clone(),
             },
         );
-        metrics::gauge!("otagw_ospp_binds").increment(1.0);
+        metrics::gauge!(crate::telemetry::names::OSPP_BINDS).increment(1.0);
         tracing::info!(peer = %self.peer, system_id, ?mode, "OSPP tool bound");
         Ok(Next::Go)
     }

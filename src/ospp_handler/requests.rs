@@ -51,7 +51,7 @@ pub fn session_label(session_type: Option<SessionType>) -> &'static str {
 /// Counts a request in `otagw_ospp_requests_total`.
 pub(super) fn count(session_type: &'static str, outcome: &'static str) {
     metrics::counter!(
-        "otagw_ospp_requests_total",
+        crate::telemetry::names::OSPP_REQUESTS,
         "session_type" => session_type,
         "outcome" => outcome
     )
