@@ -123,8 +123,9 @@ pub enum Event {
 #[error("the ASP is not ASP-ACTIVE")]
 pub struct NotActive;
 
-/// The message an ACK is awaited for.
+/// The ACK awaited (named as the RFC names the messages, hence the common prefix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)]
 enum Awaiting {
     AspUpAck,
     AspAcAck,
@@ -525,7 +526,11 @@ mod tests {
                 Event::StateChanged(AspState::Active)
             ]
         );
-        assert_eq!(asp.poll_timeout(), Some(t1 + BEAT), "now only the BEAT timer");
+        assert_eq!(
+            asp.poll_timeout(),
+            Some(t1 + BEAT),
+            "now only the BEAT timer"
+        );
         // DATA goes out with the routing context.
         asp.send_data(pd(b"out")).unwrap();
         let [Message::Data(d)] = &sent(&mut asp)[..] else {

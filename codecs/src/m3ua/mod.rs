@@ -657,7 +657,6 @@ pub enum Message {
     },
 }
 
-
 /// The length of the M3UA message at the start of `buf`, for splitting a stream: `Ok(None)` while
 /// fewer than 8 octets (the header) are buffered, `Ok(Some(n))` once the header is in (the
 /// message is complete when `buf.len() >= n`). A version other than 1 or a length outside

@@ -387,7 +387,9 @@ mod tests {
             ..AspInactive::default()
         }));
         let out = sent(&mut sgp);
-        assert!(matches!(out.last(), Some(Message::AspIaAck(a)) if a.routing_context == Some(vec![5])));
+        assert!(
+            matches!(out.last(), Some(Message::AspIaAck(a)) if a.routing_context == Some(vec![5]))
+        );
         assert_eq!(sgp.state(), AspState::Inactive);
         let audit = DestinationState {
             affected_point_codes: vec![AffectedPointCode {

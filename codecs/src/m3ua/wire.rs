@@ -178,7 +178,11 @@ impl<'a> Params<'a> {
         Ok(found)
     }
 
-    fn take_with<T>(&mut self, tag: u16, f: impl FnOnce(&'a [u8]) -> Result<T>) -> Result<Option<T>> {
+    fn take_with<T>(
+        &mut self,
+        tag: u16,
+        f: impl FnOnce(&'a [u8]) -> Result<T>,
+    ) -> Result<Option<T>> {
         self.take(tag)?.map(f).transpose()
     }
 
@@ -200,7 +204,9 @@ impl<'a> Params<'a> {
     }
 
     fn routing_context(&mut self) -> Result<Option<Vec<u32>>> {
-        self.take_with(tag::ROUTING_CONTEXT, |v| read_u32_list("Routing Context", v))
+        self.take_with(tag::ROUTING_CONTEXT, |v| {
+            read_u32_list("Routing Context", v)
+        })
     }
 
     fn info_string(&mut self) -> Result<Option<String>> {
@@ -263,7 +269,9 @@ impl Codec for AffectedPointCode {
 
     /// One 4-octet entry: mask (8), point code (24).
     fn read(r: &mut Reader<'_>) -> Result<Self> {
-        let w = r.u32().ok_or_else(|| invalid("Affected Point Code", "truncated entry"))?;
+        let w = r
+            .u32()
+            .ok_or_else(|| invalid("Affected Point Code", "truncated entry"))?;
         Ok(Self {
             mask: (w >> 24) as u8,
             point_code: PointCode(w & PointCode::MAX),
