@@ -221,14 +221,15 @@ impl Meters {
         }
     }
 
-    fn count(&self, direction: &'static str, message: &Message) {
-        match (message, direction) {
-            (Message::Data(_), "in") => self.data_in.increment(1),
-            (Message::Data(_), _) => self.data_out.increment(1),
+    /// One message `received` (else sent).
+    fn count(&self, received: bool, message: &Message) {
+        match (message, received) {
+            (Message::Data(_), true) => self.data_in.increment(1),
+            (Message::Data(_), false) => self.data_out.increment(1),
             _ => metrics::counter!(
                 names::M3UA_MESSAGES,
                 "asp" => self.name.clone(),
-                "direction" => direction,
+                "direction" => if received { "in" } else { "out" },
                 "message" => message.name()
             )
             .increment(1),
@@ -348,7 +349,7 @@ impl Shell {
                     let now = Instant::now().into_std();
                     match Message::decode(&bytes) {
                         Ok(message) => {
-                            self.meters.count("in", &message);
+                            self.meters.count(true, &message);
                             machine.handle_message(now, message);
                         }
                         Err(e) => machine.handle_undecodable(now, e),
@@ -422,7 +423,7 @@ impl Shell {
         let bytes = message
             .encode()
             .map_err(|e| AssociationError::Encode(e.to_string()))?;
-        self.meters.count("out", message);
+        self.meters.count(false, message);
         tx.send(&bytes).await?;
         if let Some(trace) = &self.config.trace {
             trace.m3ua(TraceDirection::Sent, &bytes);
@@ -436,5 +437,80 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use otagw_codecs::m3ua::sgp_fsm::{self, Sgp};
+
+    fn pd(user_data: &[u8]) -> ProtocolData {
+        ProtocolData {
+            opc: PointCode::from_parts(1, 1, 1),
+            dpc: PointCode::from_parts(1, 1, 2),
+            si: 3,
+            ni: 2,
+            mp: 0,
+            sls: 0,
+            user_data: user_data.to_vec(),
+        }
+    }
+
+    /// The shell over a real socket against the SGP machine: up, DATA both ways, down with
+    /// ASPDN on stop.
+    #[tokio::test]
+    async fn comes_up_carries_data_and_goes_down_with_aspdn() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let peer = listener.local_addr().unwrap();
+        let sg = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (mut tx, mut rx) = transport::split_tcp(stream);
+            let mut sgp = Sgp::new(sgp_fsm::Config::default());
+            let mut seen = Vec::new();
+            while let Ok(bytes) = rx.recv().await {
+                let m = Message::decode(&bytes).unwrap();
+                seen.push(m.name());
+                sgp.handle_message(m);
+                while let Some(event) = sgp.poll_event() {
+                    if let sgp_fsm::Event::Data(mut data) = event {
+                        data.user_data.reverse();
+                        sgp.send_data(data).unwrap();
+                    }
+                }
+                while let Some(m) = sgp.poll_transmit() {
+                    tx.send(&m.encode().unwrap()).await.unwrap();
+                }
+            }
+            seen
+        });
+        let (inbound_tx, mut inbound_rx) = mpsc::channel(8);
+        let (stop_tx, stop) = watch::channel(false);
+        let (asp, task) = Asp::spawn(
+            AspConfig {
+                name: "test".into(),
+                transport: TransportKind::Tcp,
+                peer,
+                routing_context: Some(9),
+                traffic_mode: TrafficMode::Loadshare,
+                asp_identifier: Some(1),
+                heartbeat: Duration::from_secs(30),
+                handshake_timeout: Duration::from_secs(5),
+                max_backoff: Duration::from_secs(1),
+                trace: None,
+            },
+            inbound_tx,
+            stop,
+        );
+        assert_eq!(asp.send(pd(b"early")).await, Err(AspError::NotActive));
+        assert!(asp.wait_active(Duration::from_secs(5)).await);
+        asp.send(pd(b"abc")).await.unwrap();
+        let back = inbound_rx.recv().await.unwrap();
+        assert_eq!(back.user_data, b"cba");
+        stop_tx.send(true).unwrap();
+        task.await.unwrap();
+        assert_eq!(asp.state(), AspState::Down);
+        assert_eq!(sg.await.unwrap(), ["ASPUP", "ASPAC", "DATA", "ASPDN"]);
     }
 }

@@ -694,7 +694,7 @@ impl M3uaError {
 }
 
 /// The name of a known class/type and the tags its typed form defines.
-pub(crate) fn describe(class: u8, msg_type: u8) -> Option<(&'static str, &'static [u16])> {
+fn describe(class: u8, msg_type: u8) -> Option<(&'static str, &'static [u16])> {
     use tag::*;
     const DEST: &[u16] = &[
         NETWORK_APPEARANCE,
