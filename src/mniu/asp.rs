@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use otagw_codecs::codec::Codec;
 use otagw_codecs::m3ua::asp_fsm::{self, Event};
 use otagw_codecs::m3ua::{Message, PointCode, ProtocolData, TrafficMode};
 use thiserror::Error;
@@ -24,6 +25,9 @@ use tokio::time::Instant;
 use super::transport::{self, TransportError, TransportKind};
 use crate::telemetry::names;
 use crate::trace::{Direction as TraceDirection, Tracer};
+
+/// At most this many queued DATA messages go out in one write.
+const MAX_BATCH: usize = 64;
 
 /// State of an association: the ASP state of RFC 4666 (`Down` also while there is no
 /// transport association).
@@ -326,10 +330,9 @@ impl Shell {
         machine.connect(Instant::now().into_std());
         self.unavailable.lock().await.clear();
         let mut closing = false;
+        let mut batch = Vec::new();
         loop {
-            while let Some(message) = machine.poll_transmit() {
-                self.send(&mut tx, &message).await?;
-            }
+            self.send(&mut machine, &mut tx, &mut batch).await?;
             while let Some(event) = machine.poll_event() {
                 if let Some(ended) = self.on_event(event).await? {
                     return Ok(ended);
@@ -357,8 +360,13 @@ impl Shell {
                 }
                 data = outbound.recv(), if active => {
                     let Some(protocol_data) = data else { return Ok(Ended::Abandoned) };
-                    // Refused only outside ASP-ACTIVE, which the guard excludes.
+                    // Refused only outside ASP-ACTIVE, which the guard excludes. What else is
+                    // queued goes in the same write.
                     let _ = machine.send_data(protocol_data);
+                    for _ in 1..MAX_BATCH {
+                        let Ok(more) = outbound.try_recv() else { break };
+                        let _ = machine.send_data(more);
+                    }
                 }
                 _ = sleep_until(deadline), if deadline.is_some() => {
                     machine.handle_timeout(Instant::now().into_std());
@@ -415,18 +423,27 @@ impl Shell {
         Ok(None)
     }
 
+    /// Writes what the machine polled out, in one write.
     async fn send(
         &self,
+        machine: &mut asp_fsm::Asp,
         tx: &mut transport::Sender,
-        message: &Message,
+        batch: &mut Vec<u8>,
     ) -> Result<(), AssociationError> {
-        let bytes = message
-            .encode()
-            .map_err(|e| AssociationError::Encode(e.to_string()))?;
-        self.meters.count(false, message);
-        tx.send(&bytes).await?;
-        if let Some(trace) = &self.config.trace {
-            trace.m3ua(TraceDirection::Sent, &bytes);
+        batch.clear();
+        while let Some(message) = machine.poll_transmit() {
+            let start = batch.len();
+            Codec::encode(&message, batch).map_err(|e| {
+                batch.truncate(start);
+                AssociationError::Encode(e.to_string())
+            })?;
+            self.meters.count(false, &message);
+            if let Some(trace) = &self.config.trace {
+                trace.m3ua(TraceDirection::Sent, &batch[start..]);
+            }
+        }
+        if !batch.is_empty() {
+            tx.send_all(batch).await?;
         }
         Ok(())
     }

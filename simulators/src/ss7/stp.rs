@@ -445,9 +445,19 @@ fn accept_association(shared: &Arc<Shared>, stream: TcpStream) {
     });
 }
 
+/// Writes the association's frames; what is queued together goes in one write.
 async fn writer(mut wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
+    let mut batch = Vec::new();
     while let Some(Outgoing::Frame(frame)) = rx.recv().await {
-        if wr.write_all(&frame).await.is_err() {
+        batch.clear();
+        batch.extend_from_slice(&frame);
+        while batch.len() < 65_536 {
+            let Ok(Outgoing::Frame(more)) = rx.try_recv() else {
+                break;
+            };
+            batch.extend_from_slice(&more);
+        }
+        if wr.write_all(&batch).await.is_err() {
             break;
         }
     }
