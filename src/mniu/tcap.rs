@@ -26,7 +26,7 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::time::Instant;
 
-use super::asp::{AspError, Linkset};
+use super::asp::{AspError, Linkset, Timer};
 use crate::telemetry::names;
 
 /// What answered an Invoke (the manager's outcome, with T1.114's typed Reject problem and
@@ -179,18 +179,19 @@ impl Tcap {
         };
         let driver = tcap.clone();
         let task = tokio::spawn(async move {
+            let mut timer = Timer::new();
             loop {
-                let deadline = {
+                let armed = {
                     let mut st = driver.lock();
                     st.timer_at = st.manager.poll_timeout();
-                    st.timer_at.map(Instant::from_std)
+                    timer.arm(st.timer_at)
                 };
                 tokio::select! {
                     data = inbound.recv() => match data {
                         Some(data) => driver.on_data(data).await,
                         None => return,
                     },
-                    _ = sleep_until(deadline), if deadline.is_some() => {
+                    _ = timer.fired(), if armed => {
                         let mut st = driver.lock();
                         st.manager.handle_timeout(Instant::now().into_std());
                         st.dispatch();
@@ -400,13 +401,5 @@ impl Tcap {
         st.manager
             .handle_returned(Instant::now().into_std(), tcap_bytes);
         st.dispatch();
-    }
-}
-
-/// Sleeps until `deadline` (forever without one; the caller guards that branch).
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }
