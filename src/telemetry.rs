@@ -121,6 +121,18 @@ pub mod names {
     pub const PRL_CAMPAIGN_SESSIONS: &str = "otagw_prl_campaign_sessions";
     /// Skipped targets and failed sessions of unfinished PRL campaigns, by campaign and cause.
     pub const PRL_CAMPAIGN_CAUSES: &str = "otagw_prl_campaign_causes";
+    /// 1 while the M3UA association is ASP-ACTIVE, by association.
+    pub const M3UA_ASSOCIATION_UP: &str = "otagw_m3ua_association_up";
+    /// M3UA messages, by association, direction and message name.
+    pub const M3UA_MESSAGES: &str = "otagw_m3ua_messages_total";
+    /// M3UA associations lost and set up again, by association.
+    pub const M3UA_RECONNECTS: &str = "otagw_m3ua_reconnects_total";
+    /// TCAP packages sent and received, by direction and package.
+    pub const TCAP_MESSAGES: &str = "otagw_tcap_messages_total";
+    /// Invokes whose invoke timer ran out.
+    pub const TCAP_TIMEOUTS: &str = "otagw_tcap_timeouts_total";
+    /// Inbound SS7 messages dropped by the TCAP layer, by reason.
+    pub const TCAP_DROPPED: &str = "otagw_tcap_dropped_total";
 }
 
 /// Buckets of the session duration histogram, in seconds.

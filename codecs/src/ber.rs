@@ -424,6 +424,41 @@ impl Tlv {
     }
 }
 
+/// Appends a TLV whose contents `contents` writes straight into `out`, then fills in the
+/// length in its shortest form (no intermediate buffer for nested structures).
+pub fn write_nested<E: From<BerError>>(
+    id: Identifier,
+    out: &mut Vec<u8>,
+    contents: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
+    id.write(out)?;
+    let at = out.len();
+    out.push(0);
+    contents(out)?;
+    let len = out.len() - at - 1;
+    if len < 0x80 {
+        out[at] = len as u8;
+        return Ok(());
+    }
+    let mut long = Vec::with_capacity(5);
+    write_length(len, &mut long)?;
+    out[at] = long[0];
+    out.splice(at + 1..at + 1, long[1..].iter().copied());
+    Ok(())
+}
+
+/// The next TLV of a [`crate::codec::Reader`], or `None` when it is exhausted. On error the
+/// reader is left where it was.
+pub fn next_tlv<'a>(r: &mut crate::codec::Reader<'a>) -> Result<Option<TlvRef<'a>>, BerError> {
+    if !r.any_left() {
+        return Ok(None);
+    }
+    let input = r.remaining();
+    let (tlv, rest) = TlvRef::read(input)?;
+    r.take(input.len() - rest.len());
+    Ok(Some(tlv))
+}
+
 /// Appends identifier, shortest definite length and contents.
 pub fn write_tlv(id: Identifier, value: &[u8], out: &mut Vec<u8>) -> Result<(), BerError> {
     id.write(out)?;
@@ -475,6 +510,31 @@ mod tests {
             read_length(&[0x82, 0x01]),
             Err(BerError::Truncated { .. })
         ));
+    }
+
+    #[test]
+    fn nested_writes_fill_in_short_and_long_lengths() {
+        for n in [0usize, 5, 127, 128, 300, 70_000] {
+            let mut out = vec![0xAA];
+            write_nested::<BerError>(Identifier::private(true, 8), &mut out, |o| {
+                o.extend(std::iter::repeat_n(7, n));
+                Ok(())
+            })
+            .unwrap();
+            let mut flat = vec![0xAA];
+            write_tlv(Identifier::private(true, 8), &vec![7; n], &mut flat).unwrap();
+            assert_eq!(out, flat, "{n} octets");
+        }
+        let mut r = crate::codec::Reader::new(&[0x88, 0x01, 0x05, 0x89, 0x00]);
+        assert_eq!(next_tlv(&mut r).unwrap().unwrap().value, [5]);
+        assert_eq!(
+            next_tlv(&mut r).unwrap().unwrap().id,
+            Identifier::context(9)
+        );
+        assert_eq!(next_tlv(&mut r).unwrap(), None);
+        let mut r = crate::codec::Reader::new(&[0x88, 0x05, 0x05]);
+        assert!(next_tlv(&mut r).is_err());
+        assert_eq!(r.left(), 3, "nothing consumed on error");
     }
 
     #[test]

@@ -25,6 +25,7 @@
 pub mod ansi41;
 pub mod ber;
 pub mod bits;
+pub mod codec;
 pub mod identity;
 pub mod is637;
 pub mod is683;

@@ -321,7 +321,7 @@ fn cases() -> Vec<Case> {
             0x600,
             Component::Reject {
                 correlation_id: Some(6),
-                problem: 0x0202,
+                problem: RejectProblem::Invoke(InvokeProblem::UnrecognizedOperationCode),
                 parameters: Some(Parameters::empty_set()),
             },
         ),
@@ -336,7 +336,9 @@ fn cases() -> Vec<Case> {
         &TcapMessage {
             package: Package::Abort {
                 dtid: 0x700u32.to_be_bytes(),
-                cause: Some(AbortCause::Protocol(4)),
+                cause: Some(AbortCause::Protocol(
+                    PAbortCause::UnassignedRespondingTransactionId,
+                )),
             },
             components: vec![],
             dialogue: None,

@@ -56,8 +56,8 @@ pub enum Is725Error {
         operation: &'static str,
         /// Peer.
         peer: Endpoint,
-        /// Reject problem.
-        problem: u16,
+        /// Reject problem (T1.114).
+        problem: otagw_codecs::tcap::RejectProblem,
     },
     /// The peer aborted the transaction.
     #[error("{operation}: {peer} aborted the transaction")]

@@ -1,41 +1,42 @@
-//! The TCAP transaction manager (ANSI T1.114) over ANSI SCCP connectionless service.
+//! The TCAP transaction manager (ANSI T1.114) over ANSI SCCP connectionless service: an async
+//! shell around the sans-IO manager [`otagw_codecs::tcap::transactions`].
 //!
-//! [`Tcap::invoke`] opens a transaction (QueryWithPermission, one Invoke), waits for its
-//! Response with an invoke timer and returns what came back: a ReturnResult, a ReturnError, a
-//! Reject or an Abort. A dispatcher task reads every DATA the linkset delivers and correlates it
-//! by transaction ID. Anything unexpected is answered, never a panic: an Invoke addressed to the
-//! gateway gets a Reject ("unrecognized operation"), a Response for an unknown transaction an
-//! Abort ("unrecognized transaction ID"), an undecodable message an Abort when its transaction ID
-//! can be read.
+//! [`Tcap::invoke`] opens a transaction (QueryWithPermission, one Invoke) in the manager and
+//! waits for its outcome: a ReturnResult, a ReturnError, a Reject or an Abort, or the invoke
+//! timer running out. A driver task feeds the manager every DATA the linkset delivers (opened
+//! down to TCAP here: SCCP UDT/XUDT, UDTS/XUDTS) and the time when its next invoke timer is
+//! due, sends what it polls out (UDT while the TCAP message fits 255 octets, XUDT beyond), and
+//! hands each outcome to the invoke waiting for it. Anything unexpected is answered by the
+//! manager, never a panic: an Invoke addressed to the gateway gets a Reject (Invoke problem
+//! Unrecognized Operation Code), a Conversation for an unknown transaction an Abort
+//! (Unassigned Responding Transaction ID), an undecodable Query or Conversation an Abort when
+//! its transaction ID can be read.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use otagw_codecs::m3ua::{PointCode, ProtocolData};
 use otagw_codecs::sccp::{
     ExtendedUnitdata, ProtocolClass, SccpAddress, SccpMessage, Unitdata, Variant, MAX_UDT_DATA,
 };
-use otagw_codecs::tcap::{
-    AbortCause, Component, ErrorCode, OperationCode, Package, Parameters, TcapMessage,
-    TransactionId,
-};
+use otagw_codecs::tcap::transactions::{Config, Event, TransactionManager, Transmit};
+use otagw_codecs::tcap::{OperationCode, Package, Parameters, TcapMessage, TransactionId};
 use thiserror::Error;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::time::Instant;
 
-use super::asp::{AspError, Linkset};
+use super::asp::{AspError, Linkset, Timer};
+use crate::telemetry::names;
+
+/// What answered an Invoke (the manager's outcome, with T1.114's typed Reject problem and
+/// P-Abort cause).
+pub use otagw_codecs::tcap::transactions::InvokeOutcome;
 
 /// SCCP service indicator in the MTP3 routing label.
 const SI_SCCP: u8 = 3;
 /// Network indicator: national.
 const NI_NATIONAL: u8 = 2;
-/// P-Abort cause: unrecognized transaction ID (T1.114).
-pub const P_ABORT_UNRECOGNIZED_TRANSACTION_ID: u8 = 4;
-/// P-Abort cause: badly structured transaction portion.
-pub const P_ABORT_BADLY_STRUCTURED: u8 = 3;
-/// Reject problem: general, unrecognized component / invoke, unrecognized operation code.
-pub const REJECT_UNRECOGNIZED_OPERATION: u16 = 0x0202;
 
 /// A signalling endpoint: point code and subsystem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -55,19 +56,6 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
-/// What answered an Invoke.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InvokeOutcome {
-    /// ReturnResult with its parameters.
-    Result(Option<Parameters>),
-    /// ReturnError.
-    Error(ErrorCode, Option<Parameters>),
-    /// Reject with its problem code.
-    Reject(u16),
-    /// The peer aborted the transaction.
-    Abort(Option<AbortCause>),
-}
-
 /// Why an Invoke got no outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TcapError {
@@ -85,45 +73,131 @@ pub enum TcapError {
     Stopped,
 }
 
-type Pending = Arc<Mutex<HashMap<TransactionId, oneshot::Sender<InvokeOutcome>>>>;
+/// Where a TCAP message goes: the manager's token for a peer. Answers go back the way the
+/// message came (its SLS); a new transaction's SLS comes from its transaction ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Route {
+    local: Endpoint,
+    remote: Endpoint,
+    sls: Option<u8>,
+}
+
+type Waiter = oneshot::Sender<Result<InvokeOutcome, TcapError>>;
+
+/// The manager and the invokes waiting on it.
+#[derive(Debug)]
+struct State {
+    manager: TransactionManager<Route>,
+    waiters: HashMap<TransactionId, (Endpoint, Waiter)>,
+    /// The deadline the driver sleeps to (it is woken when an earlier one appears).
+    timer_at: Option<std::time::Instant>,
+}
+
+impl State {
+    /// Hands every outcome the manager has to its invoke.
+    fn dispatch(&mut self) {
+        while let Some(event) = self.manager.poll_event() {
+            match event {
+                Event::Completed {
+                    transaction,
+                    outcome,
+                } => {
+                    if let Some((_, waiter)) = self.waiters.remove(&transaction) {
+                        let _ = waiter.send(Ok(outcome));
+                    }
+                }
+                Event::TimedOut { transaction } => {
+                    metrics::counter!(names::TCAP_TIMEOUTS).increment(1);
+                    if let Some((remote, waiter)) = self.waiters.remove(&transaction) {
+                        let _ = waiter.send(Err(TcapError::Timeout(remote)));
+                    }
+                }
+                Event::UnknownTransaction { package, .. } => {
+                    tracing::warn!(package, "answer for an unknown transaction");
+                }
+                // The gateway serves no operations: the manager rejects them itself.
+                Event::Invoke(_) => {}
+            }
+        }
+    }
+
+    fn transmits(&mut self) -> Vec<Transmit<Route>> {
+        std::iter::from_fn(|| self.manager.poll_transmit()).collect()
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    linkset: Linkset,
+    local: Endpoint,
+    state: Mutex<State>,
+    /// Wakes the driver when an invoke timer earlier than the one it sleeps to is armed.
+    timer: Notify,
+}
 
 /// The gateway's TCAP layer. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Tcap {
-    linkset: Linkset,
-    local: Endpoint,
-    pending: Pending,
-    next_tid: Arc<AtomicU32>,
+    inner: Arc<Inner>,
 }
 
-fn count(direction: &'static str, what: &'static str) {
-    metrics::counter!("otagw_tcap_messages_total", "direction" => direction, "package" => what)
+fn count(direction: &'static str, package: &'static str) {
+    metrics::counter!(names::TCAP_MESSAGES, "direction" => direction, "package" => package)
         .increment(1);
 }
 
+fn dropped(reason: &'static str) {
+    metrics::counter!(names::TCAP_DROPPED, "reason" => reason).increment(1);
+}
+
 impl Tcap {
-    /// Starts the dispatcher on the DATA `inbound` delivers from `linkset`.
+    /// Starts the driver on the DATA `inbound` delivers from `linkset`.
     pub fn spawn(
         linkset: Linkset,
         local: Endpoint,
         mut inbound: mpsc::Receiver<ProtocolData>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
+        // Start from the clock so a restarted gateway does not reuse IDs at once.
+        let first_transaction_id = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(1);
         let tcap = Self {
-            linkset,
-            local,
-            pending: Arc::new(Mutex::new(HashMap::new())),
-            // Start from the clock so a restarted gateway does not reuse IDs at once.
-            next_tid: Arc::new(AtomicU32::new(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.subsec_nanos())
-                    .unwrap_or(1),
-            )),
+            inner: Arc::new(Inner {
+                linkset,
+                local,
+                state: Mutex::new(State {
+                    manager: TransactionManager::new(Config {
+                        first_transaction_id,
+                        serve_invokes: false,
+                    }),
+                    waiters: HashMap::new(),
+                    timer_at: None,
+                }),
+                timer: Notify::new(),
+            }),
         };
-        let dispatcher = tcap.clone();
+        let driver = tcap.clone();
         let task = tokio::spawn(async move {
-            while let Some(data) = inbound.recv().await {
-                dispatcher.on_data(data).await;
+            let mut timer = Timer::new();
+            loop {
+                let armed = {
+                    let mut st = driver.lock();
+                    st.timer_at = st.manager.poll_timeout();
+                    timer.arm(st.timer_at)
+                };
+                tokio::select! {
+                    data = inbound.recv() => match data {
+                        Some(data) => driver.on_data(data).await,
+                        None => return,
+                    },
+                    _ = timer.fired(), if armed => {
+                        let mut st = driver.lock();
+                        st.manager.handle_timeout(Instant::now().into_std());
+                        st.dispatch();
+                    }
+                    _ = driver.inner.timer.notified() => {}
+                }
             }
         });
         (tcap, task)
@@ -131,7 +205,14 @@ impl Tcap {
 
     /// The gateway's own endpoint.
     pub fn local(&self) -> Endpoint {
-        self.local
+        self.inner.local
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Sends one Invoke of `operation` to `remote` in a new transaction and waits up to `timer`
@@ -143,51 +224,60 @@ impl Tcap {
         parameters: Parameters,
         timer: Duration,
     ) -> Result<InvokeOutcome, TcapError> {
-        let tid_value = self.next_tid.fetch_add(1, Ordering::Relaxed);
-        let otid = tid_value.to_be_bytes();
-        let message = TcapMessage {
-            package: Package::Query {
-                with_permission: true,
-                otid,
-            },
-            components: vec![Component::Invoke {
-                last: true,
-                invoke_id: Some(1),
-                correlation_id: None,
-                operation,
-                parameters: Some(parameters),
-            }],
-            dialogue: None,
-        };
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().await.insert(otid, tx);
-        let sent = self.send(remote, &message, (tid_value & 0x0F) as u8).await;
-        if let Err(e) = sent {
-            self.pending.lock().await.remove(&otid);
-            return Err(e);
-        }
-        count("out", "Query");
-        match tokio::time::timeout(timer, rx).await {
-            Ok(Ok(outcome)) => Ok(outcome),
-            Ok(Err(_)) => Err(TcapError::Stopped),
-            Err(_) => {
-                self.pending.lock().await.remove(&otid);
-                metrics::counter!("otagw_tcap_timeouts_total").increment(1);
-                Err(TcapError::Timeout(remote))
+        let route = Route {
+            local: self.inner.local,
+            remote,
+            sls: None,
+        };
+        let transmits = {
+            let mut st = self.lock();
+            let now = Instant::now().into_std();
+            let tid = st.manager.invoke(now, route, operation, parameters, timer);
+            st.waiters.insert(tid, (remote, tx));
+            let due = st.manager.poll_timeout();
+            if st.timer_at.is_none() || due < st.timer_at {
+                st.timer_at = due;
+                self.inner.timer.notify_one();
+            }
+            st.transmits()
+        };
+        self.send_all(transmits).await;
+        rx.await.unwrap_or(Err(TcapError::Stopped))
+    }
+
+    /// Sends what the manager polled out; a Query that cannot be sent fails its invoke.
+    async fn send_all(&self, transmits: Vec<Transmit<Route>>) {
+        for t in transmits {
+            let label = match t.message.package {
+                Package::Query { .. } => "Query",
+                ref p => p.name(),
+            };
+            match self.send(&t).await {
+                Ok(()) => count("out", label),
+                Err(e) => {
+                    if let Some(tid) = t.transaction {
+                        let mut st = self.lock();
+                        st.manager.abandon(tid);
+                        if let Some((_, waiter)) = st.waiters.remove(&tid) {
+                            let _ = waiter.send(Err(e));
+                        }
+                    }
+                }
             }
         }
     }
 
-    async fn send(
-        &self,
-        remote: Endpoint,
-        message: &TcapMessage,
-        sls: u8,
-    ) -> Result<(), TcapError> {
-        let tcap = message
+    async fn send(&self, t: &Transmit<Route>) -> Result<(), TcapError> {
+        let tcap = t
+            .message
             .encode()
             .map_err(|e| TcapError::Encode(e.to_string()))?;
-        self.send_raw(self.local, remote, tcap, sls).await
+        let sls = t.to.sls.unwrap_or_else(|| {
+            let tid = t.transaction.map_or(0, u32::from_be_bytes);
+            (tid & 0x0F) as u8
+        });
+        self.send_raw(t.to.local, t.to.remote, tcap, sls).await
     }
 
     async fn send_raw(
@@ -231,7 +321,8 @@ impl Tcap {
             (Ok(o), Ok(d)) => (o, d),
             _ => return Err(TcapError::Encode("point code over 24 bits".into())),
         };
-        self.linkset
+        self.inner
+            .linkset
             .send(ProtocolData {
                 opc,
                 dpc,
@@ -247,7 +338,7 @@ impl Tcap {
 
     async fn on_data(&self, data: ProtocolData) {
         if data.si != SI_SCCP {
-            metrics::counter!("otagw_tcap_dropped_total", "reason" => "not-sccp").increment(1);
+            dropped("not-sccp");
             return;
         }
         let (called, calling, tcap_bytes) =
@@ -256,18 +347,17 @@ impl Tcap {
                 Ok(SccpMessage::Xudt(x)) => (x.called, x.calling, x.data),
                 Ok(SccpMessage::Udts(s)) => {
                     tracing::warn!(cause = s.return_cause, "SCCP returned a message (UDTS)");
-                    self.fail_returned(&s.data).await;
+                    self.returned(&s.data);
                     return;
                 }
                 Ok(SccpMessage::Xudts(s)) => {
                     tracing::warn!(cause = s.return_cause, "SCCP returned a message (XUDTS)");
-                    self.fail_returned(&s.data).await;
+                    self.returned(&s.data);
                     return;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "undecodable SCCP message dropped");
-                    metrics::counter!("otagw_tcap_dropped_total", "reason" => "bad-sccp")
-                        .increment(1);
+                    dropped("bad-sccp");
                     return;
                 }
             };
@@ -277,131 +367,39 @@ impl Tcap {
         };
         let local = Endpoint {
             point_code: called.point_code.unwrap_or(data.dpc.value()),
-            ssn: called.ssn.unwrap_or(self.local.ssn),
+            ssn: called.ssn.unwrap_or(self.inner.local.ssn),
         };
-        let message = match TcapMessage::decode(&tcap_bytes) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(error = %e, %remote, "undecodable TCAP message");
-                metrics::counter!("otagw_tcap_dropped_total", "reason" => "bad-tcap").increment(1);
-                if let Some(tid) = sniff_otid(&tcap_bytes) {
-                    self.abort(local, remote, tid, P_ABORT_BADLY_STRUCTURED, data.sls)
-                        .await;
-                }
-                return;
-            }
+        let route = Route {
+            local,
+            remote,
+            sls: Some(data.sls),
         };
-        count("in", message.package.name());
-        match message.package {
-            Package::Response { dtid } | Package::Conversation { dtid, .. } => {
-                let outcome = outcome_of(&message.components);
-                match self.pending.lock().await.remove(&dtid) {
-                    Some(waiter) => {
-                        let _ = waiter.send(outcome);
-                    }
-                    None => {
-                        tracing::warn!(%remote, "answer for an unknown transaction; aborting it");
-                        if let Package::Conversation { otid, .. } = message.package {
-                            self.abort(
-                                local,
-                                remote,
-                                otid,
-                                P_ABORT_UNRECOGNIZED_TRANSACTION_ID,
-                                data.sls,
-                            )
-                            .await;
-                        }
-                    }
+        let decoded = TcapMessage::decode(&tcap_bytes);
+        let transmits = {
+            let mut st = self.lock();
+            let now = Instant::now().into_std();
+            match decoded {
+                Ok(message) => {
+                    count("in", message.package.name());
+                    st.manager.handle_decoded(now, route, message);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, %remote, "undecodable TCAP message");
+                    dropped("bad-tcap");
+                    st.manager.handle_undecodable(now, route, &tcap_bytes);
                 }
             }
-            Package::Abort { dtid, cause } => {
-                if let Some(waiter) = self.pending.lock().await.remove(&dtid) {
-                    let _ = waiter.send(InvokeOutcome::Abort(cause));
-                }
-            }
-            Package::Query { otid, .. } => {
-                // The gateway offers no operations: reject each Invoke.
-                let components = message
-                    .components
-                    .iter()
-                    .filter_map(|c| match c {
-                        Component::Invoke { invoke_id, .. } => Some(Component::Reject {
-                            correlation_id: *invoke_id,
-                            problem: REJECT_UNRECOGNIZED_OPERATION,
-                            parameters: None,
-                        }),
-                        _ => None,
-                    })
-                    .collect();
-                let answer = TcapMessage {
-                    package: Package::Response { dtid: otid },
-                    components,
-                    dialogue: None,
-                };
-                if let Ok(bytes) = answer.encode() {
-                    let _ = self.send_raw(local, remote, bytes, data.sls).await;
-                }
-            }
-            Package::Unidirectional => {}
-        }
+            st.dispatch();
+            st.transmits()
+        };
+        self.send_all(transmits).await;
     }
 
     /// An SCCP-returned message fails the transaction it carried.
-    async fn fail_returned(&self, tcap_bytes: &[u8]) {
-        if let Some(otid) = sniff_otid(tcap_bytes) {
-            if let Some(waiter) = self.pending.lock().await.remove(&otid) {
-                let _ = waiter.send(InvokeOutcome::Abort(None));
-            }
-        }
+    fn returned(&self, tcap_bytes: &[u8]) {
+        let mut st = self.lock();
+        st.manager
+            .handle_returned(Instant::now().into_std(), tcap_bytes);
+        st.dispatch();
     }
-
-    async fn abort(
-        &self,
-        local: Endpoint,
-        remote: Endpoint,
-        dtid: TransactionId,
-        cause: u8,
-        sls: u8,
-    ) {
-        let abort = TcapMessage {
-            package: Package::Abort {
-                dtid,
-                cause: Some(AbortCause::Protocol(cause)),
-            },
-            components: Vec::new(),
-            dialogue: None,
-        };
-        if let Ok(bytes) = abort.encode() {
-            count("out", "Abort");
-            let _ = self.send_raw(local, remote, bytes, sls).await;
-        }
-    }
-}
-
-/// The first answer among the components (ANSI-41 sends one component per message).
-fn outcome_of(components: &[Component]) -> InvokeOutcome {
-    for c in components {
-        match c {
-            Component::ReturnResult { parameters, .. } => {
-                return InvokeOutcome::Result(parameters.clone())
-            }
-            Component::ReturnError {
-                error, parameters, ..
-            } => return InvokeOutcome::Error(*error, parameters.clone()),
-            Component::Reject { problem, .. } => return InvokeOutcome::Reject(*problem),
-            Component::Invoke { .. } => {}
-        }
-    }
-    InvokeOutcome::Result(None)
-}
-
-/// The first transaction ID of a message too broken to decode, if it can be read: package
-/// identifier, length, then the C7 transaction ID element.
-fn sniff_otid(bytes: &[u8]) -> Option<TransactionId> {
-    let body = bytes.get(2..)?;
-    if body.first() != Some(&0xC7) || body.get(1).copied()? < 4 {
-        return None;
-    }
-    let id = body.get(2..6)?;
-    id.try_into().ok()
 }

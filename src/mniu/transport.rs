@@ -148,6 +148,30 @@ async fn connect_sctp(_addr: SocketAddr) -> Result<(Sender, Receiver), Transport
 }
 
 impl Sender {
+    /// Sends encoded M3UA messages laid end to end in `messages`: one write on TCP, one SCTP
+    /// message each on SCTP.
+    pub async fn send_all(&mut self, messages: &[u8]) -> Result<(), TransportError> {
+        match self {
+            Self::Tcp(w) => w.write_all(messages).await?,
+            #[cfg(feature = "sctp")]
+            Self::Sctp(_) => {
+                let mut rest = messages;
+                while !rest.is_empty() {
+                    let len = m3ua::frame_len(rest)
+                        .map_err(|e| TransportError::Framing(e.to_string()))?
+                        .filter(|n| *n <= rest.len())
+                        .ok_or_else(|| {
+                            TransportError::Framing("a partial message to send".into())
+                        })?;
+                    let (one, more) = rest.split_at(len);
+                    self.send(one).await?;
+                    rest = more;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Sends one encoded M3UA message.
     pub async fn send(&mut self, message: &[u8]) -> Result<(), TransportError> {
         match self {

@@ -44,6 +44,12 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
+use crate::codec::{Codec, Reader};
+
+pub mod asp_fsm;
+pub mod sgp_fsm;
+mod wire;
+
 #[cfg(test)]
 mod tests;
 
@@ -258,6 +264,36 @@ pub enum M3uaError {
 }
 
 type Result<T> = std::result::Result<T, M3uaError>;
+
+/// The state of an ASP (RFC 4666 section 4.3.1), as both ends of an association track it:
+/// the ASP's own machine ([`asp_fsm`]) and the SGP's view of that ASP ([`sgp_fsm`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AspState {
+    /// ASP-DOWN: not available (no transport, or ASPUP not yet acknowledged, or after ASPDN).
+    #[default]
+    Down,
+    /// ASP-INACTIVE: up (ASPUP / ASPUP ACK), but no traffic for its Application Server.
+    Inactive,
+    /// ASP-ACTIVE: active (ASPAC / ASPAC ACK): DATA flows.
+    Active,
+}
+
+impl AspState {
+    /// The state's name as RFC 4666 writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            AspState::Down => "ASP-DOWN",
+            AspState::Inactive => "ASP-INACTIVE",
+            AspState::Active => "ASP-ACTIVE",
+        }
+    }
+}
+
+impl fmt::Display for AspState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// A 24-bit signalling point code; ANSI reads it as network (8) - cluster (8) - member (8).
 /// (ITU's 14-bit point codes fit too; their `n-c-m` rendering is merely the octets.)
@@ -640,177 +676,21 @@ pub fn frame_len(buf: &[u8]) -> Result<Option<usize>> {
     Ok(Some(n))
 }
 
-/// Splits a parameter area into raw parameters.
-fn parse_params(mut body: &[u8]) -> Result<Vec<Parameter>> {
-    let mut out = Vec::new();
-    while !body.is_empty() {
-        let available = body.len();
-        let [t0, t1, l0, l1] = match body {
-            [a, b, c, d, ..] => [*a, *b, *c, *d],
-            _ => {
-                return Err(M3uaError::Truncated {
-                    what: "parameter header",
-                    needed: 4,
-                    available,
-                })
+impl M3uaError {
+    /// The Error Code an SGP answers with when a message fails to decode this way
+    /// (RFC 4666 section 3.8.1): Invalid Version, Missing Parameter, Invalid Parameter Value,
+    /// Parameter Field Error, else Protocol Error.
+    pub fn error_code(&self) -> u32 {
+        match self {
+            M3uaError::UnsupportedVersion(_) => error_code::INVALID_VERSION,
+            M3uaError::MissingParameter { .. } => error_code::MISSING_PARAMETER,
+            M3uaError::InvalidParameter { .. } | M3uaError::PointCodeRange(_) => {
+                error_code::INVALID_PARAMETER_VALUE
             }
-        };
-        let tag = u16::from_be_bytes([t0, t1]);
-        let length = usize::from(u16::from_be_bytes([l0, l1]));
-        let padded = length.div_ceil(4) * 4;
-        if length < 4 || padded > available {
-            return Err(M3uaError::ParameterLength {
-                tag,
-                length,
-                available,
-            });
-        }
-        out.push(Parameter::new(tag, &body[4..length]));
-        body = &body[padded..];
-    }
-    Ok(out)
-}
-
-/// The parameters of one message being decoded: typed fields take theirs out, the rest is
-/// `extra`.
-struct Params {
-    message: &'static str,
-    list: Vec<Option<Parameter>>,
-}
-
-impl Params {
-    fn new(message: &'static str, list: Vec<Parameter>) -> Self {
-        Self {
-            message,
-            list: list.into_iter().map(Some).collect(),
+            M3uaError::ParameterLength { .. } => error_code::PARAMETER_FIELD_ERROR,
+            _ => error_code::PROTOCOL_ERROR,
         }
     }
-
-    /// Takes the value of the parameter `tag`, if present once; twice is an error.
-    fn take(&mut self, tag: u16) -> Result<Option<Vec<u8>>> {
-        let mut found = None;
-        for slot in &mut self.list {
-            if slot.as_ref().is_some_and(|p| p.tag == tag) {
-                if found.is_some() {
-                    return Err(M3uaError::DuplicateParameter {
-                        message: self.message,
-                        tag,
-                    });
-                }
-                found = slot.take().map(|p| p.value);
-            }
-        }
-        Ok(found)
-    }
-
-    fn take_with<T>(&mut self, tag: u16, f: impl FnOnce(&[u8]) -> Result<T>) -> Result<Option<T>> {
-        self.take(tag)?.map(|v| f(&v)).transpose()
-    }
-
-    fn require<T>(
-        &mut self,
-        tag: u16,
-        name: &'static str,
-        f: impl FnOnce(&[u8]) -> Result<T>,
-    ) -> Result<T> {
-        self.take_with(tag, f)?.ok_or(M3uaError::MissingParameter {
-            message: self.message,
-            name,
-            tag,
-        })
-    }
-
-    fn extra(self) -> Vec<Parameter> {
-        self.list.into_iter().flatten().collect()
-    }
-}
-
-fn invalid(name: &'static str, reason: impl Into<String>) -> M3uaError {
-    M3uaError::InvalidParameter {
-        name,
-        reason: reason.into(),
-    }
-}
-
-fn exact4(name: &'static str, v: &[u8]) -> Result<[u8; 4]> {
-    <[u8; 4]>::try_from(v).map_err(|_| invalid(name, format!("{} octets, expected 4", v.len())))
-}
-
-fn read_u32(name: &'static str) -> impl Fn(&[u8]) -> Result<u32> {
-    move |v| exact4(name, v).map(u32::from_be_bytes)
-}
-
-fn read_u32_list(name: &'static str) -> impl Fn(&[u8]) -> Result<Vec<u32>> {
-    move |v| {
-        if v.is_empty() || v.len() % 4 != 0 {
-            return Err(invalid(
-                name,
-                format!("{} octets, expected a non-zero multiple of 4", v.len()),
-            ));
-        }
-        Ok(v.chunks_exact(4)
-            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
-    }
-}
-
-fn read_routing_context(v: &[u8]) -> Result<Vec<u32>> {
-    read_u32_list("Routing Context")(v)
-}
-
-fn read_apc(v: &[u8]) -> Result<Vec<AffectedPointCode>> {
-    Ok(read_u32_list("Affected Point Code")(v)?
-        .into_iter()
-        .map(|w| AffectedPointCode {
-            mask: (w >> 24) as u8,
-            point_code: PointCode(w & PointCode::MAX),
-        })
-        .collect())
-}
-
-fn read_info_string(v: &[u8]) -> Result<String> {
-    String::from_utf8(v.to_vec()).map_err(|e| invalid("Info String", format!("not UTF-8: {e}")))
-}
-
-fn read_protocol_data(v: &[u8]) -> Result<ProtocolData> {
-    if v.len() < 12 {
-        return Err(invalid(
-            "Protocol Data",
-            format!("{} octets, the routing label alone needs 12", v.len()),
-        ));
-    }
-    let pc = |i: usize| {
-        let w = u32::from_be_bytes([v[i], v[i + 1], v[i + 2], v[i + 3]]);
-        PointCode::new(w).map_err(|_| {
-            invalid(
-                "Protocol Data",
-                format!("point code {w:#x} exceeds 24 bits"),
-            )
-        })
-    };
-    Ok(ProtocolData {
-        opc: pc(0)?,
-        dpc: pc(4)?,
-        si: v[8],
-        ni: v[9],
-        mp: v[10],
-        sls: v[11],
-        user_data: v[12..].to_vec(),
-    })
-}
-
-fn read_destination_state(p: &mut Params) -> Result<DestinationState> {
-    Ok(DestinationState {
-        network_appearance: p.take_with(tag::NETWORK_APPEARANCE, read_u32("Network Appearance"))?,
-        routing_context: p.take_with(tag::ROUTING_CONTEXT, read_routing_context)?,
-        affected_point_codes: p.require(
-            tag::AFFECTED_POINT_CODE,
-            "Affected Point Code",
-            read_apc,
-        )?,
-        info_string: p.take_with(tag::INFO_STRING, read_info_string)?,
-        extra: Vec::new(),
-    })
 }
 
 /// The name of a known class/type and the tags its typed form defines.
@@ -931,6 +811,7 @@ impl Message {
     }
 
     /// Decodes exactly one message: `buf` must be as long as its header's length field says.
+    /// (The message reads itself through [`Codec::read`]; this checks the framing first.)
     pub fn decode(buf: &[u8]) -> Result<Message> {
         let Some(len) = frame_len(buf)? else {
             return Err(M3uaError::Truncated {
@@ -945,391 +826,23 @@ impl Message {
                 actual: buf.len(),
             });
         }
-        let (class, msg_type) = (buf[2], buf[3]);
-        let params = parse_params(&buf[HEADER_LEN..])?;
-        let Some((name, _)) = describe(class, msg_type) else {
-            return Ok(Message::Other {
-                class,
-                msg_type,
-                params,
-            });
-        };
-        let mut p = Params::new(name, params);
-        let rc = |p: &mut Params| p.take_with(tag::ROUTING_CONTEXT, read_routing_context);
-        let info = |p: &mut Params| p.take_with(tag::INFO_STRING, read_info_string);
-        let msg = match (class, msg_type) {
-            (0, 0) => {
-                let error_code =
-                    p.require(tag::ERROR_CODE, "Error Code", read_u32("Error Code"))?;
-                let routing_context = rc(&mut p)?;
-                let network_appearance =
-                    p.take_with(tag::NETWORK_APPEARANCE, read_u32("Network Appearance"))?;
-                let affected_point_codes = p.take_with(tag::AFFECTED_POINT_CODE, read_apc)?;
-                let diagnostic = p.take(tag::DIAGNOSTIC_INFORMATION)?;
-                Message::Err(ErrorMessage {
-                    error_code,
-                    routing_context,
-                    network_appearance,
-                    affected_point_codes,
-                    diagnostic,
-                    extra: p.extra(),
-                })
-            }
-            (0, 1) => {
-                let status = p.require(tag::STATUS, "Status", |v| {
-                    let b = exact4("Status", v)?;
-                    Ok(Status {
-                        status_type: u16::from_be_bytes([b[0], b[1]]),
-                        status_info: u16::from_be_bytes([b[2], b[3]]),
-                    })
-                })?;
-                let asp_identifier =
-                    p.take_with(tag::ASP_IDENTIFIER, read_u32("ASP Identifier"))?;
-                let routing_context = rc(&mut p)?;
-                let info_string = info(&mut p)?;
-                Message::Ntfy(Notify {
-                    status,
-                    asp_identifier,
-                    routing_context,
-                    info_string,
-                    extra: p.extra(),
-                })
-            }
-            (1, 1) => {
-                let network_appearance =
-                    p.take_with(tag::NETWORK_APPEARANCE, read_u32("Network Appearance"))?;
-                let routing_context = rc(&mut p)?;
-                let protocol_data =
-                    p.require(tag::PROTOCOL_DATA, "Protocol Data", read_protocol_data)?;
-                let correlation_id =
-                    p.take_with(tag::CORRELATION_ID, read_u32("Correlation ID"))?;
-                Message::Data(Data {
-                    network_appearance,
-                    routing_context,
-                    protocol_data,
-                    correlation_id,
-                    extra: p.extra(),
-                })
-            }
-            (2, 4) => {
-                let mut state = read_destination_state(&mut p)?;
-                let concerned_destination = p.take_with(tag::CONCERNED_DESTINATION, |v| {
-                    let b = exact4("Concerned Destination", v)?;
-                    Ok(PointCode(u32::from_be_bytes([0, b[1], b[2], b[3]])))
-                })?;
-                let congestion_level = p.take_with(tag::CONGESTION_INDICATIONS, |v| {
-                    Ok(exact4("Congestion Indications", v)?[3])
-                })?;
-                state.extra = p.extra();
-                Message::Scon(Congestion {
-                    state,
-                    concerned_destination,
-                    congestion_level,
-                })
-            }
-            (2, 5) => {
-                let mut state = read_destination_state(&mut p)?;
-                let user_cause = p.require(tag::USER_CAUSE, "User/Cause", |v| {
-                    let b = exact4("User/Cause", v)?;
-                    Ok(UserCause {
-                        cause: u16::from_be_bytes([b[0], b[1]]),
-                        user: u16::from_be_bytes([b[2], b[3]]),
-                    })
-                })?;
-                state.extra = p.extra();
-                Message::Dupu(UserPartUnavailable { state, user_cause })
-            }
-            (2, t) => {
-                let mut state = read_destination_state(&mut p)?;
-                state.extra = p.extra();
-                match t {
-                    1 => Message::Duna(state),
-                    2 => Message::Dava(state),
-                    3 => Message::Daud(state),
-                    _ => Message::Drst(state),
-                }
-            }
-            (3, 1) | (3, 4) => {
-                let m = AspUp {
-                    asp_identifier: p.take_with(tag::ASP_IDENTIFIER, read_u32("ASP Identifier"))?,
-                    info_string: info(&mut p)?,
-                    extra: p.extra(),
-                };
-                if msg_type == 1 {
-                    Message::AspUp(m)
-                } else {
-                    Message::AspUpAck(m)
-                }
-            }
-            (3, 2) | (3, 5) => {
-                let m = AspDown {
-                    info_string: info(&mut p)?,
-                    extra: p.extra(),
-                };
-                if msg_type == 2 {
-                    Message::AspDn(m)
-                } else {
-                    Message::AspDnAck(m)
-                }
-            }
-            (3, t) => {
-                let m = Heartbeat {
-                    data: p.take(tag::HEARTBEAT_DATA)?,
-                    extra: p.extra(),
-                };
-                if t == 3 {
-                    Message::Beat(m)
-                } else {
-                    Message::BeatAck(m)
-                }
-            }
-            (4, 1) | (4, 3) => {
-                let m = AspActive {
-                    traffic_mode: p
-                        .take_with(tag::TRAFFIC_MODE_TYPE, read_u32("Traffic Mode Type"))?
-                        .map(TrafficMode::from),
-                    routing_context: rc(&mut p)?,
-                    info_string: info(&mut p)?,
-                    extra: p.extra(),
-                };
-                if msg_type == 1 {
-                    Message::AspAc(m)
-                } else {
-                    Message::AspAcAck(m)
-                }
-            }
-            _ => {
-                let m = AspInactive {
-                    routing_context: rc(&mut p)?,
-                    info_string: info(&mut p)?,
-                    extra: p.extra(),
-                };
-                if msg_type == 2 {
-                    Message::AspIa(m)
-                } else {
-                    Message::AspIaAck(m)
-                }
-            }
-        };
-        Ok(msg)
+        <Message as Codec>::read(&mut Reader::new(buf))
     }
 
     /// Encodes the message: known parameters in the order of the module table, then `extra`.
     /// Fails if a parameter or the message exceeds its length field (or [`MAX_MESSAGE_LEN`]), a
     /// mandatory list is empty, or an `extra` parameter's tag is one the message defines.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        let (class, msg_type) = self.class_and_type();
-        let mut w = ParamWriter::default();
-        let extra: &[Parameter] = match self {
-            Self::Err(m) => {
-                w.u32(tag::ERROR_CODE, Some(m.error_code));
-                w.u32_list(
-                    tag::ROUTING_CONTEXT,
-                    "Routing Context",
-                    m.routing_context.as_deref(),
-                )?;
-                w.u32(tag::NETWORK_APPEARANCE, m.network_appearance);
-                if let Some(apc) = &m.affected_point_codes {
-                    w.apc(apc)?;
-                }
-                w.raw(tag::DIAGNOSTIC_INFORMATION, m.diagnostic.as_deref());
-                &m.extra
-            }
-            Self::Ntfy(m) => {
-                let s = m.status;
-                let mut v = s.status_type.to_be_bytes().to_vec();
-                v.extend_from_slice(&s.status_info.to_be_bytes());
-                w.raw(tag::STATUS, Some(&v));
-                w.u32(tag::ASP_IDENTIFIER, m.asp_identifier);
-                w.u32_list(
-                    tag::ROUTING_CONTEXT,
-                    "Routing Context",
-                    m.routing_context.as_deref(),
-                )?;
-                w.info(m.info_string.as_deref());
-                &m.extra
-            }
-            Self::Data(m) => {
-                w.u32(tag::NETWORK_APPEARANCE, m.network_appearance);
-                w.u32_list(
-                    tag::ROUTING_CONTEXT,
-                    "Routing Context",
-                    m.routing_context.as_deref(),
-                )?;
-                let pd = &m.protocol_data;
-                let mut v = Vec::with_capacity(12 + pd.user_data.len());
-                v.extend_from_slice(&pd.opc.0.to_be_bytes());
-                v.extend_from_slice(&pd.dpc.0.to_be_bytes());
-                v.extend_from_slice(&[pd.si, pd.ni, pd.mp, pd.sls]);
-                v.extend_from_slice(&pd.user_data);
-                w.raw(tag::PROTOCOL_DATA, Some(&v));
-                w.u32(tag::CORRELATION_ID, m.correlation_id);
-                &m.extra
-            }
-            Self::Duna(s) | Self::Dava(s) | Self::Daud(s) | Self::Drst(s) => {
-                w.destination_head(s)?;
-                w.info(s.info_string.as_deref());
-                &s.extra
-            }
-            Self::Scon(m) => {
-                w.destination_head(&m.state)?;
-                w.u32(
-                    tag::CONCERNED_DESTINATION,
-                    m.concerned_destination.map(|pc| pc.0),
-                );
-                w.u32(
-                    tag::CONGESTION_INDICATIONS,
-                    m.congestion_level.map(u32::from),
-                );
-                w.info(m.state.info_string.as_deref());
-                &m.state.extra
-            }
-            Self::Dupu(m) => {
-                w.destination_head(&m.state)?;
-                let mut v = m.user_cause.cause.to_be_bytes().to_vec();
-                v.extend_from_slice(&m.user_cause.user.to_be_bytes());
-                w.raw(tag::USER_CAUSE, Some(&v));
-                w.info(m.state.info_string.as_deref());
-                &m.state.extra
-            }
-            Self::AspUp(m) | Self::AspUpAck(m) => {
-                w.u32(tag::ASP_IDENTIFIER, m.asp_identifier);
-                w.info(m.info_string.as_deref());
-                &m.extra
-            }
-            Self::AspDn(m) | Self::AspDnAck(m) => {
-                w.info(m.info_string.as_deref());
-                &m.extra
-            }
-            Self::Beat(m) | Self::BeatAck(m) => {
-                w.raw(tag::HEARTBEAT_DATA, m.data.as_deref());
-                &m.extra
-            }
-            Self::AspAc(m) | Self::AspAcAck(m) => {
-                w.u32(
-                    tag::TRAFFIC_MODE_TYPE,
-                    m.traffic_mode.map(TrafficMode::code),
-                );
-                w.u32_list(
-                    tag::ROUTING_CONTEXT,
-                    "Routing Context",
-                    m.routing_context.as_deref(),
-                )?;
-                w.info(m.info_string.as_deref());
-                &m.extra
-            }
-            Self::AspIa(m) | Self::AspIaAck(m) => {
-                w.u32_list(
-                    tag::ROUTING_CONTEXT,
-                    "Routing Context",
-                    m.routing_context.as_deref(),
-                )?;
-                w.info(m.info_string.as_deref());
-                &m.extra
-            }
-            Self::Other { params, .. } => params,
-        };
-        if !matches!(self, Self::Other { .. }) {
-            if let Some((name, known)) = describe(class, msg_type) {
-                if let Some(p) = extra.iter().find(|p| known.contains(&p.tag)) {
-                    return Err(M3uaError::ExtraShadowsKnown {
-                        message: name,
-                        tag: p.tag,
-                    });
-                }
-            }
-        }
-        for p in extra {
-            w.raw(p.tag, Some(&p.value));
-        }
-        w.finish(class, msg_type)
-    }
-}
-
-/// Builds the parameter area of a message.
-#[derive(Default)]
-struct ParamWriter {
-    body: Vec<u8>,
-    /// The first parameter that overflowed its 16-bit length, reported by `finish`.
-    overflow: Option<usize>,
-}
-
-impl ParamWriter {
-    fn raw(&mut self, tag: u16, value: Option<&[u8]>) {
-        let Some(value) = value else { return };
-        let Ok(len) = u16::try_from(value.len() + 4) else {
-            self.overflow.get_or_insert(value.len());
-            return;
-        };
-        self.body.extend_from_slice(&tag.to_be_bytes());
-        self.body.extend_from_slice(&len.to_be_bytes());
-        self.body.extend_from_slice(value);
-        let padded = self.body.len().div_ceil(4) * 4;
-        self.body.resize(padded, 0);
-    }
-
-    fn u32(&mut self, tag: u16, value: Option<u32>) {
-        if let Some(v) = value {
-            self.raw(tag, Some(&v.to_be_bytes()));
-        }
-    }
-
-    fn u32_list(&mut self, tag: u16, name: &'static str, list: Option<&[u32]>) -> Result<()> {
-        let Some(list) = list else { return Ok(()) };
-        if list.is_empty() {
-            return Err(M3uaError::EmptyList(name));
-        }
-        let v: Vec<u8> = list.iter().flat_map(|w| w.to_be_bytes()).collect();
-        self.raw(tag, Some(&v));
-        Ok(())
-    }
-
-    fn apc(&mut self, list: &[AffectedPointCode]) -> Result<()> {
-        let words: Vec<u32> = list
-            .iter()
-            .map(|a| (u32::from(a.mask) << 24) | a.point_code.0)
-            .collect();
-        self.u32_list(
-            tag::AFFECTED_POINT_CODE,
-            "Affected Point Code",
-            Some(&words),
-        )
-    }
-
-    fn info(&mut self, s: Option<&str>) {
-        self.raw(tag::INFO_STRING, s.map(str::as_bytes));
-    }
-
-    fn destination_head(&mut self, s: &DestinationState) -> Result<()> {
-        self.u32(tag::NETWORK_APPEARANCE, s.network_appearance);
-        self.u32_list(
-            tag::ROUTING_CONTEXT,
-            "Routing Context",
-            s.routing_context.as_deref(),
-        )?;
-        self.apc(&s.affected_point_codes)
-    }
-
-    fn finish(self, class: u8, msg_type: u8) -> Result<Vec<u8>> {
-        if let Some(len) = self.overflow {
-            return Err(M3uaError::TooLarge {
-                what: "parameter value",
-                len,
-                max: usize::from(u16::MAX) - 4,
-            });
-        }
-        let total = HEADER_LEN + self.body.len();
-        if total > MAX_MESSAGE_LEN {
-            return Err(M3uaError::TooLarge {
-                what: "message",
-                len: total,
-                max: MAX_MESSAGE_LEN,
-            });
-        }
-        let mut out = Vec::with_capacity(total);
-        out.extend_from_slice(&[VERSION, 0, class, msg_type]);
-        out.extend_from_slice(&(total as u32).to_be_bytes());
-        out.extend(self.body);
+        let mut out = Vec::with_capacity(self.size_hint());
+        <Message as Codec>::encode(self, &mut out)?;
         Ok(out)
+    }
+
+    /// Roughly how many octets the encoding takes (to size buffers).
+    fn size_hint(&self) -> usize {
+        match self {
+            Self::Data(d) => 48 + d.protocol_data.user_data.len(),
+            _ => 64,
+        }
     }
 }

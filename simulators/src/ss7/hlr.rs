@@ -26,7 +26,7 @@ use otagw_codecs::m3ua::{PointCode, ProtocolData};
 use otagw_codecs::tcap::Parameters;
 
 use super::stp::Element;
-use super::tcap_user::{lock, parameter_error, serve, ErrorTable, InvokeContext, InvokeHandler};
+use super::tcap_user::{lock, parameter_error, serve, InvokeContext, InvokeHandler, TcapUser};
 
 /// What an HLR is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +69,7 @@ struct State {
 pub struct Hlr {
     config: HlrConfig,
     state: Mutex<State>,
-    errors: ErrorTable,
+    tcap: TcapUser,
 }
 
 impl Hlr {
@@ -78,7 +78,7 @@ impl Hlr {
         Self {
             config,
             state: Mutex::new(State::default()),
-            errors: ErrorTable::default(),
+            tcap: TcapUser::default(),
         }
     }
 
@@ -111,7 +111,7 @@ impl Hlr {
 
     /// Fault: answer every Invoke of `operation` with `code` (None: answer normally again).
     pub fn set_error_for(&self, operation: Operation, code: Option<ReturnErrorCode>) {
-        self.errors.set(operation, code);
+        self.tcap.set_error(operation, code);
     }
 
     fn sms_request(&self, req: &SmsRequest) -> Result<Parameters, ReturnErrorCode> {
@@ -179,6 +179,6 @@ impl InvokeHandler for Hlr {
 
 impl Element for Hlr {
     fn handle(&self, from: &ProtocolData) -> Vec<ProtocolData> {
-        serve(self, &self.errors, from)
+        serve(self, &self.tcap, from)
     }
 }

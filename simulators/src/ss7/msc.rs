@@ -49,14 +49,15 @@ use otagw_codecs::is637;
 use otagw_codecs::is683::ForwardMessage;
 use otagw_codecs::m3ua::{PointCode, ProtocolData};
 use otagw_codecs::sccp::SccpAddress;
-use otagw_codecs::tcap::{Component, Package, Parameters, TcapMessage};
+use otagw_codecs::tcap::transactions::InvokeOutcome;
+use otagw_codecs::tcap::Parameters;
 use otagw_codecs::wap::push::WapPush;
 use otagw_codecs::wap::WAP_PUSH_PORT;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::stp::Element;
 use super::tcap_user::{
-    lock, parameter_error, serve, unitdata, ErrorTable, InvokeContext, InvokeHandler,
+    lock, parameter_error, serve, InvokeContext, InvokeHandler, Route, TcapUser,
 };
 use crate::handset::push::{Deliveries, Delivery};
 use crate::handset::Handset;
@@ -114,7 +115,8 @@ pub struct RegistrationAnswers {
     pub sent: u64,
     /// Answered with a ReturnResult.
     pub results: u64,
-    /// Answered otherwise (ReturnError, Reject, Abort, undecodable).
+    /// Answered otherwise (ReturnError, Reject, Abort), or not within [`REGISTRATION_TIMER`]
+    /// (noticed when the MSC next handles a message).
     pub failures: u64,
 }
 
@@ -139,6 +141,9 @@ impl Call {
     }
 }
 
+/// How long the MSC waits for the HLR's answer to a RegistrationNotification.
+pub const REGISTRATION_TIMER: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How many recently accepted push segments per MIN are remembered to recognise
 /// retransmissions.
 pub const RECENT_SEGMENTS: usize = 64;
@@ -156,7 +161,6 @@ struct PushReceiver {
 #[derive(Debug, Default)]
 struct State {
     next_trn: u64,
-    next_otid: u32,
     calls: BTreeMap<u64, Call>,
     next_key: u64,
     by_trn: HashMap<String, u64>,
@@ -170,7 +174,7 @@ struct State {
 pub struct Msc {
     config: MscConfig,
     state: Mutex<State>,
-    errors: ErrorTable,
+    tcap: TcapUser,
 }
 
 impl Msc {
@@ -179,7 +183,7 @@ impl Msc {
         Self {
             config,
             state: Mutex::new(State::default()),
-            errors: ErrorTable::default(),
+            tcap: TcapUser::default(),
         }
     }
 
@@ -214,7 +218,7 @@ impl Msc {
 
     /// Fault: answer every Invoke of `operation` with `code` (None: answer normally again).
     pub fn set_error_for(&self, operation: Operation, code: Option<ReturnErrorCode>) {
-        self.errors.set(operation, code);
+        self.tcap.set_error(operation, code);
     }
 
     /// The handset with MIN `min` is registered here for SMS: WAP pushes sent to it as SMDPP
@@ -337,35 +341,34 @@ impl Msc {
                 meid: call.meid(),
                 extra: Vec::new(),
             };
-            s.next_otid = s.next_otid.wrapping_add(1);
-            let otid = s.next_otid;
-            if let Some(pd) = self.query(otid, &regnot) {
+            let query = self.registration_notification(&regnot);
+            if !query.is_empty() {
                 s.answers.sent += 1;
-                out.push(pd);
+                out.extend(query);
             }
         }
         empty_otasp_result()
     }
 
-    /// A QueryWithPermission to the HLR carrying one Invoke.
-    fn query(&self, otid: u32, params: &RegistrationNotification) -> Option<ProtocolData> {
-        let msg = TcapMessage {
-            package: Package::Query {
-                with_permission: true,
-                otid: otid.to_be_bytes(),
-            },
-            components: vec![ansi41::invoke(params, 1).ok()?],
-            dialogue: None,
+    /// A QueryWithPermission to the HLR carrying one RegistrationNotification Invoke.
+    fn registration_notification(&self, params: &RegistrationNotification) -> Vec<ProtocolData> {
+        let Ok(parameters) = params.to_parameters() else {
+            return Vec::new();
         };
         let c = &self.config;
-        unitdata(
-            c.point_code,
-            c.hlr_point_code,
-            (otid & 0x0F) as u8,
-            SccpAddress::ssn_pc(c.hlr_ssn, c.hlr_point_code.value()),
-            SccpAddress::ssn_pc(c.ssn, c.point_code.value()),
-            msg.encode().ok()?,
-            false,
+        let route = Route {
+            opc: c.point_code,
+            dpc: c.hlr_point_code,
+            sls: None,
+            called: SccpAddress::ssn_pc(c.hlr_ssn, c.hlr_point_code.value()),
+            calling: SccpAddress::ssn_pc(c.ssn, c.point_code.value()),
+            xudt: false,
+        };
+        self.tcap.invoke(
+            route,
+            RegistrationNotification::OPERATION.code(),
+            parameters,
+            REGISTRATION_TIMER,
         )
     }
 
@@ -582,12 +585,9 @@ impl InvokeHandler for Msc {
         }
     }
 
-    fn on_answer(&self, msg: &TcapMessage) {
-        let ok = matches!(msg.package, Package::Response { .. })
-            && msg.components.iter().any(|c| {
-                matches!(c, Component::ReturnResult { parameters, .. }
-                    if ansi41::RegistrationNotificationResult::from_parameters(parameters.as_ref()).is_ok())
-            });
+    fn on_answer(&self, outcome: Option<&InvokeOutcome>) {
+        let ok = matches!(outcome, Some(InvokeOutcome::Result(parameters))
+            if ansi41::RegistrationNotificationResult::from_parameters(parameters.as_ref()).is_ok());
         let mut s = lock(&self.state);
         if ok {
             s.answers.results += 1;
@@ -599,6 +599,6 @@ impl InvokeHandler for Msc {
 
 impl Element for Msc {
     fn handle(&self, from: &ProtocolData) -> Vec<ProtocolData> {
-        serve(self, &self.errors, from)
+        serve(self, &self.tcap, from)
     }
 }

@@ -2,7 +2,9 @@
 //! messages between the ASPs connected to it (the gateway) and in-process network elements
 //! ([`Element`]: the MSC and HLR simulators).
 //!
-//! Per association the STP answers the ASP state maintenance and traffic maintenance messages:
+//! Per association the STP drives the SGP side of M3UA from the codecs
+//! ([`otagw_codecs::m3ua::sgp_fsm`], the machine that faces the gateway's ASP machine), which
+//! answers the ASP state maintenance and traffic maintenance messages:
 //!
 //! | from the ASP | the STP answers |
 //! |---|---|
@@ -17,6 +19,9 @@
 //! | an unknown class or type | ERR Unsupported Message Class / Type |
 //! | a stream that cannot be framed (version not 1, impossible length) | ERR, then the association is closed |
 //!
+//! DATA towards an ASP carries the routing context of its ASPAC and goes only while it is
+//! ASP-ACTIVE.
+//!
 //! Routing is on the Protocol Data DPC ([`Router`]): a registered element's point code goes to
 //! that element, whose answers and new messages are routed the same way (so an MSC can talk to
 //! an HLR); a point code learned from the OPC of DATA an association sent goes out on that
@@ -30,11 +35,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use otagw_codecs::m3ua::{
-    error_code, frame_len, status, AffectedPointCode, AspActive, AspDown, AspInactive, AspUp, Data,
-    DestinationState, ErrorMessage, M3uaError, Message, Notify, PointCode, ProtocolData, Status,
-    TrafficMode,
-};
+use otagw_codecs::m3ua::sgp_fsm::{self, Event, Sgp};
+use otagw_codecs::m3ua::{frame_len, AspState, Message, PointCode, ProtocolData};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -43,10 +45,6 @@ use tokio::task::JoinHandle;
 
 /// How many element hops one message may cause before the STP declares a routing loop.
 pub const MAX_HOPS: usize = 32;
-
-/// At most this many octets of an offending message are echoed in an ERR's Diagnostic
-/// Information.
-const MAX_DIAGNOSTIC: usize = 256;
 
 /// A simulated network element reachable through the STP at a point code.
 pub trait Element: Send + Sync {
@@ -248,14 +246,6 @@ pub enum StpError {
     },
 }
 
-/// M3UA ASP state as the SG sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AspState {
-    Down,
-    Inactive,
-    Active,
-}
-
 /// What the writer task of an association is told.
 enum Outgoing {
     Frame(Vec<u8>),
@@ -264,8 +254,23 @@ enum Outgoing {
 struct Association {
     tx: mpsc::UnboundedSender<Outgoing>,
     close: Arc<TokioNotify>,
-    routing_context: Option<Vec<u32>>,
-    active: bool,
+    /// The SGP's view of the ASP on this association.
+    sgp: Sgp,
+}
+
+impl Association {
+    /// Writes what the machine polled out.
+    fn flush(&mut self, counters: &Counters) {
+        while let Some(m) = self.sgp.poll_transmit() {
+            let Ok(frame) = m.encode() else { continue };
+            let sent = self.tx.send(Outgoing::Frame(frame)).is_ok();
+            match m {
+                Message::Err(_) => bump(&counters.errors_sent),
+                Message::Data(_) if sent => bump(&counters.data_out),
+                _ => {}
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -298,19 +303,15 @@ fn bump(c: &AtomicU64) {
 }
 
 impl Shared {
-    fn send_frame(&self, assoc: AssociationId, frame: Vec<u8>) {
-        if let Some(a) = lock(&self.associations).get(&assoc) {
-            let _ = a.tx.send(Outgoing::Frame(frame));
-        }
-    }
-
-    fn send_message(&self, assoc: AssociationId, m: &Message) {
-        if let Ok(frame) = m.encode() {
-            if matches!(m, Message::Err(_)) {
-                bump(&self.counters.errors_sent);
-            }
-            self.send_frame(assoc, frame);
-        }
+    /// Runs `f` on the SGP machine of `assoc`, writes what it polls out and returns its events.
+    fn with_sgp(&self, assoc: AssociationId, f: impl FnOnce(&mut Sgp)) -> Vec<Event> {
+        let mut associations = lock(&self.associations);
+        let Some(a) = associations.get_mut(&assoc) else {
+            return Vec::new();
+        };
+        f(&mut a.sgp);
+        a.flush(&self.counters);
+        std::iter::from_fn(|| a.sgp.poll_event()).collect()
     }
 
     /// Routes one message and sends what comes out; `from` is the association it came in on.
@@ -322,7 +323,7 @@ impl Shared {
         for pd in outcome.unroutable {
             bump(&self.counters.unknown_dpc);
             if let (Some(a), true) = (from, self.duna_on_unknown.load(Ordering::Relaxed)) {
-                self.send_message(a, &destination_state(true, pd.dpc, None));
+                self.with_sgp(a, |sgp| sgp.destination_unavailable(pd.dpc, None));
             }
         }
         if outcome.out.is_empty() {
@@ -350,71 +351,25 @@ impl Shared {
         }
     }
 
+    /// DATA to the ASP on `assoc` (dropped unless it is ASP-ACTIVE).
     fn send_data(&self, assoc: AssociationId, protocol_data: ProtocolData) {
-        let associations = lock(&self.associations);
-        let Some(a) = associations.get(&assoc) else {
-            return;
-        };
-        let m = Message::Data(Data {
-            network_appearance: None,
-            routing_context: a.routing_context.clone(),
-            protocol_data,
-            correlation_id: None,
-            extra: Vec::new(),
+        self.with_sgp(assoc, |sgp| {
+            let _ = sgp.send_data(protocol_data);
         });
-        if let Ok(frame) = m.encode() {
-            if a.tx.send(Outgoing::Frame(frame)).is_ok() {
-                bump(&self.counters.data_out);
+    }
+
+    /// DUNA (`unavailable`) or DAVA for `pc` to every ASP-ACTIVE association.
+    fn broadcast(&self, unavailable: bool, pc: PointCode) {
+        for a in lock(&self.associations).values_mut() {
+            if a.sgp.state() == AspState::Active {
+                if unavailable {
+                    a.sgp.destination_unavailable(pc, None);
+                } else {
+                    a.sgp.destination_available(pc, None);
+                }
+                a.flush(&self.counters);
             }
         }
-    }
-
-    fn broadcast(&self, m: &Message) {
-        let Ok(frame) = m.encode() else { return };
-        for a in lock(&self.associations).values() {
-            if a.active {
-                let _ = a.tx.send(Outgoing::Frame(frame.clone()));
-            }
-        }
-    }
-}
-
-fn destination_state(unavailable: bool, pc: PointCode, rc: Option<Vec<u32>>) -> Message {
-    let s = DestinationState {
-        network_appearance: None,
-        routing_context: rc,
-        affected_point_codes: vec![AffectedPointCode {
-            mask: 0,
-            point_code: pc,
-        }],
-        info_string: None,
-        extra: Vec::new(),
-    };
-    if unavailable {
-        Message::Duna(s)
-    } else {
-        Message::Dava(s)
-    }
-}
-
-fn err(code: u32, diagnostic: Option<&[u8]>) -> Message {
-    Message::Err(ErrorMessage {
-        error_code: code,
-        diagnostic: diagnostic.map(|d| d[..d.len().min(MAX_DIAGNOSTIC)].to_vec()),
-        ..ErrorMessage::default()
-    })
-}
-
-/// The M3UA error code for a message that does not decode.
-fn error_code_for(e: &M3uaError) -> u32 {
-    match e {
-        M3uaError::UnsupportedVersion(_) => error_code::INVALID_VERSION,
-        M3uaError::MissingParameter { .. } => error_code::MISSING_PARAMETER,
-        M3uaError::InvalidParameter { .. } | M3uaError::PointCodeRange(_) => {
-            error_code::INVALID_PARAMETER_VALUE
-        }
-        M3uaError::ParameterLength { .. } => error_code::PARAMETER_FIELD_ERROR,
-        _ => error_code::PROTOCOL_ERROR,
     }
 }
 
@@ -476,8 +431,9 @@ fn accept_association(shared: &Arc<Shared>, stream: TcpStream) {
         Association {
             tx,
             close: Arc::clone(&close),
-            routing_context: None,
-            active: false,
+            sgp: Sgp::new(sgp_fsm::Config {
+                info_string: Some("otagw-sim STP".into()),
+            }),
         },
     );
     tokio::spawn(writer(wr, rx));
@@ -489,9 +445,19 @@ fn accept_association(shared: &Arc<Shared>, stream: TcpStream) {
     });
 }
 
+/// Writes the association's frames; what is queued together goes in one write.
 async fn writer(mut wr: OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Outgoing>) {
+    let mut batch = Vec::new();
     while let Some(Outgoing::Frame(frame)) = rx.recv().await {
-        if wr.write_all(&frame).await.is_err() {
+        batch.clear();
+        batch.extend_from_slice(&frame);
+        while batch.len() < 65_536 {
+            let Ok(Outgoing::Frame(more)) = rx.try_recv() else {
+                break;
+            };
+            batch.extend_from_slice(&more);
+        }
+        if wr.write_all(&batch).await.is_err() {
             break;
         }
     }
@@ -506,18 +472,17 @@ async fn reader(
 ) {
     let mut buf: Vec<u8> = Vec::with_capacity(8192);
     let mut chunk = [0u8; 8192];
-    let mut state = AspState::Down;
     loop {
         loop {
             match frame_len(&buf) {
                 Ok(Some(n)) if buf.len() >= n => {
                     let frame: Vec<u8> = buf.drain(..n).collect();
-                    on_frame(shared, id, &mut state, &frame);
+                    on_frame(shared, id, &frame);
                 }
                 Ok(_) => break,
                 Err(e) => {
                     let head = buf.get(..8).unwrap_or(&buf);
-                    shared.send_message(id, &err(error_code_for(&e), Some(head)));
+                    shared.with_sgp(id, |sgp| sgp.handle_undecodable(&e, head));
                     // The stream cannot be resynchronised: give the writer a moment to flush
                     // the ERR, then close.
                     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -535,123 +500,34 @@ async fn reader(
     }
 }
 
-fn on_frame(shared: &Arc<Shared>, id: AssociationId, state: &mut AspState, frame: &[u8]) {
-    let m = match Message::decode(frame) {
-        Ok(m) => m,
-        Err(e) => {
-            shared.send_message(id, &err(error_code_for(&e), Some(frame)));
-            return;
-        }
+/// One M3UA message from the ASP on `id`: through its SGP machine, then DATA routed and DAUD
+/// answered from the routing table.
+fn on_frame(shared: &Arc<Shared>, id: AssociationId, frame: &[u8]) {
+    let events = match Message::decode(frame) {
+        Ok(m) => shared.with_sgp(id, |sgp| sgp.handle_message(m)),
+        Err(e) => shared.with_sgp(id, |sgp| sgp.handle_undecodable(&e, frame)),
     };
-    let set_active = |active: bool, rc: Option<Vec<u32>>| {
-        if let Some(a) = lock(&shared.associations).get_mut(&id) {
-            a.active = active;
-            a.routing_context = rc;
-        }
-    };
-    match m {
-        Message::AspUp(up) => {
-            if *state == AspState::Active {
-                set_active(false, None);
+    for event in events {
+        match event {
+            Event::Data(pd) => {
+                bump(&shared.counters.data_in);
+                lock(&shared.router).learn(pd.opc, id);
+                shared.route(pd, Some(id));
             }
-            *state = AspState::Inactive;
-            shared.send_message(
-                id,
-                &Message::AspUpAck(AspUp {
-                    asp_identifier: up.asp_identifier,
-                    info_string: Some("otagw-sim STP".into()),
-                    extra: Vec::new(),
-                }),
-            );
-        }
-        Message::AspAc(ac) => {
-            if *state == AspState::Down {
-                shared.send_message(id, &err(error_code::UNEXPECTED_MESSAGE, Some(frame)));
-                return;
+            Event::Audit(d) => {
+                for apc in d.affected_point_codes {
+                    let up = lock(&shared.router).reachable(apc.point_code);
+                    let rc = d.routing_context.clone();
+                    shared.with_sgp(id, |sgp| {
+                        if up {
+                            sgp.destination_available(apc.point_code, rc);
+                        } else {
+                            sgp.destination_unavailable(apc.point_code, rc);
+                        }
+                    });
+                }
             }
-            if let Some(TrafficMode::Other(_)) = ac.traffic_mode {
-                shared.send_message(
-                    id,
-                    &err(error_code::UNSUPPORTED_TRAFFIC_MODE_TYPE, Some(frame)),
-                );
-                return;
-            }
-            *state = AspState::Active;
-            set_active(true, ac.routing_context.clone());
-            shared.send_message(
-                id,
-                &Message::AspAcAck(AspActive {
-                    traffic_mode: ac.traffic_mode,
-                    routing_context: ac.routing_context.clone(),
-                    info_string: None,
-                    extra: Vec::new(),
-                }),
-            );
-            shared.send_message(
-                id,
-                &Message::Ntfy(Notify {
-                    status: Status {
-                        status_type: status::TYPE_AS_STATE_CHANGE,
-                        status_info: status::AS_ACTIVE,
-                    },
-                    asp_identifier: None,
-                    routing_context: ac.routing_context,
-                    info_string: None,
-                    extra: Vec::new(),
-                }),
-            );
-        }
-        Message::AspIa(ia) => {
-            if *state == AspState::Active {
-                *state = AspState::Inactive;
-            }
-            set_active(false, None);
-            shared.send_message(
-                id,
-                &Message::AspIaAck(AspInactive {
-                    routing_context: ia.routing_context,
-                    info_string: None,
-                    extra: Vec::new(),
-                }),
-            );
-        }
-        Message::AspDn(_) => {
-            *state = AspState::Down;
-            set_active(false, None);
-            shared.send_message(id, &Message::AspDnAck(AspDown::default()));
-        }
-        Message::Beat(hb) => shared.send_message(id, &Message::BeatAck(hb)),
-        Message::Daud(d) => {
-            for apc in d.affected_point_codes {
-                let up = lock(&shared.router).reachable(apc.point_code);
-                shared.send_message(
-                    id,
-                    &destination_state(!up, apc.point_code, d.routing_context.clone()),
-                );
-            }
-        }
-        Message::Data(data) => {
-            if *state != AspState::Active {
-                shared.send_message(id, &err(error_code::UNEXPECTED_MESSAGE, Some(frame)));
-                return;
-            }
-            bump(&shared.counters.data_in);
-            let pd = data.protocol_data;
-            lock(&shared.router).learn(pd.opc, id);
-            shared.route(pd, Some(id));
-        }
-        Message::Err(_)
-        | Message::Ntfy(_)
-        | Message::BeatAck(_)
-        | Message::AspUpAck(_)
-        | Message::AspDnAck(_)
-        | Message::AspAcAck(_)
-        | Message::AspIaAck(_) => {}
-        Message::Other { class, .. } if class > 4 => {
-            shared.send_message(id, &err(error_code::UNSUPPORTED_MESSAGE_CLASS, Some(frame)));
-        }
-        _ => {
-            shared.send_message(id, &err(error_code::UNSUPPORTED_MESSAGE_TYPE, Some(frame)));
+            Event::StateChanged(_) => {}
         }
     }
 }
@@ -725,12 +601,12 @@ impl StpHandle {
 
     /// Sends DUNA (destination unavailable) for `pc` to every active association.
     pub fn send_duna(&self, pc: PointCode) {
-        self.shared.broadcast(&destination_state(true, pc, None));
+        self.shared.broadcast(true, pc);
     }
 
     /// Sends DAVA (destination available) for `pc` to every active association.
     pub fn send_dava(&self, pc: PointCode) {
-        self.shared.broadcast(&destination_state(false, pc, None));
+        self.shared.broadcast(false, pc);
     }
 
     /// The counters now.

@@ -1,35 +1,39 @@
 //! What the MSC and HLR simulators share: opening an MTP3 user message down to its TCAP
-//! package (ANSI SCCP UDT/XUDT), answering on the reverse path, and serving ANSI-41 Invokes.
+//! package (ANSI SCCP UDT/XUDT), answering on the reverse path, and serving ANSI-41 Invokes
+//! through the sans-IO TCAP transaction manager of the codecs
+//! ([`otagw_codecs::tcap::transactions`], the same machine the gateway drives).
 //!
 //! Answers swap the SCCP called and calling addresses and the M3UA OPC and DPC, with SI 3
 //! (SCCP) and NI 2 (national); they go as UDT when the data fits 255 octets and the request
 //! was a UDT, as XUDT otherwise.
 //!
-//! [`serve`] handles a TCAP message for an element:
+//! [`serve`] handles a TCAP message for an element; the manager answers it as its module says,
+//! the element performs the Invokes it hands out:
 //!
 //! | received | answered with |
 //! |---|---|
-//! | Query or Conversation with Invokes | Response (dtid = the sender's otid) with one ReturnResult or ReturnError per Invoke; a Reject (general problem, unrecognized component) for other components |
-//! | an Invoke whose operation has an error set ([`ErrorTable`]) | that ReturnError |
+//! | Query or Conversation with Invokes | Response (dtid = the sender's otid) with one ReturnResult or ReturnError per Invoke; a Reject (General problem, Unrecognized Component Type) for a ReturnResult or ReturnError |
+//! | an Invoke whose operation has an error set ([`TcapUser::set_error`]) | that ReturnError |
 //! | Unidirectional | the Invokes are performed, nothing is answered |
-//! | Response or Abort | [`InvokeHandler::on_answer`]; nothing is answered |
-//! | a package that does not decode, with a readable Query/Conversation transaction ID | Abort with P-Abort cause 3 (badly structured transaction portion), or 1 (unrecognized package type) for an unknown package identifier |
+//! | Response or Abort to a transaction the element opened ([`TcapUser::invoke`]) | [`InvokeHandler::on_answer`]; nothing is answered |
+//! | a package that does not decode, with a readable Query/Conversation transaction ID | Abort with P-Abort cause Badly Structured Transaction Portion, or Unrecognized Package Type for an unknown package identifier |
 //! | anything else that does not decode, non-SCCP, SCCP other than UDT/XUDT | nothing (dropped) |
 //! | a UDT/XUDT for another SSN | UDTS/XUDTS "unequipped user" when return on error is asked, else nothing |
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use otagw_codecs::ansi41::{self, Ansi41Error, Operation, ReturnErrorCode};
-use otagw_codecs::ber::{Class, Identifier, TlvRef};
+use otagw_codecs::ansi41::{Ansi41Error, Operation, ReturnErrorCode};
 use otagw_codecs::m3ua::{PointCode, ProtocolData};
 use otagw_codecs::sccp::{
     self, ExtendedUnitdata, ExtendedUnitdataService, ProtocolClass, SccpAddress, SccpMessage,
     Unitdata, UnitdataService, Variant, MAX_UDT_DATA,
 };
-use otagw_codecs::tcap::{
-    self, AbortCause, Component, Package, Parameters, TcapMessage, TransactionId,
+use otagw_codecs::tcap::transactions::{
+    Answer, Config, Event, InvokeOutcome, TransactionManager, Transmit,
 };
+use otagw_codecs::tcap::{Parameters, TransactionId};
 
 /// Service indicator of SCCP in the MTP3 routing label.
 pub const SI_SCCP: u8 = 3;
@@ -133,19 +137,6 @@ pub(crate) fn unitdata(
     })
 }
 
-/// The answer to `env` carrying `data`: addresses and point codes swapped.
-pub(crate) fn answer(env: &Envelope, data: Vec<u8>) -> Option<ProtocolData> {
-    unitdata(
-        env.label.dpc,
-        env.label.opc,
-        env.label.sls,
-        env.calling.clone(),
-        env.called.clone(),
-        data,
-        env.xudt,
-    )
-}
-
 /// The UDTS/XUDTS returning `data` to its sender with `cause`.
 fn service(env: &Envelope, cause: u8, data: Vec<u8>) -> Option<ProtocolData> {
     let m = if env.xudt || data.len() > MAX_UDT_DATA {
@@ -185,22 +176,111 @@ pub(crate) fn parameter_error(e: &Ansi41Error) -> ReturnErrorCode {
     }
 }
 
-/// Operations answered with a fixed ReturnError (a fault knob).
-#[derive(Debug, Default)]
-pub(crate) struct ErrorTable(Mutex<HashMap<Operation, ReturnErrorCode>>);
+/// Where a TCAP message goes: the MTP3 label and SCCP addresses it is sent with (the
+/// transaction manager's token for a peer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Route {
+    /// Our point code.
+    pub opc: PointCode,
+    /// The peer's point code.
+    pub dpc: PointCode,
+    /// The SLS (`None`: from the transaction ID of a transaction we open).
+    pub sls: Option<u8>,
+    /// The peer's address.
+    pub called: SccpAddress,
+    /// Ours.
+    pub calling: SccpAddress,
+    /// Whether to send XUDT even for short data.
+    pub xudt: bool,
+}
 
-impl ErrorTable {
-    pub(crate) fn set(&self, op: Operation, code: Option<ReturnErrorCode>) {
-        let mut t = lock(&self.0);
+impl Route {
+    /// Back the way `env` came.
+    fn reply(env: &Envelope) -> Self {
+        Self {
+            opc: env.label.dpc,
+            dpc: env.label.opc,
+            sls: Some(env.label.sls),
+            called: env.calling.clone(),
+            calling: env.called.clone(),
+            xudt: env.xudt,
+        }
+    }
+
+    fn unitdata(self, transaction: Option<TransactionId>, data: Vec<u8>) -> Option<ProtocolData> {
+        let sls = self
+            .sls
+            .unwrap_or_else(|| (transaction.map_or(0, u32::from_be_bytes) & 0x0F) as u8);
+        unitdata(
+            self.opc,
+            self.dpc,
+            sls,
+            self.called,
+            self.calling,
+            data,
+            self.xudt,
+        )
+    }
+}
+
+/// An element's TCAP: its transaction manager (serving Invokes) and the operations it answers
+/// with a fixed ReturnError (a fault knob).
+#[derive(Debug)]
+pub(crate) struct TcapUser {
+    manager: Mutex<TransactionManager<Route>>,
+    errors: Mutex<HashMap<Operation, ReturnErrorCode>>,
+}
+
+impl Default for TcapUser {
+    fn default() -> Self {
+        Self {
+            manager: Mutex::new(TransactionManager::new(Config {
+                first_transaction_id: 1,
+                serve_invokes: true,
+            })),
+            errors: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl TcapUser {
+    /// Answers `op` with ReturnError `code` from now on (`None`: normally again).
+    pub(crate) fn set_error(&self, op: Operation, code: Option<ReturnErrorCode>) {
+        let mut t = lock(&self.errors);
         match code {
             Some(c) => t.insert(op, c),
             None => t.remove(&op),
         };
     }
 
-    fn get(&self, op: Operation) -> Option<ReturnErrorCode> {
-        lock(&self.0).get(&op).copied()
+    fn error(&self, op: Operation) -> Option<ReturnErrorCode> {
+        lock(&self.errors).get(&op).copied()
     }
+
+    /// Opens a transaction to `route`: a QueryWithPermission with one Invoke, answered within
+    /// `timer` (its answer, or the timer running out, goes to [`InvokeHandler::on_answer`] of
+    /// the element's next [`serve`]). Returns the message to send.
+    pub(crate) fn invoke(
+        &self,
+        route: Route,
+        operation: otagw_codecs::tcap::OperationCode,
+        parameters: Parameters,
+        timer: Duration,
+    ) -> Vec<ProtocolData> {
+        let mut m = lock(&self.manager);
+        m.invoke(Instant::now(), route, operation, parameters, timer);
+        deliver(&mut m)
+    }
+}
+
+/// What the manager polled out, as MTP3 user messages.
+fn deliver(m: &mut TransactionManager<Route>) -> Vec<ProtocolData> {
+    std::iter::from_fn(|| m.poll_transmit())
+        .filter_map(|t: Transmit<Route>| {
+            let data = t.message.encode().ok()?;
+            t.to.unitdata(t.transaction, data)
+        })
+        .collect()
 }
 
 /// One Invoke to perform.
@@ -224,44 +304,14 @@ pub(crate) trait InvokeHandler {
         out: &mut Vec<ProtocolData>,
     ) -> Result<Parameters, ReturnErrorCode>;
 
-    /// A Response or Abort to a transaction this element opened.
-    fn on_answer(&self, _msg: &TcapMessage) {}
-}
-
-/// The transaction ID of a Query or Conversation that does not decode, if it can be read, and
-/// the P-Abort cause to answer with.
-fn readable_transaction(data: &[u8]) -> Option<(TransactionId, u8)> {
-    let (top, _) = TlvRef::read(data).ok()?;
-    let cause = match (top.id.class, top.id.constructed, top.id.tag) {
-        (
-            Class::Private,
-            true,
-            tcap::tags::QUERY_WITH_PERMISSION
-            | tcap::tags::QUERY_WITHOUT_PERMISSION
-            | tcap::tags::CONVERSATION_WITH_PERMISSION
-            | tcap::tags::CONVERSATION_WITHOUT_PERMISSION,
-        ) => 3,
-        (
-            Class::Private,
-            true,
-            tcap::tags::UNIDIRECTIONAL | tcap::tags::RESPONSE | tcap::tags::ABORT,
-        ) => return None,
-        _ => 1,
-    };
-    let tid = top.children().next_tlv().ok()??;
-    if tid.id != Identifier::private(false, tcap::tags::TRANSACTION_ID) {
-        return None;
-    }
-    match tid.value {
-        [a, b, c, d] | [a, b, c, d, _, _, _, _] => Some(([*a, *b, *c, *d], cause)),
-        _ => None,
-    }
+    /// The outcome of a transaction this element opened (`None`: its invoke timer ran out).
+    fn on_answer(&self, _outcome: Option<&InvokeOutcome>) {}
 }
 
 /// Handles one MTP3 user message for an element (see the module table).
 pub(crate) fn serve(
     handler: &impl InvokeHandler,
-    errors: &ErrorTable,
+    tcap: &TcapUser,
     pd: &ProtocolData,
 ) -> Vec<ProtocolData> {
     let Some((env, data)) = open(pd) else {
@@ -275,85 +325,49 @@ pub(crate) fn serve(
         }
         return Vec::new();
     }
-    let msg = match TcapMessage::decode(&data) {
-        Ok(m) => m,
-        Err(_) => {
-            let Some((dtid, cause)) = readable_transaction(&data) else {
-                return Vec::new();
-            };
-            let abort = TcapMessage {
-                package: Package::Abort {
-                    dtid,
-                    cause: Some(AbortCause::Protocol(cause)),
-                },
-                components: Vec::new(),
-                dialogue: None,
-            };
-            return abort
-                .encode()
-                .ok()
-                .and_then(|b| answer(&env, b))
-                .into_iter()
-                .collect();
-        }
-    };
-    let reply_to = match &msg.package {
-        Package::Query { otid, .. } | Package::Conversation { otid, .. } => Some(*otid),
-        Package::Unidirectional => None,
-        Package::Response { .. } | Package::Abort { .. } => {
-            handler.on_answer(&msg);
-            return Vec::new();
-        }
+    let now = Instant::now();
+    let (mut out, events) = {
+        let mut m = lock(&tcap.manager);
+        m.handle_timeout(now);
+        // An undecodable message is answered by the manager (or dropped).
+        let _ = m.handle_message(now, Route::reply(&env), &data);
+        let events: Vec<Event<Route>> = std::iter::from_fn(|| m.poll_event()).collect();
+        (deliver(&mut m), events)
     };
     let mut extra = Vec::new();
-    let mut components = Vec::new();
-    for c in &msg.components {
-        match c {
-            Component::Invoke {
-                invoke_id,
-                operation,
-                parameters,
-                ..
-            } => {
-                let op = ansi41::Operation::from_code(*operation);
+    let mut answers = Vec::new();
+    for event in events {
+        match event {
+            Event::Invoke(invocation) => {
+                let op = Operation::from_code(invocation.operation);
                 let cx = InvokeContext {
-                    parameters: parameters.as_ref(),
+                    parameters: invocation.parameters.as_ref(),
                 };
-                let result = match op.and_then(|o| errors.get(o)) {
+                let result = match op.and_then(|o| tcap.error(o)) {
                     Some(code) => Err(code),
                     None => handler.invoke(op, &cx, &mut extra),
                 };
-                let id = invoke_id.unwrap_or(0);
-                components.push(match result {
-                    Ok(p) => Component::ReturnResult {
-                        last: true,
-                        correlation_id: id,
-                        parameters: Some(p),
+                answers.push((
+                    invocation.handle,
+                    match result {
+                        Ok(p) => Answer::Result(Some(p)),
+                        Err(code) => {
+                            Answer::Error(code.error_code(), Some(Parameters::empty_set()))
+                        }
                     },
-                    Err(code) => ansi41::return_error(code, id),
-                });
+                ));
             }
-            Component::ReturnResult { correlation_id, .. }
-            | Component::ReturnError { correlation_id, .. } => {
-                components.push(Component::Reject {
-                    correlation_id: Some(*correlation_id),
-                    problem: 0x0101,
-                    parameters: Some(Parameters::empty_set()),
-                });
-            }
-            Component::Reject { .. } => {}
+            Event::Completed { outcome, .. } => handler.on_answer(Some(&outcome)),
+            Event::TimedOut { .. } => handler.on_answer(None),
+            Event::UnknownTransaction { .. } => {}
         }
     }
-    let mut out = Vec::new();
-    if let Some(otid) = reply_to {
-        let response = TcapMessage {
-            package: Package::Response { dtid: otid },
-            components,
-            dialogue: None,
-        };
-        if let Some(p) = response.encode().ok().and_then(|b| answer(&env, b)) {
-            out.push(p);
+    if !answers.is_empty() {
+        let mut m = lock(&tcap.manager);
+        for (handle, answer) in answers {
+            m.answer(handle, answer);
         }
+        out.extend(deliver(&mut m));
     }
     out.extend(extra);
     out

@@ -13,7 +13,7 @@ use otagw_codecs::is637;
 use otagw_codecs::is683::{ForwardMessage, ProtocolCapabilityRequest, ReverseMessage};
 use otagw_codecs::m3ua::ProtocolData;
 use otagw_codecs::sccp::{ProtocolClass, SccpAddress, SccpMessage, Unitdata, Variant};
-use otagw_codecs::tcap::{AbortCause, Component, Package, TcapMessage};
+use otagw_codecs::tcap::{AbortCause, Component, PAbortCause, Package, TcapMessage};
 use otagw_codecs::wap::push::{PushContent, WapPush};
 use otagw_codecs::wap::wbxml::{ServiceLoading, SlAction};
 
@@ -389,7 +389,9 @@ fn malformed_tcap_is_aborted_when_the_transaction_id_is_readable() {
         m.package,
         Package::Abort {
             dtid: [0, 0, 0, 9],
-            cause: Some(AbortCause::Protocol(3))
+            cause: Some(AbortCause::Protocol(
+                PAbortCause::BadlyStructuredTransactionPortion
+            ))
         }
     );
     // Not TCAP at all: dropped.
