@@ -22,6 +22,7 @@ use otagw::mniu::asp::{Asp, AspConfig, Linkset};
 use otagw::mniu::is725::{Is725, MscRoute};
 use otagw::mniu::tcap::{Endpoint, Tcap};
 use otagw::mniu::transport::TransportKind;
+use otagw::supervisor::Supervisor;
 use otagw_codecs::ansi41::service_indicator;
 use otagw_codecs::identity::{DeviceId, Esn, Min};
 use otagw_codecs::is683::{ForwardMessage, ProtocolCapabilityRequest};
@@ -43,9 +44,9 @@ fn main() {
 async fn run(transactions: usize, concurrency: usize) {
     let net = Network::start(NetworkConfig::default()).await.unwrap();
     let cfg = net.config().clone();
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let (inbound_tx, inbound_rx) = tokio::sync::mpsc::channel(4096);
-    let (asp, _task) = Asp::spawn(
+    let mut supervisor = Supervisor::new();
+    let (asp, asp_task) = Asp::new(
         AspConfig {
             name: "bench".into(),
             transport: TransportKind::Tcp,
@@ -59,15 +60,16 @@ async fn run(transactions: usize, concurrency: usize) {
             trace: None,
         },
         inbound_tx,
-        stop,
     );
+    supervisor.spawn(asp_task);
     let linkset = Linkset::new(vec![asp]);
     assert!(linkset.wait_active(Duration::from_secs(10)).await);
     let local = Endpoint {
         point_code: cfg.gateway_point_code.value(),
         ssn: cfg.gateway_ssn,
     };
-    let (tcap, _) = Tcap::spawn(linkset, local, inbound_rx);
+    let (tcap, tcap_task) = Tcap::new(linkset, local, inbound_rx);
+    supervisor.spawn(tcap_task);
     let msc = Endpoint {
         point_code: cfg.msc.point_code.value(),
         ssn: cfg.msc.ssn,
@@ -132,5 +134,5 @@ async fn run(transactions: usize, concurrency: usize) {
         q(0.5),
         q(0.99)
     );
-    let _ = stop_tx.send(true);
+    supervisor.shutdown().await;
 }

@@ -10,11 +10,11 @@
 //! step is one transaction.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use otagw_codecs::identity::DeviceId;
 use thiserror::Error;
-use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinSet;
 
 use crate::flows::ivr_star_code::{self, IvrStarCodeError, IvrStarCodeSettings, IvrStarted};
 use crate::flows::prl_campaign::{self, CampaignError, CampaignStarted, Target};
@@ -26,6 +26,7 @@ use crate::iota::{IotaError, IotaSettings};
 use crate::mniu::is725::Is725;
 use crate::store::profiles::Lookup;
 use crate::store::{Store, StoreError};
+use crate::supervisor::{Stage, Task};
 use crate::trace::Tracer;
 
 /// Requests in the mailbox before senders wait.
@@ -158,16 +159,16 @@ impl std::fmt::Debug for Request {
 }
 
 impl Dispatcher {
-    /// Starts the actor under a supervisor; it stops when `stop` turns true.
-    pub fn spawn(
+    /// The dispatcher and its [`Task`] (the actor loop, for the supervisor: it stops taking
+    /// requests when its stop signal turns true and finishes the ones it has).
+    pub fn new(
         store: Store,
         settings: IotaSettings,
         ss7: Option<Ss7Context>,
         prl_push: PrlPushSettings,
         ivr: IvrStarCodeSettings,
         trace: Option<Tracer>,
-        stop: watch::Receiver<bool>,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
+    ) -> (Self, Task) {
         let (tx, rx) = mpsc::channel(MAILBOX);
         let context = Arc::new(Context {
             store,
@@ -177,8 +178,12 @@ impl Dispatcher {
             ivr,
             trace,
         });
-        let handle = tokio::spawn(supervise(context, rx, stop));
-        (Self { mailbox: tx }, handle)
+        // The mailbox outlives a restart of the loop.
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let task = Task::new("dispatcher", Stage::Work, move |stop| {
+            run(context.clone(), rx.clone(), stop)
+        });
+        (Self { mailbox: tx }, task)
     }
 
     async fn ask<T>(
@@ -274,56 +279,64 @@ impl Dispatcher {
     }
 }
 
-/// Runs the actor, restarting it if it panics, until `stop`.
-async fn supervise(
-    context: Arc<Context>,
-    rx: mpsc::Receiver<Request>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let rx = Arc::new(tokio::sync::Mutex::new(rx));
-    loop {
-        let child = tokio::spawn(run(context.clone(), rx.clone(), stop.clone()));
-        match child.await {
-            Ok(()) => return,
-            Err(err) => {
-                tracing::error!(%err, "the dispatcher died; restarting it");
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-                    _ = stop.wait_for(|s| *s) => return,
-                }
-            }
-        }
-    }
-}
-
-/// The actor loop: takes requests from the mailbox and works on each in its own task.
+/// The actor loop: takes requests from the mailbox and works on each in its own task, at most
+/// [`WORKERS`] at once; when `stop` turns true it takes no more and finishes what it has.
 async fn run(
     context: Arc<Context>,
     rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Request>>>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let workers = Arc::new(Semaphore::new(WORKERS));
     let mut rx = rx.lock().await;
+    // Each request's work; what it returns is follow-up work (PRL pushes handed to the SS7
+    // fallback), which runs here too.
+    let mut work: JoinSet<Vec<i64>> = JoinSet::new();
     loop {
-        let request = tokio::select! {
-            r = rx.recv() => match r {
-                Some(r) => r,
-                None => return,
+        tokio::select! {
+            r = rx.recv(), if work.len() < WORKERS => match r {
+                Some(request) => {
+                    let context = context.clone();
+                    work.spawn(async move { handle(&context, request).await });
+                }
+                None => break,
             },
-            _ = stop.wait_for(|s| *s) => return,
-        };
-        let Ok(permit) = workers.clone().acquire_owned().await else {
-            return;
-        };
-        let context = context.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            handle(&context, request).await;
+            Some(done) = work.join_next() => {
+                if let Ok(fallback) = done {
+                    fall_back(&context, &mut work, fallback);
+                }
+            }
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+    while let Some(done) = work.join_next().await {
+        if let Ok(fallback) = done {
+            // Stopping: a push handed to the fallback now is taken again by the next
+            // deadline tick of whichever instance runs then.
+            if !fallback.is_empty() {
+                tracing::info!(
+                    sessions = fallback.len(),
+                    "stopping: SS7 fallbacks left for later"
+                );
+            }
+        }
+    }
+}
+
+/// Runs the SS7 fallback of each PRL push in `sessions` as work of the dispatcher.
+fn fall_back(context: &Arc<Context>, work: &mut JoinSet<Vec<i64>>, sessions: Vec<i64>) {
+    let Some(ss7) = &context.ss7 else { return };
+    for session_id in sessions {
+        let (store, ss7) = (context.store.clone(), ss7.clone());
+        work.spawn(async move {
+            if let Err(e) = prl_fallback::run(&store, &ss7.is725, &ss7.settings, session_id).await {
+                tracing::warn!(session_id, error = %e, "PRL push fallback over SS7");
+            }
+            Vec::new()
         });
     }
 }
 
-async fn handle(context: &Context, request: Request) {
+/// Works on one request; returns the PRL pushes it handed to the SS7 fallback.
+async fn handle(context: &Context, request: Request) -> Vec<i64> {
     let (store, settings) = (&context.store, &context.settings);
     match request {
         Request::IotaBootstrap { device, reply } => {
@@ -422,22 +435,13 @@ async fn handle(context: &Context, request: Request) {
                 crate::ospp_driver::expire::expire_due(&mut conn, limit, fallback_window).await
             }
             .await;
-            let result = result.map(|expired| {
-                if let Some(ss7) = &context.ss7 {
-                    for session_id in expired.fallback {
-                        let (store, ss7) = (store.clone(), ss7.clone());
-                        tokio::spawn(async move {
-                            if let Err(e) =
-                                prl_fallback::run(&store, &ss7.is725, &ss7.settings, session_id).await
-                            {
-                                tracing::warn!(session_id, error = %e, "PRL push fallback over SS7");
-                            }
-                        });
-                    }
-                }
-                expired.closed
-            });
+            let (result, fallback) = match result {
+                Ok(expired) => (Ok(expired.closed), expired.fallback),
+                Err(e) => (Err(e), Vec::new()),
+            };
             let _ = reply.send(result);
+            return fallback;
         }
     }
+    Vec::new()
 }

@@ -1,13 +1,11 @@
-//! The running gateway: the OSPP driver actor, the IOTA HTTP server that reports to it, the
-//! admin server, the deadline scheduler and the PRL campaign worker, started together on one
-//! store and stopped together.
+//! The running gateway: its components wired together on one store, every long-lived task under
+//! one [`Supervisor`], started together and stopped in order (intake, work, links).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use thiserror::Error;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
 use crate::dispatcher::{Dispatcher, Ss7Context};
@@ -20,6 +18,7 @@ use crate::mniu::asp::{Asp, AspConfig, Linkset};
 use crate::mniu::is725::Is725;
 use crate::mniu::tcap::Tcap;
 use crate::store::Store;
+use crate::supervisor::{Stage, Supervisor, Task};
 use crate::trace::Tracer;
 use otagw_codecs::m3ua::TrafficMode;
 
@@ -61,7 +60,7 @@ pub struct Gateway {
     pub admin_addr: SocketAddr,
     /// The M3UA associations, when SS7 is enabled.
     pub linkset: Option<Linkset>,
-    /// The OSPP driver (what the triggers talk to).
+    /// The dispatcher (what the triggers talk to).
     pub driver: Dispatcher,
     /// The SMPP sender, when enabled.
     pub smpp: Option<crate::smpp::SmppSender>,
@@ -69,12 +68,8 @@ pub struct Gateway {
     pub ospp: Option<crate::ospp_handler::OsppHandlerHandle>,
     /// The PRL campaign worker (resumes campaigns with pending targets).
     pub campaigns: CampaignWorker,
-    /// Stops the HTTP servers (first, so no request is left without a driver).
-    stop_servers: watch::Sender<bool>,
-    /// Stops the driver and the scheduler.
-    shutdown: watch::Sender<bool>,
-    servers: Vec<JoinHandle<()>>,
-    tasks: Vec<JoinHandle<()>>,
+    /// Every long-lived task.
+    supervisor: Supervisor,
 }
 
 /// Binds `addr` and returns the listener with the address it got (port 0 picks one).
@@ -94,15 +89,13 @@ impl Gateway {
         let metrics = crate::telemetry::init_metrics();
         let (iota_listener, iota_addr) = bind(config.iota_listen()?, "iota.listen").await?;
         let (admin_listener, admin_addr) = bind(config.http_listen()?, "http.listen").await?;
-        let (shutdown, _) = watch::channel(false);
-        let (stop_servers, _) = watch::channel(false);
         let settings = IotaSettings {
             session_timeout: chrono::Duration::seconds(
                 i64::try_from(config.iota.session_timeout_secs).unwrap_or(i64::MAX / 1000),
             ),
             segment_size: config.iota.segment_size,
         };
-        let mut tasks = Vec::new();
+        let mut supervisor = Supervisor::new();
         let trace = if config.trace.file.is_empty() {
             None
         } else {
@@ -125,9 +118,7 @@ impl Gateway {
             None
         };
         let (ss7, linkset) = if config.ss7.enabled {
-            let (context, linkset, ss7_tasks) =
-                start_ss7(config, &store, trace.clone(), shutdown.subscribe())?;
-            tasks.extend(ss7_tasks);
+            let (context, linkset) = start_ss7(config, &store, trace.clone(), &mut supervisor)?;
             (Some(context), Some(linkset))
         } else {
             (None, None)
@@ -140,23 +131,12 @@ impl Gateway {
             welcome_text: config.ivr.welcome_text.clone(),
             push_text: config.ivr.push_text.clone(),
         };
-        let (campaigns, campaign_task) = CampaignWorker::spawn(
-            store.clone(),
-            prl_push.clone(),
-            config.campaign_settings()?,
-            shutdown.subscribe(),
-        );
-        tasks.push(campaign_task);
-        let (driver, driver_task) = Dispatcher::spawn(
-            store.clone(),
-            settings,
-            ss7,
-            prl_push,
-            ivr,
-            trace,
-            shutdown.subscribe(),
-        );
-        tasks.push(driver_task);
+        let (campaigns, campaign_task) =
+            CampaignWorker::new(store.clone(), prl_push.clone(), config.campaign_settings()?);
+        supervisor.spawn(campaign_task);
+        let (driver, driver_task) =
+            Dispatcher::new(store.clone(), settings, ss7, prl_push, ivr, trace);
+        supervisor.spawn(driver_task);
         let ospp = if config.ospp.enabled {
             let settings = crate::ospp_handler::OsppHandlerSettings {
                 accounts: config
@@ -190,27 +170,28 @@ impl Gateway {
             driver: driver.clone(),
             campaigns: campaigns.clone(),
         });
-        let mut servers = Vec::new();
         for (listener, app, name) in [
-            (iota_listener, iota_app, "IOTA"),
-            (admin_listener, admin_app, "admin"),
+            (iota_listener, iota_app, "IOTA server"),
+            (admin_listener, admin_app, "admin server"),
         ] {
-            let mut stop = stop_servers.subscribe();
-            servers.push(tokio::spawn(async move {
-                let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                });
-                if let Err(err) = serve.await {
-                    tracing::error!(%err, server = name, "HTTP server stopped");
-                }
-            }));
+            supervisor.spawn(Task::once(
+                name,
+                Stage::Intake,
+                move |mut stop| async move {
+                    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    });
+                    if let Err(err) = serve.await {
+                        tracing::error!(%err, server = name, "HTTP server stopped");
+                    }
+                },
+            ));
         }
         let interval = Duration::from_millis(config.iota.scheduler_interval_ms);
-        tasks.push(tokio::spawn(supervise_scheduler(
-            driver.clone(),
-            interval,
-            shutdown.subscribe(),
-        )));
+        let scheduled = driver.clone();
+        supervisor.spawn(Task::new("deadline scheduler", Stage::Work, move |stop| {
+            scheduler(scheduled.clone(), interval, stop)
+        }));
         tracing::info!(%iota_addr, %admin_addr, "gateway started");
         Ok(Self {
             iota_addr,
@@ -220,10 +201,7 @@ impl Gateway {
             smpp,
             ospp,
             campaigns,
-            stop_servers,
-            shutdown,
-            servers,
-            tasks,
+            supervisor,
         })
     }
 
@@ -232,40 +210,36 @@ impl Gateway {
         format!("http://{}{}", self.iota_addr, BOOTSTRAP_PATH)
     }
 
-    /// Stops every component and waits for them: the HTTP servers first (finishing the
-    /// requests they have), then the driver and the scheduler.
-    pub async fn stop(self) {
-        let _ = self.stop_servers.send(true);
-        for server in self.servers {
-            let _ = server.await;
-        }
+    /// Stops every component and waits for them, in order: the intake (the HTTP servers, the
+    /// OSPP handler), so no request comes in; the work (the dispatcher finishing the requests
+    /// it holds, the scheduler, the campaign worker, the outbox senders); the links (SMPP
+    /// unbind, M3UA ASPDN).
+    pub async fn stop(mut self) {
+        self.supervisor.stop_stage(Stage::Intake).await;
         if let Some(ospp) = self.ospp {
             ospp.stop().await;
         }
+        self.supervisor.stop_stage(Stage::Work).await;
         if let Some(smpp) = self.smpp {
             smpp.stop().await;
         }
-        let _ = self.shutdown.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        self.supervisor.shutdown().await;
     }
 }
 
 /// Starts the M3UA associations (one per peer), the TCAP transaction manager, the IS-725-A
-/// operations on them and the SS7 sender of the outbox's `ss7` rows.
+/// operations on them and the SS7 sender of the outbox's `ss7` rows, under `supervisor`.
 fn start_ss7(
     config: &Config,
     store: &Store,
     trace: Option<Tracer>,
-    stop: watch::Receiver<bool>,
-) -> Result<(Ss7Context, Linkset, Vec<JoinHandle<()>>), GatewayError> {
+    supervisor: &mut Supervisor,
+) -> Result<(Ss7Context, Linkset), GatewayError> {
     let settings = config.ss7_settings()?;
     let (inbound_tx, inbound_rx) = tokio::sync::mpsc::channel(4096);
-    let mut tasks = Vec::new();
     let mut asps = Vec::new();
     for (i, peer) in settings.peers.iter().enumerate() {
-        let (asp, task) = Asp::spawn(
+        let (asp, task) = Asp::new(
             AspConfig {
                 name: format!("asp{i}-{peer}"),
                 transport: settings.transport,
@@ -279,14 +253,13 @@ fn start_ss7(
                 trace: trace.clone(),
             },
             inbound_tx.clone(),
-            stop.clone(),
         );
         asps.push(asp);
-        tasks.push(task);
+        supervisor.spawn(task);
     }
     let linkset = Linkset::new(asps);
-    let (tcap, tcap_task) = Tcap::spawn(linkset.clone(), settings.local, inbound_rx);
-    tasks.push(tcap_task);
+    let (tcap, tcap_task) = Tcap::new(linkset.clone(), settings.local, inbound_rx);
+    supervisor.spawn(tcap_task);
     let is725 = Is725::new(tcap, settings.mscs, settings.hlr, settings.invoke_timeout);
     let sms_sender = crate::mniu::sms_sender::SmsSender::new(
         store.clone(),
@@ -303,7 +276,7 @@ fn start_ss7(
             ..Default::default()
         },
     );
-    tasks.push(tokio::spawn(sms_sender.run(stop.clone())));
+    supervisor.spawn(sms_sender.task());
     let context = Ss7Context {
         is725,
         settings: StarCodeSettings {
@@ -312,28 +285,7 @@ fn start_ss7(
             force_ss7: config.ss7.force_ss7,
         },
     };
-    Ok((context, linkset, tasks))
-}
-
-/// The deadline scheduler, restarted if it panics (a supervisor of one child).
-async fn supervise_scheduler(
-    driver: Dispatcher,
-    interval: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        let child = tokio::spawn(scheduler(driver.clone(), interval, stop.clone()));
-        match child.await {
-            Ok(()) => return,
-            Err(err) => {
-                tracing::error!(%err, "deadline scheduler died; restarting it");
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    _ = stop.wait_for(|s| *s) => return,
-                }
-            }
-        }
-    }
+    Ok((context, linkset))
 }
 
 /// Every `interval`, has the driver close sessions whose deadline has passed.

@@ -31,6 +31,7 @@ pub mod ospp_handler;
 pub mod refusal;
 pub mod smpp;
 pub mod store;
+pub mod supervisor;
 pub mod telemetry;
 pub mod testkit;
 pub mod trace;

@@ -105,6 +105,8 @@ pub mod names {
     pub const SCHEDULER_TIMEOUTS: &str = "otagw_scheduler_timeouts_total";
     /// SMDPPs sent again after their answer was lost (counter).
     pub const SS7_RELAY_RETRIES: &str = "otagw_ss7_relay_retries_total";
+    /// Long-lived tasks started again after a panic, by task (counter).
+    pub const TASK_RESTARTS: &str = "otagw_task_restarts_total";
     /// OSPP requests from tools, by protocol ID and outcome (counter).
     pub const OSPP_REQUESTS: &str = "otagw_ospp_requests_total";
     /// Tools bound to the OSPP handler (gauge).

@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, watch, Mutex};
 use tokio::time::Instant;
 
 use super::transport::{self, TransportError, TransportKind};
+use crate::supervisor::{Stage, Task};
 use crate::telemetry::names;
 use crate::trace::{Direction as TraceDirection, Tracer};
 
@@ -92,13 +93,10 @@ pub struct Asp {
 }
 
 impl Asp {
-    /// Starts the task. Incoming DATA is delivered on `inbound`; it stops (with ASPDN) when
-    /// `stop` turns true.
-    pub fn spawn(
-        config: AspConfig,
-        inbound: mpsc::Sender<ProtocolData>,
-        stop: watch::Receiver<bool>,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
+    /// The association and its [`Task`] (for the supervisor): incoming DATA is delivered on
+    /// `inbound`; it connects, runs and reconnects until its stop signal turns true, and then
+    /// takes the association down with ASPDN.
+    pub fn new(config: AspConfig, inbound: mpsc::Sender<ProtocolData>) -> (Self, Task) {
         let (outbound_tx, outbound_rx) = mpsc::channel(1024);
         let (state_tx, state_rx) = watch::channel(AspState::Down);
         let unavailable = Arc::new(Mutex::new(BTreeSet::new()));
@@ -108,14 +106,23 @@ impl Asp {
             state: state_rx,
             unavailable: unavailable.clone(),
         };
-        let shell = Shell {
-            meters: Meters::new(&config.name),
-            config,
-            inbound,
-            state: state_tx,
-            unavailable,
-        };
-        let task = tokio::spawn(shell.run(outbound_rx, stop));
+        // What a restarted task takes over from the one before it.
+        let outbound = Arc::new(Mutex::new(outbound_rx));
+        let state = Arc::new(state_tx);
+        let task = Task::new(format!("m3ua {}", config.name), Stage::Links, move |stop| {
+            let shell = Shell {
+                meters: Meters::new(&config.name),
+                config: config.clone(),
+                inbound: inbound.clone(),
+                state: state.clone(),
+                unavailable: unavailable.clone(),
+            };
+            let outbound = outbound.clone();
+            async move {
+                let mut outbound = outbound.lock().await;
+                shell.run(&mut outbound, stop).await;
+            }
+        });
         (asp, task)
     }
 
@@ -273,7 +280,7 @@ enum Ended {
 struct Shell {
     config: AspConfig,
     inbound: mpsc::Sender<ProtocolData>,
-    state: watch::Sender<AspState>,
+    state: Arc<watch::Sender<AspState>>,
     unavailable: Arc<Mutex<BTreeSet<u32>>>,
     meters: Meters,
 }
@@ -282,7 +289,7 @@ impl Shell {
     /// Connects, runs the association, reconnects with back-off until stopped.
     async fn run(
         self,
-        mut outbound: mpsc::Receiver<ProtocolData>,
+        outbound: &mut mpsc::Receiver<ProtocolData>,
         mut stop: watch::Receiver<bool>,
     ) {
         let mut backoff = Duration::from_millis(100);
@@ -290,7 +297,7 @@ impl Shell {
             if *stop.borrow() {
                 return;
             }
-            let result = self.association(&mut outbound, &mut stop).await;
+            let result = self.association(outbound, &mut stop).await;
             self.set_state(AspState::Down);
             match result {
                 Ok(Ended::Stopped | Ended::Abandoned) => return,
@@ -487,6 +494,7 @@ impl Timer {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::supervisor::Supervisor;
     use otagw_codecs::m3ua::sgp_fsm::{self, Sgp};
 
     fn pd(user_data: &[u8]) -> ProtocolData {
@@ -529,8 +537,7 @@ mod tests {
             seen
         });
         let (inbound_tx, mut inbound_rx) = mpsc::channel(8);
-        let (stop_tx, stop) = watch::channel(false);
-        let (asp, task) = Asp::spawn(
+        let (asp, task) = Asp::new(
             AspConfig {
                 name: "test".into(),
                 transport: TransportKind::Tcp,
@@ -544,15 +551,15 @@ mod tests {
                 trace: None,
             },
             inbound_tx,
-            stop,
         );
+        let mut supervisor = Supervisor::new();
+        supervisor.spawn(task);
         assert_eq!(asp.send(pd(b"early")).await, Err(AspError::NotActive));
         assert!(asp.wait_active(Duration::from_secs(5)).await);
         asp.send(pd(b"abc")).await.unwrap();
         let back = inbound_rx.recv().await.unwrap();
         assert_eq!(back.user_data, b"cba");
-        stop_tx.send(true).unwrap();
-        task.await.unwrap();
+        supervisor.shutdown().await;
         assert_eq!(asp.state(), AspState::Down);
         assert_eq!(sg.await.unwrap(), ["ASPUP", "ASPAC", "DATA", "ASPDN"]);
     }

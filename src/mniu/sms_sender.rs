@@ -32,6 +32,8 @@ use otagw_codecs::is637::TELESERVICE_WAP;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::supervisor::{Stage, Task};
+
 use super::asp::Linkset;
 use super::is725::{Is725, Is725Error};
 use super::tcap::TcapError;
@@ -67,7 +69,8 @@ impl Default for SmsSenderSettings {
     }
 }
 
-/// The SS7 sender. Run it with [`SmsSender::run`].
+/// The SS7 sender. Run it with [`SmsSender::run`], or under the supervisor as
+/// [`SmsSender::task`].
 #[derive(Debug, Clone)]
 pub struct SmsSender {
     store: Store,
@@ -103,6 +106,13 @@ impl SmsSender {
             linkset,
             settings,
         }
+    }
+
+    /// The sender as a supervised task of the work stage.
+    pub fn task(self) -> Task {
+        Task::new("ss7-sms-sender", Stage::Work, move |stop| {
+            self.clone().run(stop)
+        })
     }
 
     /// Claims and sends due rows until `stop` turns true; then waits for the groups in flight.

@@ -23,10 +23,11 @@ use otagw_codecs::sccp::{
 use otagw_codecs::tcap::transactions::{Config, Event, TransactionManager, Transmit};
 use otagw_codecs::tcap::{OperationCode, Package, Parameters, TcapMessage, TransactionId};
 use thiserror::Error;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::time::Instant;
 
 use super::asp::{AspError, Linkset, Timer};
+use crate::supervisor::{Stage, Task};
 use crate::telemetry::names;
 
 /// What answered an Invoke (the manager's outcome, with T1.114's typed Reject problem and
@@ -150,13 +151,20 @@ fn dropped(reason: &'static str) {
     metrics::counter!(names::TCAP_DROPPED, "reason" => reason).increment(1);
 }
 
+/// Resolves once `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
 impl Tcap {
-    /// Starts the driver on the DATA `inbound` delivers from `linkset`.
-    pub fn spawn(
+    /// The transaction manager and its [`Task`] (for the supervisor): the task takes the DATA
+    /// `inbound` delivers from `linkset` and runs the invoke timers until its stop signal
+    /// turns true.
+    pub fn new(
         linkset: Linkset,
         local: Endpoint,
-        mut inbound: mpsc::Receiver<ProtocolData>,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
+        inbound: mpsc::Receiver<ProtocolData>,
+    ) -> (Self, Task) {
         // Start from the clock so a restarted gateway does not reuse IDs at once.
         let first_transaction_id = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -177,26 +185,32 @@ impl Tcap {
                 timer: Notify::new(),
             }),
         };
+        let inbound = Arc::new(tokio::sync::Mutex::new(inbound));
         let driver = tcap.clone();
-        let task = tokio::spawn(async move {
-            let mut timer = Timer::new();
-            loop {
-                let armed = {
-                    let mut st = driver.lock();
-                    st.timer_at = st.manager.poll_timeout();
-                    timer.arm(st.timer_at)
-                };
-                tokio::select! {
-                    data = inbound.recv() => match data {
-                        Some(data) => driver.on_data(data).await,
-                        None => return,
-                    },
-                    _ = timer.fired(), if armed => {
+        let task = Task::new("tcap", Stage::Links, move |mut stop| {
+            let (driver, inbound) = (driver.clone(), inbound.clone());
+            async move {
+                let mut inbound = inbound.lock().await;
+                let mut timer = Timer::new();
+                loop {
+                    let armed = {
                         let mut st = driver.lock();
-                        st.manager.handle_timeout(Instant::now().into_std());
-                        st.dispatch();
+                        st.timer_at = st.manager.poll_timeout();
+                        timer.arm(st.timer_at)
+                    };
+                    tokio::select! {
+                        data = inbound.recv() => match data {
+                            Some(data) => driver.on_data(data).await,
+                            None => return,
+                        },
+                        _ = timer.fired(), if armed => {
+                            let mut st = driver.lock();
+                            st.manager.handle_timeout(Instant::now().into_std());
+                            st.dispatch();
+                        }
+                        _ = driver.inner.timer.notified() => {}
+                        () = stopped(&mut stop) => return,
                     }
-                    _ = driver.inner.timer.notified() => {}
                 }
             }
         });

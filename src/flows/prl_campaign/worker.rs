@@ -13,13 +13,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
-use tokio::task::JoinHandle;
 
 use super::gauges::{self, CampaignGauges};
 use super::{room, work, CampaignError};
 use crate::flows::prl_push::PrlPushSettings;
 use crate::store::campaigns;
 use crate::store::Store;
+use crate::supervisor::{Stage, Task};
 
 /// Settings of the campaign worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,26 +52,26 @@ pub struct CampaignWorker {
 }
 
 impl CampaignWorker {
-    /// Starts the worker under a supervisor (restarted if it panics) until `stop` turns true.
-    pub fn spawn(
+    /// The worker and its [`Task`] (for the supervisor: it works until its stop signal turns
+    /// true).
+    pub fn new(
         store: Store,
         push: PrlPushSettings,
         settings: CampaignWorkerSettings,
-        stop: watch::Receiver<bool>,
-    ) -> (Self, JoinHandle<()>) {
+    ) -> (Self, Task) {
         let handle = Self {
             wake: Arc::new(Notify::new()),
             gauges: CampaignGauges::new(),
         };
-        let task = tokio::spawn(supervise(
-            Arc::new(Context {
-                store,
-                push,
-                settings,
-                handle: handle.clone(),
-            }),
-            stop,
-        ));
+        let context = Arc::new(Context {
+            store,
+            push,
+            settings,
+            handle: handle.clone(),
+        });
+        let task = Task::new("prl-campaign-worker", Stage::Work, move |stop| {
+            run(context.clone(), stop)
+        });
         (handle, task)
     }
 
@@ -92,22 +92,6 @@ struct Context {
     push: PrlPushSettings,
     settings: CampaignWorkerSettings,
     handle: CampaignWorker,
-}
-
-async fn supervise(context: Arc<Context>, mut stop: watch::Receiver<bool>) {
-    loop {
-        let child = tokio::spawn(run(context.clone(), stop.clone()));
-        match child.await {
-            Ok(()) => return,
-            Err(err) => {
-                tracing::error!(%err, "PRL campaign worker died; restarting it");
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    _ = stop.wait_for(|s| *s) => return,
-                }
-            }
-        }
-    }
 }
 
 async fn run(context: Arc<Context>, mut stop: watch::Receiver<bool>) {
