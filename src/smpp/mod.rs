@@ -23,6 +23,7 @@
 
 pub mod codec;
 pub mod esme;
+mod link;
 pub mod outbox_worker;
 pub mod receipt;
 
