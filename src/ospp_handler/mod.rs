@@ -144,7 +144,7 @@ impl OsppHandler {
             next_message: AtomicU64::new(base),
             stop: stop_rx.clone(),
         });
-        metrics::gauge!("otagw_ospp_binds").set(0.0);
+        metrics::gauge!(crate::telemetry::names::OSPP_BINDS).set(0.0);
         let task = tokio::spawn(accept_loop(listener, shared, stop_rx));
         tracing::info!(%addr, "OSPP handler listening");
         Ok(OsppHandlerHandle {

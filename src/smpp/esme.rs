@@ -383,7 +383,6 @@ impl Actor {
         })?;
         let mut link = Link::new(tcp, session);
         loop {
-            link.flush().await;
             while let Some(event) = link.session.poll_event() {
                 match event {
                     Event::Bound { version } => return Ok((link, version)),
@@ -391,7 +390,10 @@ impl Actor {
                     _ => {}
                 }
             }
-            link.input().await;
+            link.flush().await;
+            if !link.session.is_closed() {
+                link.input().await;
+            }
         }
     }
 
@@ -409,7 +411,6 @@ impl Actor {
         let mut in_window = 0usize;
         let mut late = 0u64;
         loop {
-            link.flush().await;
             while let Some(event) = link.session.poll_event() {
                 match event {
                     Event::Outcome { id, outcome } => {
@@ -444,6 +445,10 @@ impl Actor {
                     }
                     Event::Bound { .. } | Event::BindRequested { .. } | Event::SubmitSm { .. } => {}
                 }
+            }
+            link.flush().await;
+            if link.session.is_closed() {
+                continue; // its Closed event is next
             }
             if link.session.in_flight() != in_window {
                 in_window = link.session.in_flight();

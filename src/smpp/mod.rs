@@ -9,21 +9,24 @@
 //!        +---- mark_delivered_by_message_id <------------- EsmeEvent::Receipt (deliver_sm)
 //! ```
 //!
-//! - [`esme`]: one actor per bind (`bind_transceiver`): window of unacknowledged `submit_sm`,
-//!   token-bucket rate limit, `enquire_link`, reconnect with back-off, delivery receipts.
+//! - [`esme`]: one actor per bind (`bind_transceiver`): the async shell (TCP, the job queue,
+//!   reconnection with back-off, delivery receipts, metrics) around the sans-IO SMPP session of
+//!   [`otagw_codecs::smpp`], which keeps the window of unacknowledged `submit_sm`, the
+//!   token-bucket rate limit, throttling and congestion pauses, `enquire_link` and unbind.
 //! - [`outbox_worker`]: claims due rows from the outbox, hands them to the binds, records the
 //!   outcomes and applies the receipts.
-//! - [`status`]: which `command_status` values are transient, throttling or permanent.
-//! - [`congestion`]: the SMSC's SMPP 5.0 `congestion_state` and the pace a bind keeps on it.
-//! - [`codec`]: rusmpp's codec for the binds, with TLVs on header-only PDUs set aside.
+//! - [`status`], [`congestion`] (from `otagw_codecs::smpp`): which `command_status` values are
+//!   transient, throttling or permanent; the SMSC's SMPP 5.0 `congestion_state` and the pace a
+//!   bind keeps on it.
+//! - `link`: the TCP side of a session (write what it polls, read into it, fire its timer),
+//!   shared with the OSPP handler's connections.
 //! - [`receipt`]: delivery receipts out of `deliver_sm` (TLVs or the "id:... stat:..." text).
 //!
 //! The durability argument (what is sent exactly once and what at least once) is on
 //! [`crate::store::outbox`].
 
-pub mod codec;
 pub mod esme;
-mod link;
+pub(crate) mod link;
 pub mod outbox_worker;
 pub mod receipt;
 
