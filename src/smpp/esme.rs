@@ -169,9 +169,7 @@ impl EsmeError {
             CloseReason::LinkDead => Self::Timeout("enquire_link_resp"),
             CloseReason::Framing(e) => Self::Codec(e.to_string()),
             CloseReason::ConnectionLost => io.map_or(Self::Closed, Self::Io),
-            CloseReason::UnboundByPeer | CloseReason::Unbound | CloseReason::Closed => {
-                Self::Closed
-            }
+            CloseReason::UnboundByPeer | CloseReason::Unbound | CloseReason::Closed => Self::Closed,
         }
     }
 
@@ -695,7 +693,9 @@ mod tests {
             "the SMSC closed the bind"
         );
         let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-        assert!(EsmeError::describe(&CloseReason::ConnectionLost, Some(&reset)).starts_with("I/O: "));
+        assert!(
+            EsmeError::describe(&CloseReason::ConnectionLost, Some(&reset)).starts_with("I/O: ")
+        );
         assert!(matches!(
             EsmeError::of(&CloseReason::BindRefused { status: 0x0E }, None),
             EsmeError::BindRefused(0x0E)

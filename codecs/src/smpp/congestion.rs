@@ -243,7 +243,8 @@ mod tests {
     #[test]
     fn other_tlvs_are_skipped_and_values_above_100_ignored() {
         let other = Tlv::new(TlvValue::AdditionalStatusInfoText(
-            rusmpp_core::types::owned::COctetString::from_string("busy".to_string()).unwrap_or_default(),
+            rusmpp_core::types::owned::COctetString::from_string("busy".to_string())
+                .unwrap_or_default(),
         ));
         assert_eq!(
             reported(SMPP_5_0, &[other.clone(), congestion(92)]),

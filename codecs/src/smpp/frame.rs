@@ -260,7 +260,13 @@ pub fn encode(command: &Command, out: &mut Vec<u8>) {
 
 /// Appends a PDU of `id` with `body` as its octets (for a body rusmpp has no type for, such as
 /// TLVs on an `enquire_link_resp`).
-pub fn encode_raw(id: CommandId, status: u32, sequence_number: u32, body: &[u8], out: &mut Vec<u8>) {
+pub fn encode_raw(
+    id: CommandId,
+    status: u32,
+    sequence_number: u32,
+    body: &[u8],
+    out: &mut Vec<u8>,
+) {
     let length = u32::try_from(HEADER_LEN + body.len()).unwrap_or(u32::MAX);
     for word in [length, u32::from(id), status, sequence_number] {
         out.extend_from_slice(&word.to_be_bytes());
@@ -332,7 +338,11 @@ mod tests {
         let sm = SubmitSm::builder()
             .short_message(OctetString::from_vec(b"hello".to_vec()).unwrap())
             .build();
-        let wire = encoded(&Command::new(CommandStatus::EsmeRok, 0x7FFF_FFFF, sm.clone()));
+        let wire = encoded(&Command::new(
+            CommandStatus::EsmeRok,
+            0x7FFF_FFFF,
+            sm.clone(),
+        ));
         let frame = decode(&wire).unwrap();
         assert_eq!(frame.header.sequence_number, 0x7FFF_FFFF);
         assert_eq!(frame.pdu, Ok(Pdu::SubmitSm(sm)));
@@ -349,7 +359,13 @@ mod tests {
         assert_eq!(first.header.command_id, CommandId::SubmitSm);
         assert_eq!(first.header.sequence_number, 4);
         assert!(
-            matches!(first.pdu, Err(BodyError::Malformed { id: CommandId::SubmitSm, .. })),
+            matches!(
+                first.pdu,
+                Err(BodyError::Malformed {
+                    id: CommandId::SubmitSm,
+                    ..
+                })
+            ),
             "{first:?}"
         );
         let second = framer.next_frame().unwrap().unwrap();
@@ -379,13 +395,25 @@ mod tests {
         }
         let mut framer = Framer::new();
         framer.push(&100_000u32.to_be_bytes());
-        assert!(matches!(framer.next_frame(), Err(FrameError::TooLong { length: 100_000, .. })));
+        assert!(matches!(
+            framer.next_frame(),
+            Err(FrameError::TooLong {
+                length: 100_000,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn raw_pdus_carry_their_body() {
         let mut out = Vec::new();
-        encode_raw(CommandId::EnquireLinkResp, 0, 9, &[0x04, 0x28, 0, 1, 95], &mut out);
+        encode_raw(
+            CommandId::EnquireLinkResp,
+            0,
+            9,
+            &[0x04, 0x28, 0, 1, 95],
+            &mut out,
+        );
         assert_eq!(out, ENQUIRE_LINK_RESP_WITH_TLV);
     }
 

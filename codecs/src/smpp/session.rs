@@ -58,9 +58,7 @@ use rusmpp_core::values::{InterfaceVersion, Npi, Ton};
 use rusmpp_core::{CommandId, CommandStatus};
 
 use super::congestion::{self, Pace, CONGESTION_STATE_TAG};
-use super::event::{
-    BindKind, BindRequest, CloseReason, Event, Outcome, SessionError, Unanswered,
-};
+use super::event::{BindKind, BindRequest, CloseReason, Event, Outcome, SessionError, Unanswered};
 use super::frame::{self, Frame, Framer};
 use super::pace::{Throttle, TokenBucket};
 use super::status::{self, ESME_RALYBND, ESME_RINVBNDSTS, ESME_RINVCMDID, ESME_RINVCMDLEN};

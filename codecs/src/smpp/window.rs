@@ -169,8 +169,18 @@ mod tests {
         let d = Duration::from_secs(10);
         let mut w = Window::new();
         w.insert(1, 100, t0, Some(t0 + d));
-        w.insert(2, 200, t0 + Duration::from_secs(1), Some(t0 + d + Duration::from_secs(1)));
-        w.insert(3, 300, t0 + Duration::from_secs(2), Some(t0 + d + Duration::from_secs(2)));
+        w.insert(
+            2,
+            200,
+            t0 + Duration::from_secs(1),
+            Some(t0 + d + Duration::from_secs(1)),
+        );
+        w.insert(
+            3,
+            300,
+            t0 + Duration::from_secs(2),
+            Some(t0 + d + Duration::from_secs(2)),
+        );
         assert_eq!(w.next_deadline(), Some(t0 + d));
         assert_eq!(w.answer(1).map(|f| f.id), Some(100));
         assert_eq!(w.next_deadline(), Some(t0 + d + Duration::from_secs(1)));

@@ -11,8 +11,8 @@ use rusmpp_core::CommandId;
 
 use super::*;
 use crate::smpp::congestion::FORGET_AFTER;
-use crate::smpp::pace::{MAX_THROTTLE_PAUSE, MIN_THROTTLE_PAUSE};
 use crate::smpp::frame::FrameError;
+use crate::smpp::pace::{MAX_THROTTLE_PAUSE, MIN_THROTTLE_PAUSE};
 use crate::smpp::status::{
     ESME_RBINDFAIL, ESME_RINVPASWD, ESME_RMSGQFUL, ESME_ROK, ESME_RTHROTTLED, ESME_RX_T_APPN,
 };
@@ -155,14 +155,14 @@ fn the_server_sees_the_bind_request_and_the_client_without_sc_version_runs_3_4()
         panic!()
     };
     assert_eq!(request, bind(SMPP_5_0));
-    assert!(!format!("{request:?}").contains("secret"), "password hidden");
+    assert!(
+        !format!("{request:?}").contains("secret"),
+        "password hidden"
+    );
     smsc.answer_bind(sequence_number, ESME_ROK, "smsc", None)
         .unwrap();
     pump(&mut smsc, &mut esme, now);
-    assert_eq!(
-        events(&mut esme),
-        vec![Event::Bound { version: SMPP_3_4 }]
-    );
+    assert_eq!(events(&mut esme), vec![Event::Bound { version: SMPP_3_4 }]);
 }
 
 #[test]
@@ -410,7 +410,10 @@ fn throttled_answers_pause_the_bind_doubling_once_per_pause() {
     pump(&mut esme, &mut smsc, t0);
     let seqs = submits(&mut smsc);
     // Three answers at once asking to slow down: one pause of 20 ms, not three.
-    for (seq, status) in seqs.iter().zip([ESME_RTHROTTLED, ESME_RMSGQFUL, ESME_RTHROTTLED]) {
+    for (seq, status) in seqs
+        .iter()
+        .zip([ESME_RTHROTTLED, ESME_RMSGQFUL, ESME_RTHROTTLED])
+    {
         smsc.respond_submit_sm(*seq, status, "").unwrap();
     }
     pump(&mut smsc, &mut esme, t0);
@@ -489,7 +492,11 @@ fn congestion_halves_at_90_backs_off_at_100_and_recovers_below_80() {
         }]
     );
     assert_eq!(esme.window_size(), 5);
-    assert_eq!(esme.throttle_pause(), Duration::ZERO, "90-99 does not pause");
+    assert_eq!(
+        esme.throttle_pause(),
+        Duration::ZERO,
+        "90-99 does not pause"
+    );
     // The window is halved: five in flight and no room.
     for id in 0..5 {
         let t = t0 + Duration::from_millis(20 * id);
@@ -566,10 +573,12 @@ fn a_3_4_bind_ignores_congestion_state_and_a_3_4_server_never_sends_it() {
     assert!(answers.iter().all(|f| f.rest.is_empty()));
     assert_eq!(
         answers[0].pdu,
-        Ok(Pdu::SubmitSmResp(rusmpp_core::pdus::owned::SubmitSmResp::new(
-            COctetString::from_string("M1".into()).unwrap(),
-            Vec::new()
-        )))
+        Ok(Pdu::SubmitSmResp(
+            rusmpp_core::pdus::owned::SubmitSmResp::new(
+                COctetString::from_string("M1".into()).unwrap(),
+                Vec::new()
+            )
+        ))
     );
     assert_eq!(smsc.stats().congestion_states_sent, 0);
 }
@@ -683,12 +692,18 @@ fn the_peers_enquire_link_is_answered_in_any_state_even_with_a_body() {
             .iter()
             .map(|f| (f.header.command_id, f.header.sequence_number))
             .collect::<Vec<_>>(),
-        vec![(CommandId::EnquireLinkResp, 7), (CommandId::EnquireLinkResp, 8)]
+        vec![
+            (CommandId::EnquireLinkResp, 7),
+            (CommandId::EnquireLinkResp, 8)
+        ]
     );
     let mut esme = Session::client(client_config(), &bind(SMPP_3_4), t0).unwrap();
     sent(&mut esme);
     esme.handle_data(t0, &raw(0x15, 0, 9, &[]));
-    assert_eq!(sent(&mut esme)[0].header.command_id, CommandId::EnquireLinkResp);
+    assert_eq!(
+        sent(&mut esme)[0].header.command_id,
+        CommandId::EnquireLinkResp
+    );
 }
 
 #[test]
@@ -744,7 +759,9 @@ fn garbage_gets_a_generic_nack_and_the_link_goes_on() {
     esme.handle_data(t0, &[0, 0, 0, 3, 0, 0, 0, 0]);
     assert_eq!(
         events(&mut esme).last(),
-        Some(&Event::Closed(CloseReason::Framing(FrameError::TooShort(3))))
+        Some(&Event::Closed(CloseReason::Framing(FrameError::TooShort(
+            3
+        ))))
     );
 }
 
@@ -761,7 +778,10 @@ fn unbind_by_the_client_closes_both_ends() {
     // The answer to the submit still counts while the unbind is under way.
     smsc.respond_submit_sm(seq, ESME_ROK, "M").unwrap();
     pump(&mut esme, &mut smsc, t0);
-    assert_eq!(events(&mut smsc), vec![Event::Closed(CloseReason::UnboundByPeer)]);
+    assert_eq!(
+        events(&mut smsc),
+        vec![Event::Closed(CloseReason::UnboundByPeer)]
+    );
     pump(&mut smsc, &mut esme, t0);
     assert_eq!(
         events(&mut esme),
