@@ -71,7 +71,7 @@ mod tests;
 /// How long an unbind waits for its unbind_resp by default.
 pub const UNBIND_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Settings of a session.
+/// Settings of a session. A duration too long to add to an instant means "never".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Most requests of the application in flight at once (at least 1).
@@ -278,7 +278,7 @@ impl Session {
         s.bind = Some((seq, bind.kind));
         s.version = bind.interface_version;
         s.state = State::Binding;
-        s.deadline = s.config.response_timeout.map(|t| now + t);
+        s.deadline = s.config.response_timeout.and_then(|t| now.checked_add(t));
         Ok(s)
     }
 
@@ -374,7 +374,9 @@ impl Session {
             State::Open => {}
         }
         at(self.window.next_deadline());
-        at(self.last_report.map(|t| t + congestion::FORGET_AFTER));
+        at(self
+            .last_report
+            .and_then(|t| t.checked_add(congestion::FORGET_AFTER)));
         next
     }
 
@@ -449,7 +451,10 @@ impl Session {
                 self.unanswered_enquires += 1;
                 let seq = self.window.next_sequence_number();
                 self.send(CommandStatus::EsmeRok, seq, Pdu::EnquireLink);
-                self.next_enquire = self.config.enquire_link_interval.map(|i| now + i);
+                self.next_enquire = self
+                    .config
+                    .enquire_link_interval
+                    .and_then(|i| now.checked_add(i));
             }
         }
     }
@@ -476,7 +481,7 @@ impl Session {
                 let seq = self.window.next_sequence_number();
                 self.send(CommandStatus::EsmeRok, seq, Pdu::Unbind);
                 self.state = State::Unbinding;
-                self.deadline = Some(now + self.config.unbind_timeout);
+                self.deadline = now.checked_add(self.config.unbind_timeout);
             }
             State::Closed | State::Unbinding => {}
             State::Open | State::Binding => self.close(CloseReason::Unbound),
@@ -620,7 +625,10 @@ impl Session {
 
     fn send_request(&mut self, now: Instant, id: u64, pdu: Pdu) -> u32 {
         let seq = self.window.next_sequence_number();
-        let deadline = self.config.response_timeout.map(|t| now + t);
+        let deadline = self
+            .config
+            .response_timeout
+            .and_then(|t| now.checked_add(t));
         self.window.insert(seq, id, now, deadline);
         self.send(CommandStatus::EsmeRok, seq, pdu);
         seq
@@ -778,7 +786,10 @@ impl Session {
             .config
             .max_rate_per_sec
             .map(|rate| TokenBucket::new(rate, now));
-        self.next_enquire = self.config.enquire_link_interval.map(|i| now + i);
+        self.next_enquire = self
+            .config
+            .enquire_link_interval
+            .and_then(|i| now.checked_add(i));
         self.events.push_back(Event::Bound {
             version: self.version,
         });

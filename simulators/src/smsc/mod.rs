@@ -571,8 +571,7 @@ async fn serve_link(link: &mut Link, shared: &Arc<Shared>) {
                     pdu,
                 } => {
                     let system_id = bound.as_ref().map_or("", |b| b.system_id.as_str());
-                    if !on_submit(shared, system_id, &mut link.session, sequence_number, &pdu).await
-                    {
+                    if !on_submit(shared, system_id, link, sequence_number, &pdu).await {
                         break 'serve;
                     }
                 }
@@ -675,7 +674,7 @@ fn on_bind(
 async fn on_submit(
     shared: &Arc<Shared>,
     system_id: &str,
-    session: &mut Session,
+    link: &mut Link,
     seq: u32,
     sm: &SubmitSm,
 ) -> bool {
@@ -711,8 +710,11 @@ async fn on_submit(
         )
     };
     if !delay.is_zero() {
+        // The answers before this one are not held up by its delay.
+        link.flush().await;
         tokio::time::sleep(delay).await;
     }
+    let session = &mut link.session;
     // Every submit_sm_resp of a 5.0 bind carries the congestion_state set, accepted or not.
     session.set_reported_congestion(congestion);
     if let Some(status) = fault {
@@ -747,7 +749,9 @@ async fn on_submit(
         );
     }
     if drop_now {
-        // Accepted, but the answer never leaves: every bind goes down.
+        // Accepted, but the answer never leaves: every bind goes down (the answers before it
+        // leave first).
+        link.flush().await;
         shared.kill.send_modify(|g| *g += 1);
         return false;
     }
@@ -755,7 +759,9 @@ async fn on_submit(
         Shared::lock(&shared.withheld).push(message_id);
         return true;
     }
-    let _ = session.respond_submit_sm(seq, u32::from(CommandStatus::EsmeRok), &message_id);
+    let _ = link
+        .session
+        .respond_submit_sm(seq, u32::from(CommandStatus::EsmeRok), &message_id);
     true
 }
 

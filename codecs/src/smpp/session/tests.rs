@@ -1022,3 +1022,21 @@ fn bad_settings_and_wrong_calls_are_errors_not_panics() {
         Err(SessionError::NotPending(77))
     );
 }
+
+#[test]
+fn durations_too_long_for_the_clock_mean_never() {
+    let t0 = Instant::now();
+    let config = Config {
+        response_timeout: Some(Duration::MAX),
+        enquire_link_interval: Some(Duration::MAX),
+        unbind_timeout: Duration::MAX,
+        ..client_config()
+    };
+    let (mut esme, _smsc) = bound_pair(config, SMPP_3_4, SMPP_3_4, t0);
+    esme.submit(t0, 1, submit_sm("x")).unwrap();
+    assert_eq!(esme.poll_timeout(), None);
+    esme.unbind(t0);
+    assert_eq!(esme.poll_timeout(), None);
+    esme.handle_timeout(t0 + Duration::from_secs(3600));
+    assert_eq!(esme.state(), State::Unbinding);
+}
