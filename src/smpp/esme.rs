@@ -267,11 +267,12 @@ fn request_id(row: i64) -> u64 {
     u64::from_ne_bytes(row.to_ne_bytes())
 }
 
-/// Whether the session's timing allows a submit at `now` (see [`Session::submit_ready`]).
-fn ready_at(ready: Ready) -> Option<Instant> {
+/// When a job may be taken: `Some(None)` now, `Some(Some(at))` at `at`, `None` not until the
+/// session changes (see [`Session::submit_ready`]).
+fn ready_at(ready: Ready) -> Option<Option<Instant>> {
     match ready {
-        Ready::Now => Some(Instant::now()),
-        Ready::At(at) => Some(Instant::from_std(at)),
+        Ready::Now => Some(None),
+        Ready::At(at) => Some(Some(Instant::from_std(at))),
         Ready::No => None,
     }
 }
@@ -471,7 +472,7 @@ impl Actor {
                 }
                 () = link.input() => {}
                 job = async {
-                    if let Some(at) = ready {
+                    if let Some(Some(at)) = ready {
                         tokio::time::sleep_until(at).await;
                     }
                     match pending.take() {

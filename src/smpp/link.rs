@@ -2,11 +2,13 @@
 //! socket, what the socket gives is handed to it, and its timer is fired. The ESME binds and
 //! the OSPP handler's connections are both a `Link` and a loop around it.
 
+use std::pin::Pin;
 use std::time::Instant;
 
 use otagw_codecs::smpp::Session;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Sleep;
 
 /// Octets read from the socket at a time.
 const READ_BUFFER: usize = 16 * 1024;
@@ -18,6 +20,10 @@ pub(crate) struct Link {
     /// The session.
     pub(crate) session: Session,
     buf: Vec<u8>,
+    /// The session's timer, kept from one wait to the next (re-armed only when its deadline
+    /// moves: a timer armed anew for every wait costs the runtime's timer wheel each time).
+    timer: Pin<Box<Sleep>>,
+    armed: Option<Instant>,
     /// The I/O error that ended the connection, if one did.
     pub(crate) io_error: Option<std::io::Error>,
 }
@@ -28,6 +34,8 @@ impl Link {
             tcp,
             session,
             buf: vec![0; READ_BUFFER],
+            timer: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
+            armed: None,
             io_error: None,
         }
     }
@@ -58,10 +66,13 @@ impl Link {
         if self.session.is_closed() {
             return std::future::pending().await;
         }
-        let timer = self
-            .session
-            .poll_timeout()
-            .map(tokio::time::Instant::from_std);
+        let deadline = self.session.poll_timeout();
+        if let Some(at) = deadline.filter(|at| self.armed != Some(*at)) {
+            self.timer
+                .as_mut()
+                .reset(tokio::time::Instant::from_std(at));
+        }
+        self.armed = deadline;
         tokio::select! {
             read = self.tcp.read(&mut self.buf) => match read {
                 Ok(0) => self.lost(None),
@@ -71,16 +82,9 @@ impl Link {
                 }
                 Err(e) => self.lost(Some(e)),
             },
-            _ = sleep_until(timer), if timer.is_some() => {
+            () = &mut self.timer, if deadline.is_some() => {
                 self.session.handle_timeout(Instant::now());
             }
         }
-    }
-}
-
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }

@@ -3,11 +3,13 @@
 //! what the socket gives is handed to it, and its timer is fired. The protocol is the session's;
 //! the simulators only add their application (and their faults) on top.
 
+use std::pin::Pin;
 use std::time::Instant;
 
 use otagw_codecs::smpp::Session;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Sleep;
 
 /// Octets read from the socket at a time.
 const READ_BUFFER: usize = 16 * 1024;
@@ -19,6 +21,10 @@ pub(crate) struct Link {
     /// The session.
     pub(crate) session: Session,
     buf: Vec<u8>,
+    /// The session's timer, kept from one wait to the next (re-armed only when its deadline
+    /// moves: a timer armed anew for every wait costs the runtime's timer wheel each time).
+    timer: Pin<Box<Sleep>>,
+    armed: Option<Instant>,
     /// The I/O error that ended the connection, if one did.
     pub(crate) io_error: Option<std::io::Error>,
 }
@@ -29,6 +35,8 @@ impl Link {
             tcp,
             session,
             buf: vec![0; READ_BUFFER],
+            timer: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
+            armed: None,
             io_error: None,
         }
     }
@@ -59,10 +67,13 @@ impl Link {
         if self.session.is_closed() {
             return std::future::pending().await;
         }
-        let timer = self
-            .session
-            .poll_timeout()
-            .map(tokio::time::Instant::from_std);
+        let deadline = self.session.poll_timeout();
+        if let Some(at) = deadline.filter(|at| self.armed != Some(*at)) {
+            self.timer
+                .as_mut()
+                .reset(tokio::time::Instant::from_std(at));
+        }
+        self.armed = deadline;
         tokio::select! {
             read = self.tcp.read(&mut self.buf) => match read {
                 Ok(0) => self.lost(None),
@@ -73,7 +84,7 @@ impl Link {
                 }
                 Err(e) => self.lost(Some(e)),
             },
-            _ = sleep_until(timer), if timer.is_some() => {
+            () = &mut self.timer, if deadline.is_some() => {
                 before(&mut self.session);
                 self.session.handle_timeout(Instant::now());
             }
@@ -83,12 +94,5 @@ impl Link {
     /// Closes with SO_LINGER 0 when dropped: the peer sees a reset, as after a crash.
     pub(crate) fn reset_on_close(&self) {
         let _ = self.tcp.set_zero_linger();
-    }
-}
-
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
