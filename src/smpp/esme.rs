@@ -213,6 +213,7 @@ impl Esme {
             events,
             up: up_tx,
             offer,
+            pending: None,
         };
         (esme, tokio::spawn(actor.run(stop)))
     }
@@ -244,6 +245,9 @@ struct Actor {
     up: watch::Sender<Option<u8>>,
     /// interface_version offered in the next bind.
     offer: Offer,
+    /// A job taken from the queue that the session's timing did not let go yet (it goes first,
+    /// on this bind or the next one).
+    pending: Option<SubmitJob>,
 }
 
 /// The session settings of a bind.
@@ -404,8 +408,6 @@ impl Actor {
     ) -> Result<(), EsmeError> {
         let (ack_tx, mut ack_rx) = mpsc::channel::<(u32, bool)>(256);
         let jobs = self.jobs.clone();
-        // A job taken from the queue that the session's timing did not let go yet.
-        let mut pending: Option<SubmitJob> = None;
         let mut stopping = false;
         let mut in_window = 0usize;
         let mut late = 0u64;
@@ -475,7 +477,7 @@ impl Actor {
                     if let Some(Some(at)) = ready {
                         tokio::time::sleep_until(at).await;
                     }
-                    match pending.take() {
+                    match self.pending.take() {
                         Some(job) => Some(job),
                         None => jobs.lock().await.recv().await,
                     }
@@ -485,7 +487,7 @@ impl Actor {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     };
-                    pending = self.submit(&mut link.session, job).await;
+                    self.pending = self.submit(&mut link.session, job).await;
                 }
                 Some((seq, recorded)) = ack_rx.recv() => {
                     let status = if recorded { ESME_ROK } else { ESME_RX_T_APPN };
