@@ -95,6 +95,14 @@ pub enum FrameError {
         /// The largest accepted.
         max: usize,
     },
+    /// [`decode`] was given fewer octets than the command_length says.
+    #[error("command_length {length}, but only {available} octets")]
+    Truncated {
+        /// The command_length (0 when not even that was there).
+        length: u32,
+        /// The octets given.
+        available: usize,
+    },
 }
 
 /// Whether rusmpp 0.4 decodes a PDU with this command_id from its header alone, and which.
@@ -240,9 +248,9 @@ pub fn decode(octets: &[u8]) -> Result<Frame, FrameError> {
     framer.push(octets);
     match framer.next_frame()? {
         Some(frame) => Ok(frame),
-        None => Err(FrameError::TooLong {
+        None => Err(FrameError::Truncated {
             length: be_u32(octets, 0),
-            max: octets.len(),
+            available: octets.len(),
         }),
     }
 }
@@ -402,6 +410,24 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn decode_wants_the_whole_pdu() {
+        assert_eq!(
+            decode(&ENQUIRE_LINK[..10]),
+            Err(FrameError::Truncated {
+                length: 16,
+                available: 10
+            })
+        );
+        assert_eq!(
+            decode(&[0, 0]),
+            Err(FrameError::Truncated {
+                length: 0,
+                available: 2
+            })
+        );
     }
 
     #[test]
