@@ -135,6 +135,22 @@ pub mod names {
     pub const TCAP_TIMEOUTS: &str = "otagw_tcap_timeouts_total";
     /// Inbound SS7 messages dropped by the TCAP layer, by reason.
     pub const TCAP_DROPPED: &str = "otagw_tcap_dropped_total";
+    /// 1 while an SMPP bind to the SMSC is up, by bind.
+    pub const SMPP_BIND_UP: &str = "otagw_smpp_bind_up";
+    /// SMPP version a bind runs (3.4, 5.0; 0 while unbound), by bind.
+    pub const SMPP_INTERFACE_VERSION: &str = "otagw_smpp_interface_version";
+    /// submit_sm awaiting their response, by bind.
+    pub const SMPP_WINDOW_IN_USE: &str = "otagw_smpp_window_in_use";
+    /// The SMSC's last congestion_state on an SMPP 5.0 bind, by bind.
+    pub const SMPP_CONGESTION_STATE: &str = "otagw_smpp_congestion_state";
+    /// submit_sm answered (or not), by bind and status.
+    pub const SMPP_SUBMITS: &str = "otagw_smpp_submits_total";
+    /// Delivery receipts, by state.
+    pub const SMPP_RECEIPTS: &str = "otagw_smpp_receipts_total";
+    /// Receipts answered without being recorded, by reason.
+    pub const SMPP_RECEIPTS_DROPPED: &str = "otagw_smpp_receipts_dropped_total";
+    /// Outbox rows for the SMSC, by state.
+    pub const SMPP_OUTBOX_DEPTH: &str = "otagw_smpp_outbox_depth";
 }
 
 /// Buckets of the session duration histogram, in seconds.

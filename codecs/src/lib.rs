@@ -18,6 +18,7 @@
 //! | [`pcap`] | classic pcap files and raw IPv4/UDP frames, built in memory (for traces and tests) |
 //! | [`prl`] | Preferred Roaming List (classic and extended), its CRC, SSPR segmentation |
 //! | [`sccp`] | SCCP connectionless messages (UDT, UDTS, XUDT, XUDTS), ANSI and ITU addresses |
+//! | [`smpp`] | SMPP 3.4/5.0 sessions (client and server) without I/O, PDU framing, congestion pacing |
 //! | [`spasm`] | SPASM: AUTH_OTAPA for OTAPA on a protected NAM (otagw's computation, documented) |
 //! | [`tcap`] | ANSI TCAP (T1.114) packages and components, parameters kept as raw TLVs |
 //! | [`wap`] | WAP push over SMS: user data header, WSP push PDU, WBXML SI/SL/PROV, segmentation |
@@ -36,6 +37,7 @@ pub mod ospp;
 pub mod pcap;
 pub mod prl;
 pub mod sccp;
+pub mod smpp;
 pub mod spasm;
 pub mod tcap;
 pub mod wap;

@@ -10,6 +10,9 @@
 //!   deliver_sm "OSPP/1 RESULT ..."     <- watch the session row until it ends
 //! ```
 //!
+//! Each connection runs the SMPP session machine of `otagw_codecs::smpp` in its server role
+//! (the one the simulated SMSC runs too); `connection.rs` is its shell and the decisions below.
+//!
 //! Binds: `bind_transceiver`, `bind_transmitter` and `bind_receiver` are accepted only with a
 //! configured system_id and its password; otherwise the bind_*_resp carries ESME_RINVSYSID
 //! (0x0F) or ESME_RINVPASWD (0x0E) and the connection is closed. A second bind on a bound

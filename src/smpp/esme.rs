@@ -1,59 +1,65 @@
-//! One SMPP bind towards the SMSC, as an actor (SMPP 3.4 §2, §4).
+//! One SMPP bind towards the SMSC, as an actor (SMPP 3.4 §2, §4): the async shell around the
+//! sans-IO session of `otagw_codecs::smpp` ([`Session`], client role).
 //!
 //! The actor connects over TCP, sends `bind_transceiver` (system_id, password, system_type,
-//! interface_version) and, once bound, takes [`SubmitJob`]s from the queue it shares with the other binds, but only
-//! while it has room in its window (at most `window` `submit_sm` awaiting their
-//! `submit_sm_resp`, correlated by sequence number) and a token in its bucket (at most
-//! `max_rate_per_sec`). An `ESME_RTHROTTLED` or `ESME_RMSGQFUL` answer pauses the bind (20 ms,
-//! doubling up to [`MAX_THROTTLE_PAUSE`] while the SMSC keeps refusing); any other answer resets
-//! the pause. It sends `enquire_link` every
-//! `enquire_link_secs` and drops the bind after two unanswered; it answers the SMSC's
-//! `enquire_link` and `unbind`. `deliver_sm` receipts go to the outbox worker, and their
-//! `deliver_sm_resp` is sent once the worker has recorded them (a receipt the gateway could not
-//! record is refused with ESME_RX_T_APPN, so the SMSC sends it again). On any loss of the bind
-//! every request still in the window is reported [`EsmeEvent::Unknown`], and the actor
-//! reconnects with a growing back-off.
+//! interface_version) and, once bound, takes [`SubmitJob`]s from the queue it shares with the
+//! other binds, but only while the session has room in its window (at most `window`
+//! `submit_sm` awaiting their `submit_sm_resp`, correlated by sequence number) and a token in
+//! its bucket (at most `max_rate_per_sec`): [`Session::submit_ready`] says when. An
+//! `ESME_RTHROTTLED` or `ESME_RMSGQFUL` answer pauses the bind (20 ms, doubling up to
+//! [`MAX_THROTTLE_PAUSE`] while the SMSC keeps refusing; answers to requests already in the
+//! window do not lengthen a pause); any other answer resets the pause. The session sends
+//! `enquire_link` every `enquire_link_secs` and drops the bind after two unanswered; it
+//! answers the SMSC's `enquire_link` and `unbind`. `deliver_sm` receipts go to the outbox
+//! worker, and their `deliver_sm_resp` is sent once the worker has recorded them (a receipt the
+//! gateway could not record is refused with ESME_RX_T_APPN, so the SMSC sends it again). A
+//! `submit_sm_resp` that does not come within `response_timeout` makes the request
+//! [`EsmeEvent::Unknown`] (a response coming later is dropped); on any loss of the bind every
+//! request still in the window is reported [`EsmeEvent::Unknown`], and the actor reconnects
+//! with a growing back-off. On stop it unbinds and waits up to a second for the `unbind_resp`
+//! (answers to the window still count meanwhile).
 //!
 //! **Version.** The bind offers `interface_version` (5.0 by default). The bind runs the lower of
 //! that and the SMSC's `sc_interface_version` (SMPP 5.0 §4.1.1.4; none given: 3.4). An SMSC that
 //! refuses a 5.0 bind for another reason than the credentials (some 3.4 SMSCs refuse versions
 //! they do not know) is bound again at once offering 3.4; after that bind ends, the next one
-//! offers the configured version again. otagw's use of
+//! offers the configured version again ([`Offer`]). otagw's use of
 //! SMPP (submit_sm, deliver_sm receipts, enquire_link, unbind) is the same in both versions.
 //!
-//! **Congestion (5.0 only).** On a 5.0 bind the actor reads the SMSC's `congestion_state` TLV
+//! **Congestion (5.0 only).** On a 5.0 bind the session reads the SMSC's `congestion_state` TLV
 //! from every response that carries one (`submit_sm_resp`, `enquire_link_resp`, `generic_nack`,
-//! `unbind_resp`; the link's [`SmppCodec`] keeps the bodies rusmpp does not decode) and paces
-//! itself by [`super::congestion`]: from 90 it runs at half its rate and window, at 100 it also
+//! `unbind_resp`; the session's framing keeps the bodies rusmpp does not decode) and paces the
+//! bind by [`super::congestion`]: from 90 it runs at half its rate and window, at 100 it also
 //! pauses after each such answer as after `ESME_RTHROTTLED`, and below 80 it is back to the
-//! configured rate and window. Every bind starts at the configured pace.
+//! configured rate and window; an SMSC silent about it for 30 s is forgotten. Every bind starts
+//! at the configured pace.
 //!
 //! Metrics: `otagw_smpp_bind_up{bind}`, `otagw_smpp_interface_version{bind}`, `otagw_smpp_window_in_use{bind}`,
 //! `otagw_smpp_congestion_state{bind}`, `otagw_smpp_submits_total{bind,status}`,
 //! `otagw_smpp_receipts_total{state}`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use rusmpp::pdus::{BindTransceiver, DeliverSmResp, SubmitSm};
-use rusmpp::types::{COctetString, EmptyOrFullCOctetString, OctetString};
-use rusmpp::values::{
-    DataCoding, EsmClass, InterfaceVersion, Npi, RegisteredDelivery, ServiceType, Ton,
+use otagw_codecs::smpp::status::{self, ESME_ROK, ESME_RX_T_APPN};
+use otagw_codecs::smpp::{
+    BindKind, BindRequest, CloseReason, Config, Event, Offer, Outcome, Pace, Ready, Session,
+    SessionError, Unanswered,
 };
-use rusmpp::{Command, CommandId, CommandStatus, Pdu};
+use rusmpp::pdus::{DeliverSm, SubmitSm};
+use rusmpp::types::{COctetString, EmptyOrFullCOctetString, OctetString};
+use rusmpp::values::{DataCoding, EsmClass, Npi, RegisteredDelivery, ServiceType, Ton};
 use thiserror::Error;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio::time::Instant;
-use tokio_util::codec::Framed;
 
-use super::codec::{Received, SmppCodec};
-use super::congestion::{self, Pace};
+use super::link::Link;
 use super::receipt::{self, Receipt};
-use super::status::{self, StatusClass};
 use super::SmppSettings;
+use crate::telemetry::names;
+
+pub use otagw_codecs::smpp::MAX_THROTTLE_PAUSE;
 
 /// A message to submit: one outbox row under claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +160,28 @@ pub enum EsmeError {
     BadSetting(&'static str),
 }
 
+impl EsmeError {
+    /// Why a session closed, as the bind's error (`io`: the I/O error that ended it, if one).
+    fn of(reason: &CloseReason, io: Option<std::io::Error>) -> Self {
+        match reason {
+            CloseReason::BindRefused { status } => Self::BindRefused(*status),
+            CloseReason::BindTimedOut => Self::Timeout("bind_transceiver_resp"),
+            CloseReason::LinkDead => Self::Timeout("enquire_link_resp"),
+            CloseReason::Framing(e) => Self::Codec(e.to_string()),
+            CloseReason::ConnectionLost => io.map_or(Self::Closed, Self::Io),
+            CloseReason::UnboundByPeer | CloseReason::Unbound | CloseReason::Closed => Self::Closed,
+        }
+    }
+
+    /// The text of [`EsmeError::of`] without taking the I/O error.
+    fn describe(reason: &CloseReason, io: Option<&std::io::Error>) -> String {
+        match (reason, io) {
+            (CloseReason::ConnectionLost, Some(e)) => format!("I/O: {e}"),
+            _ => Self::of(reason, None).to_string(),
+        }
+    }
+}
+
 /// One bind, as seen from outside the actor.
 #[derive(Debug, Clone)]
 pub struct Esme {
@@ -177,15 +205,15 @@ impl Esme {
             name: name.clone(),
             up: up_rx,
         };
-        let settings_offer = settings.interface_version;
+        let offer = Offer::new(settings.interface_version);
         let actor = Actor {
             name,
             settings,
             jobs,
             events,
             up: up_tx,
-            next_seq: 1,
-            offer: settings_offer,
+            offer,
+            pending: None,
         };
         (esme, tokio::spawn(actor.run(stop)))
     }
@@ -215,138 +243,68 @@ struct Actor {
     jobs: JobQueue,
     events: mpsc::Sender<EsmeEvent>,
     up: watch::Sender<Option<u8>>,
-    next_seq: u32,
     /// interface_version offered in the next bind.
-    offer: u8,
+    offer: Offer,
+    /// A job taken from the queue that the session's timing did not let go yet (it goes first,
+    /// on this bind or the next one).
+    pending: Option<SubmitJob>,
 }
 
-type Link = Framed<TcpStream, SmppCodec>;
-
-/// The longest pause after ESME_RTHROTTLED / ESME_RMSGQFUL (the pause starts at 20 ms and
-/// doubles while the SMSC keeps refusing).
-pub const MAX_THROTTLE_PAUSE: Duration = Duration::from_secs(1);
-
-struct InFlight {
-    id: i64,
-    sent_at: Instant,
-}
-
-/// Token bucket: `rate` tokens a second, a burst of at most `burst`.
-struct Bucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    at: Instant,
-}
-
-impl Bucket {
-    fn new(rate: u32) -> Self {
-        let rate = f64::from(rate.max(1));
-        let burst = (rate / 10.0).max(1.0);
-        Self {
-            rate,
-            burst,
-            tokens: burst,
-            at: Instant::now(),
-        }
-    }
-
-    fn refill(&mut self, now: Instant) {
-        let dt = now.saturating_duration_since(self.at).as_secs_f64();
-        self.tokens = (self.tokens + dt * self.rate).min(self.burst);
-        self.at = now;
-    }
-
-    /// When the next token is there (now if there is one).
-    fn ready_at(&mut self, now: Instant) -> Instant {
-        self.refill(now);
-        if self.tokens >= 1.0 {
-            now
-        } else {
-            now + Duration::from_secs_f64((1.0 - self.tokens) / self.rate)
-        }
-    }
-
-    fn take(&mut self, now: Instant) {
-        self.refill(now);
-        self.tokens -= 1.0;
-    }
-
-    /// Runs at `rate` from now on (the tokens gathered so far are kept, up to the new burst).
-    fn set_rate(&mut self, rate: u32, now: Instant) {
-        self.refill(now);
-        let fresh = Self::new(rate);
-        self.rate = fresh.rate;
-        self.burst = fresh.burst;
-        self.tokens = self.tokens.min(fresh.burst);
+/// The session settings of a bind.
+fn session_config(s: &SmppSettings) -> Config {
+    Config {
+        window: s.window.max(1),
+        max_rate_per_sec: Some(s.max_rate_per_sec),
+        response_timeout: Some(s.response_timeout),
+        enquire_link_interval: Some(Duration::from_secs(s.enquire_link_secs.max(1))),
+        ..Config::default()
     }
 }
 
-/// Pauses the bind after an answer asking it to slow down: the pause starts at 20 ms and doubles
-/// up to [`MAX_THROTTLE_PAUSE`] while the answers keep asking; answers to requests already in
-/// the window when the pause began do not lengthen it again.
-fn slow_down(now: Instant, paused_until: &mut Instant, pause: &mut Duration) {
-    if now >= *paused_until {
-        *pause = (*pause * 2).clamp(Duration::from_millis(20), MAX_THROTTLE_PAUSE);
-        *paused_until = now + *pause;
-    }
+/// The outbox row id of a session request id (the row id's bits, unchanged both ways).
+fn row_id(id: u64) -> i64 {
+    i64::from_ne_bytes(id.to_ne_bytes())
 }
 
-/// The congestion_state a response from the SMSC carries, on a bind running `version`: from
-/// the TLVs of a `submit_sm_resp`, or from the body of a header-only response
-/// (`enquire_link_resp`, `generic_nack`, `unbind_resp`) that [`SmppCodec`] set aside.
-fn congestion_of(version: u8, cmd: &Command, body: &[u8]) -> Option<u8> {
-    if u32::from(cmd.id()) & 0x8000_0000 == 0 {
-        return None; // a request
-    }
-    match cmd.pdu() {
-        Some(Pdu::SubmitSmResp(r)) => congestion::reported(version, r.tlvs()),
-        _ => congestion::reported_in_body(version, body),
-    }
+/// The session request id of an outbox row id.
+fn request_id(row: i64) -> u64 {
+    u64::from_ne_bytes(row.to_ne_bytes())
 }
 
-fn c_string<const MIN: usize, const MAX: usize>(
-    s: &str,
-    what: &'static str,
-) -> Result<COctetString<MIN, MAX>, EsmeError> {
-    COctetString::from_string(s.to_string()).map_err(|_| EsmeError::BadSetting(what))
-}
-
-fn codec_err(e: impl std::fmt::Display) -> EsmeError {
-    EsmeError::Codec(e.to_string())
+/// When a job may be taken: `Some(None)` now, `Some(Some(at))` at `at`, `None` not until the
+/// session changes (see [`Session::submit_ready`]).
+fn ready_at(ready: Ready) -> Option<Option<Instant>> {
+    match ready {
+        Ready::Now => Some(None),
+        Ready::At(at) => Some(Some(Instant::from_std(at))),
+        Ready::No => None,
+    }
 }
 
 impl Actor {
-    fn seq(&mut self) -> u32 {
-        let s = self.next_seq;
-        // Sequence numbers run 0x00000001..=0x7FFFFFFF (SMPP 3.4 §3.2).
-        self.next_seq = if s >= 0x7FFF_FFFF { 1 } else { s + 1 };
-        s
-    }
-
     fn set_up(&self, version: Option<u8>) {
         let _ = self.up.send(version);
-        metrics::gauge!("otagw_smpp_bind_up", "bind" => self.name.clone())
+        metrics::gauge!(names::SMPP_BIND_UP, "bind" => self.name.clone())
             .set(if version.is_some() { 1.0 } else { 0.0 });
         // 3.4 or 5.0 while bound, 0 while not.
         let shown = version.map_or(0.0, |v| f64::from(v >> 4) + f64::from(v & 0x0F) / 10.0);
-        metrics::gauge!("otagw_smpp_interface_version", "bind" => self.name.clone()).set(shown);
+        metrics::gauge!(names::SMPP_INTERFACE_VERSION, "bind" => self.name.clone()).set(shown);
         // Each bind starts unaware of the SMSC's congestion.
         self.congestion_gauge(0);
     }
 
     fn congestion_gauge(&self, state: u8) {
-        metrics::gauge!("otagw_smpp_congestion_state", "bind" => self.name.clone())
+        metrics::gauge!(names::SMPP_CONGESTION_STATE, "bind" => self.name.clone())
             .set(f64::from(state));
     }
 
     fn window_gauge(&self, n: usize) {
-        metrics::gauge!("otagw_smpp_window_in_use", "bind" => self.name.clone()).set(n as f64);
+        metrics::gauge!(names::SMPP_WINDOW_IN_USE, "bind" => self.name.clone()).set(n as f64);
     }
 
     fn count_submit(&self, status: &str) {
         metrics::counter!(
-            "otagw_smpp_submits_total",
+            names::SMPP_SUBMITS,
             "bind" => self.name.clone(),
             "status" => status.to_string()
         )
@@ -371,12 +329,12 @@ impl Actor {
                         "SMPP bound"
                     );
                     self.set_up(Some(version));
-                    let ended = self.session(link, version, &mut stop).await;
+                    let ended = self.session(link, &mut stop).await;
                     self.set_up(None);
                     self.window_gauge(0);
                     // The next bind offers the configured version again (the SMSC may have
                     // been upgraded, or its refusal was passing).
-                    self.offer = self.settings.interface_version;
+                    self.offer.bind_ended();
                     match ended {
                         Ok(()) => break,
                         Err(e) => tracing::warn!(bind = %self.name, error = %e, "SMPP bind lost"),
@@ -385,7 +343,11 @@ impl Actor {
                 Err(e) => {
                     tracing::warn!(bind = %self.name, smsc = %self.settings.smsc, error = %e, "SMPP bind failed");
                     if let EsmeError::BindRefused(code) = e {
-                        if self.after_refusal(code) {
+                        if self.offer.refused(code) {
+                            tracing::warn!(
+                                bind = %self.name,
+                                "the SMSC refused an SMPP 5.0 bind; binding with SMPP 3.4"
+                            );
                             continue; // at once, offering 3.4
                         }
                     }
@@ -400,70 +362,40 @@ impl Actor {
         self.set_up(None);
     }
 
-    /// A refused 5.0 bind is offered again as 3.4 (true), unless the credentials were the
-    /// problem.
-    fn after_refusal(&mut self, code: u32) -> bool {
-        let credentials = [
-            u32::from(CommandStatus::EsmeRinvpaswd),
-            u32::from(CommandStatus::EsmeRinvsysid),
-        ];
-        if self.offer > super::SMPP_3_4 && !credentials.contains(&code) {
-            tracing::warn!(
-                bind = %self.name,
-                "the SMSC refused an SMPP 5.0 bind; binding with SMPP 3.4"
-            );
-            self.offer = super::SMPP_3_4;
-            return true;
-        }
-        false
-    }
-
     async fn connect_and_bind(&mut self) -> Result<(Link, u8), EsmeError> {
         let timeout = self.settings.response_timeout;
         let tcp = tokio::time::timeout(timeout, TcpStream::connect(self.settings.smsc))
             .await
             .map_err(|_| EsmeError::Timeout("the TCP connection"))??;
         let _ = tcp.set_nodelay(true);
-        let mut link = Framed::new(tcp, SmppCodec::new());
-        let bind = BindTransceiver::builder()
-            .system_id(c_string(&self.settings.system_id, "system_id")?)
-            .password(c_string(&self.settings.password, "password")?)
-            .system_type(c_string(&self.settings.system_type, "system_type")?)
-            .interface_version(InterfaceVersion::from(self.offer))
-            .build();
-        let seq = self.seq();
-        link.send(Command::new(CommandStatus::EsmeRok, seq, bind))
-            .await
-            .map_err(codec_err)?;
-        let deadline = Instant::now() + timeout;
+        let bind = BindRequest {
+            kind: BindKind::Transceiver,
+            system_id: self.settings.system_id.clone(),
+            password: self.settings.password.clone(),
+            system_type: self.settings.system_type.clone(),
+            interface_version: self.offer.next(),
+        };
+        let session = Session::client(
+            session_config(&self.settings),
+            &bind,
+            std::time::Instant::now(),
+        )
+        .map_err(|e| match e {
+            SessionError::Field(what) => EsmeError::BadSetting(what),
+            other => EsmeError::Codec(other.to_string()),
+        })?;
+        let mut link = Link::new(tcp, session);
         loop {
-            let cmd = tokio::time::timeout_at(deadline, link.next())
-                .await
-                .map_err(|_| EsmeError::Timeout("bind_transceiver_resp"))?
-                .ok_or(EsmeError::Closed)?
-                .map_err(codec_err)?
-                .command;
-            match cmd.id() {
-                CommandId::BindTransceiverResp | CommandId::GenericNack
-                    if cmd.sequence_number() == seq =>
-                {
-                    let code = u32::from(cmd.status());
-                    if let (0, Some(Pdu::BindTransceiverResp(resp))) = (code, cmd.pdu()) {
-                        let sc_version = resp.sc_interface_version().map(u8::from);
-                        return Ok((link, super::negotiated_version(self.offer, sc_version)));
-                    }
-                    return Err(EsmeError::BindRefused(code));
+            while let Some(event) = link.session.poll_event() {
+                match event {
+                    Event::Bound { version } => return Ok((link, version)),
+                    Event::Closed(reason) => return Err(EsmeError::of(&reason, link.io_error)),
+                    _ => {}
                 }
-                CommandId::EnquireLink => {
-                    link.send(Command::new(
-                        CommandStatus::EsmeRok,
-                        cmd.sequence_number(),
-                        Pdu::EnquireLinkResp,
-                    ))
-                    .await
-                    .map_err(codec_err)?;
-                }
-                _ => {}
+            }
+            link.flush().await;
+            if !link.session.is_closed() {
+                link.input().await;
             }
         }
     }
@@ -472,258 +404,215 @@ impl Actor {
     async fn session(
         &mut self,
         mut link: Link,
-        version: u8,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<(), EsmeError> {
-        let mut window: HashMap<u32, InFlight> = HashMap::new();
-        let result = self
-            .session_loop(&mut link, version, &mut window, stop)
-            .await;
-        for (_, f) in window.drain() {
-            let cause = match &result {
-                Ok(()) => "the gateway stopped with the request in flight".to_string(),
-                Err(e) => format!("no submit_sm_resp: {e}"),
-            };
-            self.count_submit("unknown");
-            let _ = self
-                .events
-                .send(EsmeEvent::Unknown { id: f.id, cause })
-                .await;
-        }
-        result
-    }
-
-    /// The pace after the SMSC reported congestion_state `state`; the bucket follows it.
-    fn on_congestion_state(&self, pace: Pace, state: u8, bucket: &mut Bucket) -> Pace {
-        self.congestion_gauge(state);
-        let next = pace.after_report(state);
-        if next != pace {
-            let rate = next.rate(self.settings.max_rate_per_sec);
-            bucket.set_rate(rate, Instant::now());
-            let window = next.window(self.settings.window.max(1));
-            if next == Pace::Full {
-                tracing::info!(bind = %self.name, congestion_state = state, rate, window, "SMSC congestion over: the bind runs at its configured pace");
-            } else {
-                tracing::warn!(bind = %self.name, congestion_state = state, pace = next.as_str(), rate, window, "SMSC reports congestion: the bind slows down");
-            }
-        }
-        next
-    }
-
-    async fn session_loop(
-        &mut self,
-        link: &mut Link,
-        version: u8,
-        window: &mut HashMap<u32, InFlight>,
-        stop: &mut watch::Receiver<bool>,
-    ) -> Result<(), EsmeError> {
-        let s = self.settings.clone();
-        let mut pace = Pace::Full;
-        // When the SMSC last reported a congestion_state (None: not since it was forgotten).
-        let mut last_report: Option<Instant> = None;
-        let mut bucket = Bucket::new(s.max_rate_per_sec);
-        let mut paused_until = Instant::now();
-        let mut throttle_pause = Duration::ZERO;
-        let enquire_every = Duration::from_secs(s.enquire_link_secs.max(1));
-        let mut enquire = tokio::time::interval_at(Instant::now() + enquire_every, enquire_every);
-        // After a stall (a starved process), one enquire_link, not a burst of the missed ones
-        // (two unanswered in a row would drop a healthy bind).
-        enquire.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut unanswered_enquires = 0u32;
-        let mut housekeeping = tokio::time::interval(Duration::from_millis(100));
-        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (ack_tx, mut ack_rx) = mpsc::channel::<(u32, bool)>(256);
         let jobs = self.jobs.clone();
+        let mut stopping = false;
+        let mut in_window = 0usize;
+        let mut late = 0u64;
         loop {
-            let now = Instant::now();
-            let send_at = bucket.ready_at(now).max(paused_until);
-            let has_room = window.len() < pace.window(s.window.max(1));
+            while let Some(event) = link.session.poll_event() {
+                match event {
+                    Event::Outcome { id, outcome } => {
+                        self.on_outcome(row_id(id), outcome, stopping, &link).await;
+                    }
+                    Event::DeliverSm {
+                        sequence_number,
+                        pdu,
+                    } => {
+                        self.on_deliver_sm(&mut link.session, sequence_number, &pdu, &ack_tx)
+                            .await;
+                    }
+                    Event::Congestion {
+                        state,
+                        pace,
+                        previous,
+                    } => self.on_congestion(&link.session, state, pace, previous),
+                    Event::CongestionForgotten { previous } => {
+                        // An SMSC silent for FORGET_AFTER is forgotten: the gauge goes back to
+                        // 0 and a slowed bind to its configured pace.
+                        self.congestion_gauge(0);
+                        if previous != Pace::Full {
+                            tracing::info!(bind = %self.name, "SMSC no longer reports congestion: the bind runs at its configured pace");
+                        }
+                    }
+                    Event::Closed(reason) => {
+                        link.flush().await;
+                        if stopping && reason == CloseReason::Unbound {
+                            return Ok(());
+                        }
+                        return Err(EsmeError::of(&reason, link.io_error.take()));
+                    }
+                    Event::Bound { .. } | Event::BindRequested { .. } | Event::SubmitSm { .. } => {}
+                }
+            }
+            link.flush().await;
+            if link.session.is_closed() {
+                continue; // its Closed event is next
+            }
+            if link.session.in_flight() != in_window {
+                in_window = link.session.in_flight();
+                self.window_gauge(in_window);
+            }
+            let stats = link.session.stats();
+            if stats.late_responses != late {
+                late = stats.late_responses;
+                tracing::debug!(bind = %self.name, late, "submit_sm_resp after its timeout dropped");
+            }
+            let ready = if stopping {
+                None
+            } else {
+                ready_at(link.session.submit_ready(std::time::Instant::now()))
+            };
             tokio::select! {
-                changed = stop.changed() => {
+                changed = stop.changed(), if !stopping => {
                     if changed.is_err() || *stop.borrow() {
-                        self.unbind(link).await;
-                        return Ok(());
+                        stopping = true;
+                        link.session.unbind(std::time::Instant::now());
                     }
                 }
-                frame = link.next() => {
-                    let Received { command: cmd, body } = frame.ok_or(EsmeError::Closed)?.map_err(codec_err)?;
-                    // Any response may carry the SMSC's congestion_state (5.0); one that says
-                    // congested pauses the bind, whatever its status.
-                    let mut congested = false;
-                    if let Some(state) = congestion_of(version, &cmd, &body) {
-                        last_report = Some(Instant::now());
-                        pace = self.on_congestion_state(pace, state, &mut bucket);
-                        congested = pace.backs_off();
-                        if congested {
-                            slow_down(Instant::now(), &mut paused_until, &mut throttle_pause);
-                            tracing::debug!(bind = %self.name, congestion_state = state, pause_ms = throttle_pause.as_millis() as u64, "SMSC congested");
-                        }
-                    }
-                    match cmd.id() {
-                        CommandId::SubmitSmResp | CommandId::GenericNack => {
-                            let Some(f) = window.remove(&cmd.sequence_number()) else {
-                                tracing::debug!(bind = %self.name, seq = cmd.sequence_number(), "response to no request in the window");
-                                continue;
-                            };
-                            self.window_gauge(window.len());
-                            let code = u32::from(cmd.status());
-                            let message_id = match cmd.pdu() {
-                                Some(Pdu::SubmitSmResp(r)) => r.message_id().as_str().to_string(),
-                                _ => String::new(),
-                            };
-                            let event = match status::classify(code) {
-                                StatusClass::Ok if !message_id.is_empty() => {
-                                    if !congested {
-                                        throttle_pause = Duration::ZERO;
-                                    }
-                                    self.count_submit("ESME_ROK");
-                                    EsmeEvent::Submitted { id: f.id, message_id }
-                                }
-                                StatusClass::Ok => {
-                                    self.count_submit("ESME_ROK");
-                                    EsmeEvent::Transient { id: f.id, cause: "submit_sm_resp without a message_id".into() }
-                                }
-                                StatusClass::SlowDown => {
-                                    slow_down(Instant::now(), &mut paused_until, &mut throttle_pause);
-                                    self.count_submit(&status::name(code));
-                                    tracing::debug!(bind = %self.name, status = %status::name(code), pause_ms = throttle_pause.as_millis() as u64, "SMSC asks to slow down");
-                                    EsmeEvent::SlowDown { id: f.id, status: code }
-                                }
-                                StatusClass::Transient => {
-                                    if !congested {
-                                        throttle_pause = Duration::ZERO;
-                                    }
-                                    self.count_submit(&status::name(code));
-                                    EsmeEvent::Transient { id: f.id, cause: format!("submit_sm_resp {}", status::name(code)) }
-                                }
-                                StatusClass::Permanent => {
-                                    if !congested {
-                                        throttle_pause = Duration::ZERO;
-                                    }
-                                    self.count_submit(&status::name(code));
-                                    EsmeEvent::Permanent { id: f.id, cause: format!("submit_sm_resp {}", status::name(code)) }
-                                }
-                            };
-                            let _ = self.events.send(event).await;
-                        }
-                        CommandId::DeliverSm => self.on_deliver_sm(link, &cmd, &ack_tx).await?,
-                        CommandId::EnquireLink => {
-                            link.send(Command::new(CommandStatus::EsmeRok, cmd.sequence_number(), Pdu::EnquireLinkResp))
-                                .await.map_err(codec_err)?;
-                        }
-                        CommandId::EnquireLinkResp => unanswered_enquires = 0,
-                        CommandId::Unbind => {
-                            let _ = link.send(Command::new(CommandStatus::EsmeRok, cmd.sequence_number(), Pdu::UnbindResp)).await;
-                            return Err(EsmeError::Closed);
-                        }
-                        CommandId::UnbindResp => {}
-                        _ => {
-                            // A request we do not serve: generic_nack ESME_RINVCMDID.
-                            if u32::from(cmd.id()) & 0x8000_0000 == 0 {
-                                link.send(Command::new(CommandStatus::EsmeRinvcmdid, cmd.sequence_number(), Pdu::GenericNack))
-                                    .await.map_err(codec_err)?;
-                            }
-                        }
-                    }
-                }
+                () = link.input() => {}
                 job = async {
-                    tokio::time::sleep_until(send_at).await;
-                    jobs.lock().await.recv().await
-                }, if has_room => {
+                    if let Some(Some(at)) = ready {
+                        tokio::time::sleep_until(at).await;
+                    }
+                    match self.pending.take() {
+                        Some(job) => Some(job),
+                        None => jobs.lock().await.recv().await,
+                    }
+                }, if ready.is_some() => {
                     let Some(job) = job else {
                         // The worker is gone: nothing more to send; keep serving receipts.
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     };
-                    let now = Instant::now();
-                    if job.lease_until <= now + s.response_timeout {
-                        let _ = self.events.send(EsmeEvent::LeaseLost { id: job.id }).await;
-                        continue;
-                    }
-                    let seq = self.seq();
-                    let id = job.id;
-                    match submit_sm(&job, &s) {
-                        Ok(pdu) => {
-                            bucket.take(now);
-                            window.insert(seq, InFlight { id, sent_at: now });
-                            self.window_gauge(window.len());
-                            link.send(Command::new(CommandStatus::EsmeRok, seq, pdu))
-                                .await.map_err(codec_err)?;
-                        }
-                        Err(cause) => {
-                            self.count_submit("invalid");
-                            let _ = self.events.send(EsmeEvent::Permanent { id, cause }).await;
-                        }
-                    }
-                }
-                _ = enquire.tick() => {
-                    if unanswered_enquires >= 2 {
-                        return Err(EsmeError::Timeout("enquire_link_resp"));
-                    }
-                    unanswered_enquires += 1;
-                    let seq = self.seq();
-                    link.send(Command::new(CommandStatus::EsmeRok, seq, Pdu::EnquireLink))
-                        .await.map_err(codec_err)?;
-                }
-                _ = housekeeping.tick() => {
-                    let now = Instant::now();
-                    // An SMSC silent for FORGET_AFTER is forgotten: the gauge goes back to 0 and
-                    // a slowed bind to its configured pace.
-                    if last_report.is_some_and(|at| congestion::forgotten(now.saturating_duration_since(at))) {
-                        last_report = None;
-                        self.congestion_gauge(0);
-                        if pace != Pace::Full {
-                            pace = Pace::Full;
-                            bucket.set_rate(s.max_rate_per_sec, now);
-                            tracing::info!(bind = %self.name, "SMSC no longer reports congestion: the bind runs at its configured pace");
-                        }
-                    }
-                    let late: Vec<u32> = window
-                        .iter()
-                        .filter(|(_, f)| now.saturating_duration_since(f.sent_at) >= s.response_timeout)
-                        .map(|(seq, _)| *seq)
-                        .collect();
-                    for seq in late {
-                        if let Some(f) = window.remove(&seq) {
-                            self.count_submit("timeout");
-                            let _ = self.events.send(EsmeEvent::Unknown { id: f.id, cause: "submit_sm_resp timed out".into() }).await;
-                        }
-                    }
-                    self.window_gauge(window.len());
+                    self.pending = self.submit(&mut link.session, job).await;
                 }
                 Some((seq, recorded)) = ack_rx.recv() => {
-                    let status = if recorded { CommandStatus::EsmeRok } else { CommandStatus::EsmeRxTAppn };
-                    link.send(Command::new(status, seq, DeliverSmResp::new(COctetString::empty(), Vec::new())))
-                        .await.map_err(codec_err)?;
+                    let status = if recorded { ESME_ROK } else { ESME_RX_T_APPN };
+                    // The receipt may have outlived nothing: a closed session has no such seq.
+                    let _ = link.session.respond_deliver_sm(seq, status);
                 }
             }
         }
     }
 
+    /// Sends `job` if its claim holds and the session lets it go now; gives it back when the
+    /// session's timing says not yet.
+    async fn submit(&self, session: &mut Session, job: SubmitJob) -> Option<SubmitJob> {
+        let now = Instant::now();
+        if job.lease_until <= now + self.settings.response_timeout {
+            let _ = self.events.send(EsmeEvent::LeaseLost { id: job.id }).await;
+            return None;
+        }
+        let std_now = now.into_std();
+        if session.submit_ready(std_now) != Ready::Now {
+            return Some(job);
+        }
+        match submit_sm(&job, &self.settings) {
+            Ok(pdu) => match session.submit(std_now, request_id(job.id), pdu) {
+                Ok(_) => None,
+                Err(_) => Some(job),
+            },
+            Err(cause) => {
+                self.count_submit("invalid");
+                let _ = self
+                    .events
+                    .send(EsmeEvent::Permanent { id: job.id, cause })
+                    .await;
+                None
+            }
+        }
+    }
+
+    /// What became of the submit of outbox row `id`, to the worker (and the metrics).
+    async fn on_outcome(&self, id: i64, outcome: Outcome, stopping: bool, link: &Link) {
+        let event = match outcome {
+            Outcome::Accepted { message_id } => {
+                self.count_submit("ESME_ROK");
+                if message_id.is_empty() {
+                    EsmeEvent::Transient {
+                        id,
+                        cause: "submit_sm_resp without a message_id".into(),
+                    }
+                } else {
+                    EsmeEvent::Submitted { id, message_id }
+                }
+            }
+            Outcome::SlowDown { status } => {
+                self.count_submit(&status::name(status));
+                tracing::debug!(bind = %self.name, status = %status::name(status), pause_ms = link.session.throttle_pause().as_millis() as u64, "SMSC asks to slow down");
+                EsmeEvent::SlowDown { id, status }
+            }
+            Outcome::Transient { status } => {
+                self.count_submit(&status::name(status));
+                EsmeEvent::Transient {
+                    id,
+                    cause: format!("submit_sm_resp {}", status::name(status)),
+                }
+            }
+            Outcome::Permanent { status } => {
+                self.count_submit(&status::name(status));
+                EsmeEvent::Permanent {
+                    id,
+                    cause: format!("submit_sm_resp {}", status::name(status)),
+                }
+            }
+            Outcome::Unanswered(Unanswered::TimedOut) => {
+                self.count_submit("timeout");
+                EsmeEvent::Unknown {
+                    id,
+                    cause: "submit_sm_resp timed out".into(),
+                }
+            }
+            Outcome::Unanswered(Unanswered::Closed(reason)) => {
+                self.count_submit("unknown");
+                let cause = if stopping && reason == CloseReason::Unbound {
+                    "the gateway stopped with the request in flight".to_string()
+                } else {
+                    format!(
+                        "no submit_sm_resp: {}",
+                        EsmeError::describe(&reason, link.io_error.as_ref())
+                    )
+                };
+                EsmeEvent::Unknown { id, cause }
+            }
+        };
+        let _ = self.events.send(event).await;
+    }
+
+    /// The SMSC reported its congestion_state; the session has set its pace.
+    fn on_congestion(&self, session: &Session, state: u8, pace: Pace, previous: Pace) {
+        self.congestion_gauge(state);
+        if pace != previous {
+            let rate = pace.rate(self.settings.max_rate_per_sec);
+            let window = pace.window(self.settings.window.max(1));
+            if pace == Pace::Full {
+                tracing::info!(bind = %self.name, congestion_state = state, rate, window, "SMSC congestion over: the bind runs at its configured pace");
+            } else {
+                tracing::warn!(bind = %self.name, congestion_state = state, pace = pace.as_str(), rate, window, "SMSC reports congestion: the bind slows down");
+            }
+        }
+        if pace.backs_off() {
+            tracing::debug!(bind = %self.name, congestion_state = state, pause_ms = session.throttle_pause().as_millis() as u64, "SMSC congested");
+        }
+    }
+
+    /// A deliver_sm: a receipt goes to the worker and is answered once recorded; anything else
+    /// (mobile-originated traffic is not ours to handle) is accepted at once.
     async fn on_deliver_sm(
-        &mut self,
-        link: &mut Link,
-        cmd: &Command,
+        &self,
+        session: &mut Session,
+        seq: u32,
+        sm: &DeliverSm,
         acks: &mpsc::Sender<(u32, bool)>,
-    ) -> Result<(), EsmeError> {
-        let seq = cmd.sequence_number();
-        let receipt = match cmd.pdu() {
-            Some(Pdu::DeliverSm(sm)) => receipt::from_deliver_sm(sm),
-            _ => None,
+    ) {
+        let Some(receipt) = receipt::from_deliver_sm(sm) else {
+            let _ = session.respond_deliver_sm(seq, ESME_ROK);
+            return;
         };
-        let Some(receipt) = receipt else {
-            // Not a receipt (mobile-originated traffic is not ours to handle): accept it.
-            link.send(Command::new(
-                CommandStatus::EsmeRok,
-                seq,
-                DeliverSmResp::new(COctetString::empty(), Vec::new()),
-            ))
-            .await
-            .map_err(codec_err)?;
-            return Ok(());
-        };
-        metrics::counter!("otagw_smpp_receipts_total", "state" => receipt.state.as_str())
-            .increment(1);
+        metrics::counter!(names::SMPP_RECEIPTS, "state" => receipt.state.as_str()).increment(1);
         let (ack_tx, ack_rx) = oneshot::channel();
         if self
             .events
@@ -734,34 +623,14 @@ impl Actor {
             .await
             .is_err()
         {
-            let _ = acks.send((seq, false)).await;
-            return Ok(());
+            let _ = session.respond_deliver_sm(seq, ESME_RX_T_APPN);
+            return;
         }
         let acks = acks.clone();
         tokio::spawn(async move {
             let recorded = ack_rx.await.unwrap_or(false);
             let _ = acks.send((seq, recorded)).await;
         });
-        Ok(())
-    }
-
-    async fn unbind(&mut self, link: &mut Link) {
-        let seq = self.seq();
-        if link
-            .send(Command::new(CommandStatus::EsmeRok, seq, Pdu::Unbind))
-            .await
-            .is_err()
-        {
-            return;
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            while let Some(Ok(Received { command: cmd, .. })) = link.next().await {
-                if cmd.id() == CommandId::UnbindResp {
-                    break;
-                }
-            }
-        })
-        .await;
     }
 }
 
@@ -810,60 +679,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn row_ids_go_through_the_session_unchanged() {
+        for row in [1i64, 42, i64::MAX, -1, 0] {
+            assert_eq!(row_id(request_id(row)), row);
+        }
+    }
+
+    #[test]
+    fn close_reasons_read_as_before() {
+        assert_eq!(
+            EsmeError::describe(&CloseReason::LinkDead, None),
+            "timed out waiting for enquire_link_resp"
+        );
+        assert_eq!(
+            EsmeError::describe(&CloseReason::UnboundByPeer, None),
+            "the SMSC closed the bind"
+        );
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(
+            EsmeError::describe(&CloseReason::ConnectionLost, Some(&reset)).starts_with("I/O: ")
+        );
+        assert!(matches!(
+            EsmeError::of(&CloseReason::BindRefused { status: 0x0E }, None),
+            EsmeError::BindRefused(0x0E)
+        ));
+        assert_eq!(
+            EsmeError::of(&CloseReason::BindTimedOut, None).to_string(),
+            "timed out waiting for bind_transceiver_resp"
+        );
+    }
+
+    #[test]
     fn esm_class_round_trips() {
         for v in [0x00u8, 0x40, 0x04, 0x44] {
             assert_eq!(u8::from(EsmClass::from(v)), v);
         }
         assert_eq!(u8::from(DataCoding::from(0x04u8)), 0x04);
-    }
-
-    #[test]
-    fn bucket_paces() {
-        let t0 = Instant::now();
-        let mut b = Bucket::new(10);
-        assert_eq!(b.ready_at(t0), t0);
-        b.take(t0);
-        let next = b.ready_at(t0);
-        assert!(next > t0 && next <= t0 + Duration::from_millis(101));
-    }
-
-    #[test]
-    fn bucket_follows_a_new_rate() {
-        let t0 = Instant::now();
-        let mut b = Bucket::new(1000);
-        for _ in 0..100 {
-            b.take(t0);
-        }
-        b.set_rate(10, t0);
-        let next = b.ready_at(t0);
-        assert!(
-            next >= t0 + Duration::from_millis(99) && next <= t0 + Duration::from_millis(101),
-            "one token at 10/s takes 100 ms: {:?}",
-            next - t0
-        );
-        // A full bucket keeps at most the new burst.
-        let mut full = Bucket::new(1000);
-        full.set_rate(20, t0);
-        full.take(t0);
-        full.take(t0);
-        assert!(full.ready_at(t0) > t0, "burst of 2 at 20/s");
-    }
-
-    #[test]
-    fn slowing_down_doubles_the_pause_once_per_pause() {
-        let t0 = Instant::now();
-        let mut until = t0;
-        let mut pause = Duration::ZERO;
-        slow_down(t0, &mut until, &mut pause);
-        assert_eq!((pause, until), (Duration::from_millis(20), t0 + pause));
-        // Answers inside the pause do not lengthen it.
-        slow_down(t0 + Duration::from_millis(5), &mut until, &mut pause);
-        assert_eq!(pause, Duration::from_millis(20));
-        let mut at = until;
-        for _ in 0..10 {
-            slow_down(at, &mut until, &mut pause);
-            at = until;
-        }
-        assert_eq!(pause, MAX_THROTTLE_PAUSE);
     }
 }

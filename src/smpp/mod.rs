@@ -9,24 +9,29 @@
 //!        +---- mark_delivered_by_message_id <------------- EsmeEvent::Receipt (deliver_sm)
 //! ```
 //!
-//! - [`esme`]: one actor per bind (`bind_transceiver`): window of unacknowledged `submit_sm`,
-//!   token-bucket rate limit, `enquire_link`, reconnect with back-off, delivery receipts.
+//! - [`esme`]: one actor per bind (`bind_transceiver`): the async shell (TCP, the job queue,
+//!   reconnection with back-off, delivery receipts, metrics) around the sans-IO SMPP session of
+//!   [`otagw_codecs::smpp`], which keeps the window of unacknowledged `submit_sm`, the
+//!   token-bucket rate limit, throttling and congestion pauses, `enquire_link` and unbind.
 //! - [`outbox_worker`]: claims due rows from the outbox, hands them to the binds, records the
 //!   outcomes and applies the receipts.
-//! - [`status`]: which `command_status` values are transient, throttling or permanent.
-//! - [`congestion`]: the SMSC's SMPP 5.0 `congestion_state` and the pace a bind keeps on it.
-//! - [`codec`]: rusmpp's codec for the binds, with TLVs on header-only PDUs set aside.
+//! - [`status`], [`congestion`] (from `otagw_codecs::smpp`): which `command_status` values are
+//!   transient, throttling or permanent; the SMSC's SMPP 5.0 `congestion_state` and the pace a
+//!   bind keeps on it.
+//! - `link`: the TCP side of a session (write what it polls, read into it, fire its timer),
+//!   shared with the OSPP handler's connections.
 //! - [`receipt`]: delivery receipts out of `deliver_sm` (TLVs or the "id:... stat:..." text).
 //!
 //! The durability argument (what is sent exactly once and what at least once) is on
 //! [`crate::store::outbox`].
 
-pub mod codec;
-pub mod congestion;
 pub mod esme;
+pub(crate) mod link;
 pub mod outbox_worker;
 pub mod receipt;
-pub mod status;
+
+pub use otagw_codecs::smpp::{congestion, status};
+pub use otagw_codecs::smpp::{negotiated_version, version_name, SMPP_3_4, SMPP_5_0};
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -76,25 +81,6 @@ pub struct SmppSettings {
     /// SMPP version offered in bind_transceiver: [`SMPP_5_0`] (taken when the SMSC's
     /// sc_interface_version says it speaks 5.0, else the bind runs 3.4) or [`SMPP_3_4`].
     pub interface_version: u8,
-}
-
-/// interface_version of SMPP 3.4.
-pub const SMPP_3_4: u8 = 0x34;
-/// interface_version of SMPP 5.0.
-pub const SMPP_5_0: u8 = 0x50;
-
-/// The version a bind runs: what the ESME offered, lowered to what the SMSC's bind response
-/// says it speaks. No sc_interface_version means an SMSC older than 3.4's TLVs; otagw treats it
-/// as 3.4, the oldest version it speaks.
-pub fn negotiated_version(offered: u8, sc_interface_version: Option<u8>) -> u8 {
-    offered
-        .min(sc_interface_version.unwrap_or(SMPP_3_4))
-        .max(SMPP_3_4)
-}
-
-/// The version as operators write it ("3.4", "5.0").
-pub fn version_name(version: u8) -> String {
-    format!("{}.{}", version >> 4, version & 0x0F)
 }
 
 impl Default for SmppSettings {
@@ -176,21 +162,5 @@ impl SmppSender {
         for t in self.tasks {
             let _ = t.await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bind_runs_the_lower_version_and_never_below_3_4() {
-        assert_eq!(negotiated_version(SMPP_5_0, Some(SMPP_5_0)), SMPP_5_0);
-        assert_eq!(negotiated_version(SMPP_5_0, Some(SMPP_3_4)), SMPP_3_4);
-        assert_eq!(negotiated_version(SMPP_5_0, None), SMPP_3_4);
-        assert_eq!(negotiated_version(SMPP_3_4, Some(SMPP_5_0)), SMPP_3_4);
-        assert_eq!(negotiated_version(SMPP_5_0, Some(0x33)), SMPP_3_4);
-        assert_eq!(version_name(SMPP_5_0), "5.0");
-        assert_eq!(version_name(SMPP_3_4), "3.4");
     }
 }

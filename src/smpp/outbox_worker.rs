@@ -42,6 +42,7 @@ use crate::store::outbox::{
     self, OutboxBearer, OutboxRow, OutboxState, ReceiptApplied, ReceiptOutcome, Rescheduled,
 };
 use crate::store::{Store, StoreError};
+use crate::telemetry::names;
 
 /// How long a receipt for an unknown message_id is held before it is dropped.
 pub const RECEIPT_HOLD: Duration = Duration::from_secs(30);
@@ -56,7 +57,7 @@ fn drop_receipt(receipt: &Receipt, ack: oneshot::Sender<bool>, reason: &'static 
         reason,
         "receipt for an unknown message_id dropped"
     );
-    metrics::counter!("otagw_smpp_receipts_dropped_total", "reason" => reason).increment(1);
+    metrics::counter!(names::SMPP_RECEIPTS_DROPPED, "reason" => reason).increment(1);
     let _ = ack.send(true);
 }
 
@@ -330,7 +331,7 @@ impl OutboxWorker {
         .await;
         if let Ok(depth) = depth {
             for st in OutboxState::ALL {
-                metrics::gauge!("otagw_smpp_outbox_depth", "state" => st.as_str())
+                metrics::gauge!(names::SMPP_OUTBOX_DEPTH, "state" => st.as_str())
                     .set(depth.get(st) as f64);
             }
         }

@@ -1,35 +1,38 @@
 //! A simulated IVR / OTAP tool: the SMPP client (ESME) that binds to the gateway's OSPP handler
 //! and drives it with OSPP requests (`docs/ospp.md`).
 //!
-//! [`Ivr::connect`] binds as a transceiver. [`Ivr::request`] sends an OSPP request as the
-//! short_message of a submit_sm with its session type's protocol_id and returns once the
+//! [`Ivr::connect`] binds as a transceiver (SMPP 3.4). [`Ivr::request`] sends an OSPP request
+//! as the short_message of a submit_sm with its session type's protocol_id and returns once the
 //! submit_sm_resp arrived (an error status is [`IvrError::Refused`]). The gateway's replies
 //! arrive as deliver_sm; each is answered with deliver_sm_resp ESME_ROK at once and queued for
-//! [`Ivr::next_reply`] / [`Ivr::next_delivery`]. `enquire_link` and `unbind` from the gateway
-//! are answered.
+//! [`Ivr::next_reply`] / [`Ivr::next_delivery`]. The SMPP itself (sequence numbers, matching
+//! responses, answering the gateway's `enquire_link` and `unbind`, the response timeout) is the
+//! gateway's own session machine in its client role (`otagw_codecs::smpp::Session`).
 //!
 //! Every submit_sm goes from [`IVR_ADDRESS`] to [`GATEWAY_ADDRESS`], esm_class 0x00,
 //! data_coding 0x01.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use otagw_codecs::identity::Mdn;
 use otagw_codecs::ospp::{OsppError, Reply, Request, SessionType, Subscriber};
-use rusmpp::pdus::{BindTransceiver, DeliverSmResp, SubmitSm};
+use otagw_codecs::smpp::status::ESME_ROK;
+use otagw_codecs::smpp::{
+    BindKind, BindRequest, CloseReason, Config, Event, Outcome, Ready, Session, SessionError,
+    Unanswered, SMPP_3_4,
+};
+use rusmpp::pdus::{DeliverSm, SubmitSm};
 use rusmpp::tlvs::{MessageSubmissionRequestTlvValue, TlvValue};
 use rusmpp::types::{AnyOctetString, COctetString, EmptyOrFullCOctetString, OctetString};
-use rusmpp::values::{
-    DataCoding, EsmClass, InterfaceVersion, MessagePayload, Npi, RegisteredDelivery, Ton,
-};
-use rusmpp::{Command, CommandId, CommandStatus, Pdu};
+use rusmpp::values::{DataCoding, EsmClass, MessagePayload, Npi, RegisteredDelivery, Ton};
 use thiserror::Error;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::codec::Framed;
+
+use crate::smsc::link::Link;
 
 /// source_addr of the IVR's submit_sm.
 pub const IVR_ADDRESS: &str = "18005550100";
@@ -118,8 +121,6 @@ enum Cmd {
     },
 }
 
-type Link = Framed<TcpStream, rusmpp::tokio_codec::CommandCodec>;
-
 /// A bound IVR. Dropping it closes the connection.
 #[derive(Debug)]
 pub struct Ivr {
@@ -135,15 +136,37 @@ impl Drop for Ivr {
     }
 }
 
-fn codec_err(e: impl std::fmt::Display) -> IvrError {
-    IvrError::Codec(e.to_string())
-}
-
 fn c_string<const MIN: usize, const MAX: usize>(
     s: &str,
     what: &'static str,
 ) -> Result<COctetString<MIN, MAX>, IvrError> {
     COctetString::from_string(s.to_string()).map_err(|_| IvrError::BadField(what))
+}
+
+impl IvrError {
+    /// Why the session closed, as the IVR's error (`io`: the I/O error that ended it).
+    fn closed(reason: CloseReason, io: Option<std::io::Error>) -> Self {
+        match reason {
+            CloseReason::BindRefused { status } => Self::BindRefused { status },
+            CloseReason::BindTimedOut => Self::Timeout("bind_transceiver_resp"),
+            CloseReason::LinkDead => Self::Timeout("enquire_link_resp"),
+            CloseReason::Framing(e) => Self::Codec(e.to_string()),
+            CloseReason::ConnectionLost => io.map_or(Self::Closed, Self::Io),
+            CloseReason::UnboundByPeer | CloseReason::Unbound | CloseReason::Closed => Self::Closed,
+        }
+    }
+}
+
+/// The IVR's session settings: no window or rate to speak of, [`RESPONSE_TIMEOUT`] for every
+/// answer.
+fn session_config() -> Config {
+    Config {
+        window: usize::MAX,
+        max_rate_per_sec: None,
+        response_timeout: Some(RESPONSE_TIMEOUT),
+        enquire_link_interval: None,
+        ..Config::default()
+    }
 }
 
 impl Ivr {
@@ -157,43 +180,32 @@ impl Ivr {
             .await
             .map_err(|_| IvrError::Timeout("the TCP connection"))??;
         let _ = tcp.set_nodelay(true);
-        let mut link = Framed::new(tcp, rusmpp::tokio_codec::CommandCodec::new());
-        let bind = BindTransceiver::builder()
-            .system_id(c_string(system_id, "system_id")?)
-            .password(c_string(password, "password")?)
-            .system_type(c_string("IVR", "system_type")?)
-            .interface_version(InterfaceVersion::Smpp3_4)
-            .build();
-        link.send(Command::new(CommandStatus::EsmeRok, 1, bind))
-            .await
-            .map_err(codec_err)?;
-        let deadline = tokio::time::Instant::now() + RESPONSE_TIMEOUT;
-        loop {
-            let cmd = tokio::time::timeout_at(deadline, link.next())
-                .await
-                .map_err(|_| IvrError::Timeout("bind_transceiver_resp"))?
-                .ok_or(IvrError::Closed)?
-                .map_err(codec_err)?;
-            match cmd.id() {
-                CommandId::BindTransceiverResp | CommandId::GenericNack
-                    if cmd.sequence_number() == 1 =>
-                {
-                    let status = u32::from(cmd.status());
-                    if status != 0 || cmd.id() == CommandId::GenericNack {
-                        return Err(IvrError::BindRefused { status });
+        let bind = BindRequest {
+            kind: BindKind::Transceiver,
+            system_id: system_id.to_string(),
+            password: password.to_string(),
+            system_type: "IVR".to_string(),
+            interface_version: SMPP_3_4,
+        };
+        let session =
+            Session::client(session_config(), &bind, Instant::now()).map_err(|e| match e {
+                SessionError::Field(what) => IvrError::BadField(what),
+                other => IvrError::Codec(other.to_string()),
+            })?;
+        let mut link = Link::new(tcp, session);
+        'bind: loop {
+            while let Some(event) = link.session.poll_event() {
+                match event {
+                    Event::Bound { .. } => break 'bind,
+                    Event::Closed(reason) => {
+                        return Err(IvrError::closed(reason, link.io_error.take()))
                     }
-                    break;
+                    _ => {}
                 }
-                CommandId::EnquireLink => {
-                    link.send(Command::new(
-                        CommandStatus::EsmeRok,
-                        cmd.sequence_number(),
-                        Pdu::EnquireLinkResp,
-                    ))
-                    .await
-                    .map_err(codec_err)?;
-                }
-                _ => {}
+            }
+            link.flush().await;
+            if !link.session.is_closed() {
+                link.input(|_| {}).await;
             }
         }
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
@@ -340,10 +352,8 @@ impl Ivr {
     }
 }
 
-fn delivery_of(cmd: &Command) -> Option<IvrDelivery> {
-    let Some(Pdu::DeliverSm(sm)) = cmd.pdu() else {
-        return None;
-    };
+/// A deliver_sm as the IVR reports it.
+fn delivery_of(sm: &DeliverSm) -> IvrDelivery {
     let mut text = sm.short_message().as_ref().to_vec();
     if text.is_empty() {
         text = sm
@@ -355,86 +365,110 @@ fn delivery_of(cmd: &Command) -> Option<IvrDelivery> {
             })
             .unwrap_or_default();
     }
-    Some(IvrDelivery {
+    IvrDelivery {
         protocol_id: sm.protocol_id,
         esm_class: u8::from(sm.esm_class),
         data_coding: u8::from(sm.data_coding),
         source: sm.source_addr.as_str().to_string(),
         destination: sm.destination_addr.as_str().to_string(),
         text,
-    })
+    }
 }
 
-/// The bound session: requests out, responses matched by sequence number, deliveries in.
+/// What became of a submit_sm, as [`Ivr::submit_raw`] returns it.
+fn answer_of(outcome: Outcome) -> Result<String, IvrError> {
+    match outcome {
+        Outcome::Accepted { message_id } => Ok(message_id),
+        Outcome::SlowDown { status }
+        | Outcome::Transient { status }
+        | Outcome::Permanent { status } => Err(IvrError::Refused { status }),
+        Outcome::Unanswered(Unanswered::TimedOut) => Err(IvrError::Timeout("submit_sm_resp")),
+        Outcome::Unanswered(Unanswered::Closed(_)) => Err(IvrError::Closed),
+    }
+}
+
+type Answer = oneshot::Sender<Result<String, IvrError>>;
+
+/// The bound session: requests out, their outcomes back to the callers, deliveries in.
 async fn run(mut link: Link, mut cmds: mpsc::Receiver<Cmd>, deliveries: mpsc::Sender<IvrDelivery>) {
-    let mut next_seq: u32 = 2;
-    let mut pending: HashMap<u32, oneshot::Sender<Result<String, IvrError>>> = HashMap::new();
+    let mut pending: HashMap<u64, Answer> = HashMap::new();
+    // Submits the session's timing does not let go yet (a pause after ESME_RTHROTTLED).
+    let mut waiting: VecDeque<(Box<SubmitSm>, Answer)> = VecDeque::new();
+    let mut next_id: u64 = 0;
     let mut unbinding: Option<oneshot::Sender<()>> = None;
     loop {
+        while let Some(event) = link.session.poll_event() {
+            match event {
+                Event::Outcome { id, outcome } => {
+                    if let Some(answer) = pending.remove(&id) {
+                        let _ = answer.send(answer_of(outcome));
+                    }
+                }
+                Event::DeliverSm {
+                    sequence_number,
+                    pdu,
+                } => {
+                    let _ = deliveries.send(delivery_of(&pdu)).await;
+                    let _ = link.session.respond_deliver_sm(sequence_number, ESME_ROK);
+                }
+                Event::Closed(_) => {
+                    link.flush().await;
+                    for (_, answer) in waiting.drain(..) {
+                        let _ = answer.send(Err(IvrError::Closed));
+                    }
+                    if let Some(done) = unbinding.take() {
+                        let _ = done.send(());
+                    }
+                    return;
+                }
+                _ => {}
+            }
+        }
+        let now = Instant::now();
+        while !waiting.is_empty() && link.session.submit_ready(now) == Ready::Now {
+            let Some((pdu, answer)) = waiting.pop_front() else {
+                break;
+            };
+            let id = next_id;
+            next_id += 1;
+            match link.session.submit(now, id, *pdu) {
+                Ok(_) => {
+                    pending.insert(id, answer);
+                }
+                Err(_) => {
+                    let _ = answer.send(Err(IvrError::Closed));
+                }
+            }
+        }
+        link.flush().await;
+        if link.session.is_closed() {
+            continue; // its Closed event is next
+        }
+        let wake = match link.session.submit_ready(now) {
+            Ready::At(at) if !waiting.is_empty() => Some(tokio::time::Instant::from_std(at)),
+            _ => None,
+        };
         tokio::select! {
-            cmd = cmds.recv() => {
-                let seq = next_seq;
-                next_seq = if next_seq >= 0x7FFF_FFFF { 1 } else { next_seq + 1 };
-                match cmd {
-                    Some(Cmd::Submit { pdu, answer }) => {
-                        match link.send(Command::new(CommandStatus::EsmeRok, seq, *pdu)).await {
-                            Ok(()) => { pending.insert(seq, answer); }
-                            Err(e) => {
-                                let _ = answer.send(Err(codec_err(e)));
-                                return;
-                            }
-                        }
+            cmd = cmds.recv(), if unbinding.is_none() => match cmd {
+                Some(Cmd::Submit { pdu, answer }) => {
+                    if link.session.submit_ready(Instant::now()) == Ready::No {
+                        let _ = answer.send(Err(IvrError::Closed));
+                    } else {
+                        waiting.push_back((pdu, answer));
                     }
-                    Some(Cmd::Unbind { done }) => {
-                        if link.send(Command::new(CommandStatus::EsmeRok, seq, Pdu::Unbind)).await.is_err() {
-                            return;
-                        }
-                        unbinding = Some(done);
-                    }
-                    None => return,
                 }
-            }
-            frame = link.next() => {
-                let Some(Ok(cmd)) = frame else { return };
-                let seq = cmd.sequence_number();
-                match cmd.id() {
-                    CommandId::SubmitSmResp | CommandId::GenericNack => {
-                        if let Some(answer) = pending.remove(&seq) {
-                            let status = u32::from(cmd.status());
-                            let result = match cmd.pdu() {
-                                Some(Pdu::SubmitSmResp(r)) if status == 0 => Ok(r.message_id().as_str().to_string()),
-                                _ => Err(IvrError::Refused { status }),
-                            };
-                            let _ = answer.send(result);
-                        }
-                    }
-                    CommandId::DeliverSm => {
-                        if let Some(d) = delivery_of(&cmd) {
-                            let _ = deliveries.send(d).await;
-                        }
-                        if link.send(Command::new(CommandStatus::EsmeRok, seq, DeliverSmResp::new(COctetString::empty(), Vec::new()))).await.is_err() {
-                            return;
-                        }
-                    }
-                    CommandId::EnquireLink => {
-                        let sent = link.send(Command::new(CommandStatus::EsmeRok, seq, Pdu::EnquireLinkResp)).await;
-                        if sent.is_err() {
-                            return;
-                        }
-                    }
-                    CommandId::Unbind => {
-                        let _ = link.send(Command::new(CommandStatus::EsmeRok, seq, Pdu::UnbindResp)).await;
-                        return;
-                    }
-                    CommandId::UnbindResp => {
-                        if let Some(done) = unbinding.take() {
-                            let _ = done.send(());
-                        }
-                        return;
-                    }
-                    _ => {}
+                Some(Cmd::Unbind { done }) => {
+                    link.session.unbind(Instant::now());
+                    unbinding = Some(done);
                 }
-            }
+                None => return,
+            },
+            _ = async {
+                if let Some(at) = wake {
+                    tokio::time::sleep_until(at).await;
+                }
+            }, if wake.is_some() => {}
+            () = link.input(|_| {}) => {}
         }
     }
 }

@@ -1,11 +1,15 @@
 //! A simulated SMSC: the SMPP 3.4 / 5.0 server (MC side) the gateway's ESME binds to, and the
 //! network that delivers what it accepts to the simulated handsets.
 //!
-//! It accepts `bind_transceiver` (and `bind_transmitter`) when system_id and password match and
-//! answers with `sc_interface_version` = [`SmscConfig::interface_version`] (5.0 by default; an
-//! SMSC configured as 3.4 with [`SmscConfig::refuse_newer_versions`] refuses binds that offer
-//! more, ESME_RBINDFAIL, as some old SMSCs do; [`SmscHandle::bind_versions`] lists what each
-//! bind offered),
+//! Each connection runs the gateway's own SMPP session machine in its server role
+//! (`otagw_codecs::smpp::Session`): enquire_link and unbind are answered, a second bind gets
+//! ESME_RALYBND, requests out of place or undecodable get their response or a generic_nack with
+//! the status SMPP gives them, all by the session. What an SMSC decides is here, on top: it
+//! accepts `bind_transceiver`, `bind_transmitter` and `bind_receiver` when system_id and
+//! password match and answers with `sc_interface_version` = [`SmscConfig::interface_version`]
+//! (5.0 by default; an SMSC configured as 3.4 with [`SmscConfig::refuse_newer_versions`]
+//! refuses binds that offer more, ESME_RBINDFAIL, as some old SMSCs do;
+//! [`SmscHandle::bind_versions`] lists what each bind offered),
 //! answers `submit_sm` with a `submit_sm_resp` carrying a fresh message_id, records every
 //! accepted short message as submitted ([`SubmittedMessage`], [`SmscHandle::messages`]:
 //! destination, esm_class, data_coding, octets), delivers it to the handset attached at its
@@ -13,9 +17,9 @@
 //! [`SmscConfig::receipt_delay`]: a `deliver_sm` with esm_class 0x04, the
 //! `receipted_message_id` (0x001E) and `message_state` (0x0427) TLVs and the standard text
 //! "id:... sub:001 dlvrd:001 submit date:... done date:... stat:DELIVRD err:000 text:". A
-//! receipt goes to any bind of the same system_id that is up when it is due (as a real SMSC
-//! does), waits for one if none is, and is sent again when the ESME refuses it. `enquire_link`
-//! and `unbind` are answered.
+//! receipt goes to any bind of the same system_id that can receive (transceiver, receiver) and
+//! is up when it is due (as a real SMSC does), waits for one if none is, and is sent again when
+//! the ESME refuses it.
 //!
 //! ## Delivery to handsets
 //!
@@ -69,9 +73,9 @@
 //! them. A bind runs 5.0 when it offered 5.0
 //! (or later) and the SMSC is configured for 5.0: a 3.4 bind never gets the TLV, which 3.4 does
 //! not define. The value is only reported: the simulator does not slow down or refuse anything
-//! because of it (combine it with [`SmscHandle::throttle_next`] for that). rusmpp has no
-//! `enquire_link_resp` with a body, so that one is sent as an untyped PDU with the response's
-//! command_id.
+//! because of it (combine it with [`SmscHandle::throttle_next`] for that). The session puts it
+//! on the responses ([`otagw_codecs::smpp::Session::set_reported_congestion`]); the knob is read
+//! when each answer is made.
 //!
 //! ## Stopping and restarting
 //!
@@ -98,29 +102,29 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::{SinkExt, StreamExt};
-use rusmpp::pdus::{BindTransceiverResp, BindTransmitterResp, DeliverSm, SubmitSmResp};
-use rusmpp::tlvs::{MessageDeliveryRequestTlvValue, MessageSubmissionResponseTlvValue, TlvTag};
-use rusmpp::types::{AnyOctetString, COctetString, OctetString};
-use rusmpp::values::{EsmClass, InterfaceVersion, MessageState};
-use rusmpp::{Command, CommandId, CommandStatus, Pdu};
+use otagw_codecs::smpp::{BindRequest, Config, Event, Outcome, Session};
+use rusmpp::pdus::{DeliverSm, SubmitSm};
+use rusmpp::tlvs::MessageDeliveryRequestTlvValue;
+use rusmpp::types::{COctetString, OctetString};
+use rusmpp::values::{EsmClass, MessageState};
+use rusmpp::CommandStatus;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-use tokio_util::codec::Framed;
 use tokio_util::sync::CancellationToken;
 
 use crate::handset::push::Deliveries;
 
 mod delivery;
+pub(crate) mod link;
+
+use link::Link;
 
 /// Receipt err: no handset attached at the destination (with the strict knob).
 const ERR_NO_HANDSET: u16 = 1;
 /// Receipt err: the handset could not take the message (it does not reassemble or decode).
 const ERR_REFUSED: u16 = 2;
-/// interface_version of SMPP 5.0, the first version with congestion_state.
-const SMPP_5_0: u8 = 0x50;
 
 /// Settings of the simulated SMSC.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +198,8 @@ struct PendingReceipt {
 
 struct Conn {
     system_id: String,
+    /// Whether deliver_sm may go on it (a transceiver or receiver bind).
+    receives: bool,
     out: mpsc::Sender<PendingReceipt>,
 }
 
@@ -499,8 +505,6 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     Shared::lock(&shared.handsets).clear();
 }
 
-type Link = Framed<TcpStream, rusmpp::tokio_codec::CommandCodec>;
-
 fn c_str<const MIN: usize, const MAX: usize>(s: &str) -> COctetString<MIN, MAX> {
     COctetString::from_string(s.to_string()).unwrap_or_else(|_| COctetString::empty())
 }
@@ -508,155 +512,126 @@ fn c_str<const MIN: usize, const MAX: usize>(s: &str) -> COctetString<MIN, MAX> 
 /// Serves one connection until it ends, or resets it when the SMSC stops (what was in flight
 /// is dropped unanswered, and the receipts it owed are lost with the instance).
 async fn serve(tcp: TcpStream, shared: Arc<Shared>) {
-    let mut link = Framed::new(tcp, rusmpp::tokio_codec::CommandCodec::new());
+    let mut link = Link::new(tcp, Session::server(Config::server()));
     let stop = shared.stop.clone();
     tokio::select! {
         biased;
         _ = stop.cancelled() => {
             // Closed with SO_LINGER 0: RST, as the peer of a crashed process sees it.
-            let _ = link.get_ref().set_zero_linger();
+            link.reset_on_close();
         }
         _ = serve_link(&mut link, &shared) => {}
     }
 }
 
+/// A bind that is up on this connection.
+struct Bound {
+    conn_id: u64,
+    system_id: String,
+}
+
+/// The SMSC's side of one connection: the session does SMPP (enquire_link, unbind, generic_nack,
+/// requests out of place); this decides the bind, takes the submit_sm (with the fault knobs)
+/// and sends the receipts of this bind's system_id.
 async fn serve_link(link: &mut Link, shared: &Arc<Shared>) {
     let mut kill = shared.kill.subscribe();
     kill.borrow_and_update();
-    // Bind first: the system_id, and the version the bind runs (the lower of the ESME's offer
-    // and ours).
-    let (system_id, bind_version) = loop {
-        let cmd = tokio::select! {
-            c = link.next() => c,
-            _ = kill.changed() => return,
-        };
-        let Some(Ok(cmd)) = cmd else { return };
-        let seq = cmd.sequence_number();
-        let (sid, pw, version, transceiver) = match cmd.pdu() {
-            Some(Pdu::BindTransceiver(b)) => (
-                b.system_id.as_str(),
-                b.password.as_str(),
-                u8::from(b.interface_version),
-                true,
-            ),
-            Some(Pdu::BindTransmitter(b)) => (
-                b.system_id.as_str(),
-                b.password.as_str(),
-                u8::from(b.interface_version),
-                false,
-            ),
-            Some(Pdu::EnquireLink) => {
-                let _ = link
-                    .send(Command::new(
-                        CommandStatus::EsmeRok,
-                        seq,
-                        Pdu::EnquireLinkResp,
-                    ))
-                    .await;
-                continue;
-            }
-            _ => {
-                let _ = link
-                    .send(Command::new(
-                        CommandStatus::EsmeRinvbndsts,
-                        seq,
-                        Pdu::GenericNack,
-                    ))
-                    .await;
-                continue;
-            }
-        };
-        let status = if sid != shared.config.system_id {
-            CommandStatus::EsmeRinvsysid
-        } else if pw != shared.config.password {
-            CommandStatus::EsmeRinvpaswd
-        } else if shared.config.refuse_newer_versions && version > shared.config.interface_version {
-            CommandStatus::EsmeRbindfail
-        } else {
-            CommandStatus::EsmeRok
-        };
-        Shared::lock(&shared.bind_versions).push(version);
-        let sid = sid.to_string();
-        let name: COctetString<1, 16> = c_str("otagw-smsc");
-        let sc_version = InterfaceVersion::from(shared.config.interface_version);
-        let resp = if transceiver {
-            Pdu::from(BindTransceiverResp::new(name, Some(sc_version)))
-        } else {
-            Pdu::from(BindTransmitterResp::new(name, Some(sc_version)))
-        };
-        if link.send(Command::new(status, seq, resp)).await.is_err() {
-            return;
-        }
-        if status == CommandStatus::EsmeRok {
-            break (sid, version.min(shared.config.interface_version));
-        }
-    };
-    shared.binds_accepted.fetch_add(1, Ordering::Relaxed);
-    let conn_id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     let (out_tx, mut out_rx) = mpsc::channel::<PendingReceipt>(1024);
-    Shared::lock(&shared.conns).insert(
-        conn_id,
-        Conn {
-            system_id: system_id.clone(),
-            out: out_tx,
-        },
-    );
-    let mut next_seq: u32 = 1;
-    // Receipts sent and not yet acknowledged, by sequence number.
-    let mut unacked: HashMap<u32, PendingReceipt> = HashMap::new();
-    loop {
+    let mut bound: Option<Bound> = None;
+    // Receipts sent and not yet acknowledged, by the id the session reports them with.
+    let mut unacked: HashMap<u64, PendingReceipt> = HashMap::new();
+    let mut next_receipt: u64 = 0;
+    let mut congestion_states = 0u64;
+    'serve: loop {
+        while let Some(event) = link.session.poll_event() {
+            match event {
+                Event::BindRequested {
+                    sequence_number,
+                    request,
+                } => {
+                    let Some(system_id) =
+                        on_bind(shared, &mut link.session, sequence_number, &request)
+                    else {
+                        continue;
+                    };
+                    shared.binds_accepted.fetch_add(1, Ordering::Relaxed);
+                    let conn_id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+                    Shared::lock(&shared.conns).insert(
+                        conn_id,
+                        Conn {
+                            system_id: system_id.clone(),
+                            receives: request.kind.receives(),
+                            out: out_tx.clone(),
+                        },
+                    );
+                    bound = Some(Bound { conn_id, system_id });
+                }
+                Event::SubmitSm {
+                    sequence_number,
+                    pdu,
+                } => {
+                    let system_id = bound.as_ref().map_or("", |b| b.system_id.as_str());
+                    if !on_submit(shared, system_id, link, sequence_number, &pdu).await {
+                        break 'serve;
+                    }
+                }
+                Event::Outcome { id, outcome } => {
+                    let Some(receipt) = unacked.remove(&id) else {
+                        continue;
+                    };
+                    match outcome {
+                        Outcome::Accepted { .. } => {
+                            shared.receipts_sent.fetch_add(1, Ordering::Relaxed);
+                        }
+                        // The bind went down with it: another bind gets it.
+                        Outcome::Unanswered(_) => {
+                            schedule_receipt(shared.clone(), receipt, Duration::from_millis(50));
+                        }
+                        // Refused: send it again a little later.
+                        _ => schedule_receipt(shared.clone(), receipt, Duration::from_millis(200)),
+                    }
+                }
+                Event::Closed(_) => {
+                    link.flush().await;
+                    break 'serve;
+                }
+                _ => {}
+            }
+        }
+        let sent = link.session.stats().congestion_states_sent;
+        if sent > congestion_states {
+            let delta = usize::try_from(sent - congestion_states).unwrap_or(usize::MAX);
+            shared
+                .congestion_states_sent
+                .fetch_add(delta, Ordering::Relaxed);
+            congestion_states = sent;
+        }
+        link.flush().await;
+        if link.session.is_closed() {
+            continue; // its Closed event is next
+        }
         tokio::select! {
             _ = kill.changed() => break,
             receipt = out_rx.recv() => {
                 let Some(receipt) = receipt else { break };
-                let seq = next_seq;
-                next_seq = next_seq.wrapping_add(1).max(1);
-                let pdu = receipt_pdu(&receipt);
-                unacked.insert(seq, receipt);
-                if link.send(Command::new(CommandStatus::EsmeRok, seq, pdu)).await.is_err() {
-                    break;
+                let id = next_receipt;
+                next_receipt += 1;
+                match link.session.deliver(std::time::Instant::now(), id, receipt_pdu(&receipt)) {
+                    Ok(_) => {
+                        unacked.insert(id, receipt);
+                    }
+                    Err(_) => schedule_receipt(shared.clone(), receipt, Duration::from_millis(50)),
                 }
             }
-            cmd = link.next() => {
-                let Some(Ok(cmd)) = cmd else { break };
-                let seq = cmd.sequence_number();
-                match cmd.id() {
-                    CommandId::SubmitSm => {
-                        if !on_submit(shared, &system_id, bind_version, link, &cmd).await {
-                            break;
-                        }
-                    }
-                    CommandId::DeliverSmResp => {
-                        if let Some(r) = unacked.remove(&seq) {
-                            if cmd.status() == CommandStatus::EsmeRok {
-                                shared.receipts_sent.fetch_add(1, Ordering::Relaxed);
-                            } else {
-                                // Refused: send it again a little later.
-                                schedule_receipt(shared.clone(), r, Duration::from_millis(200));
-                            }
-                        }
-                    }
-                    CommandId::EnquireLink => {
-                        let resp = enquire_link_resp(shared, bind_version);
-                        if link.send(Command::new(CommandStatus::EsmeRok, seq, resp)).await.is_err() {
-                            break;
-                        }
-                    }
-                    CommandId::Unbind => {
-                        let _ = link.send(Command::new(CommandStatus::EsmeRok, seq, Pdu::UnbindResp)).await;
-                        break;
-                    }
-                    CommandId::EnquireLinkResp | CommandId::GenericNack => {}
-                    _ => {
-                        if link.send(Command::new(CommandStatus::EsmeRinvcmdid, seq, Pdu::GenericNack)).await.is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
+            () = link.input(|session| {
+                // What the SMSC reports is what the knob says when it answers.
+                session.set_reported_congestion(Shared::lock(&shared.faults).congestion_state);
+            }) => {}
         }
     }
-    Shared::lock(&shared.conns).remove(&conn_id);
+    if let Some(b) = bound {
+        Shared::lock(&shared.conns).remove(&b.conn_id);
+    }
     // Receipts this bind did not acknowledge go out again on another bind.
     for (_, r) in unacked {
         schedule_receipt(shared.clone(), r, Duration::from_millis(50));
@@ -666,80 +641,44 @@ async fn serve_link(link: &mut Link, shared: &Arc<Shared>) {
     }
 }
 
-/// The submit_sm_resp TLVs on a bind running `bind_version`: the congestion_state when one is
-/// set and the bind runs 5.0 (rusmpp has no typed submit_sm_resp TLV for it, so it goes as a
-/// tagged octet; the ESME decodes it as congestion_state all the same).
-fn response_tlvs(
-    congestion_state: Option<u8>,
-    bind_version: u8,
-) -> Vec<MessageSubmissionResponseTlvValue> {
-    match congestion_state {
-        Some(state) if bind_version >= SMPP_5_0 => {
-            vec![MessageSubmissionResponseTlvValue::Other {
-                tag: TlvTag::CongestionState,
-                value: AnyOctetString::from_slice(&[state]),
-            }]
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// A submit_sm_resp with `message_id` and the TLVs of [`response_tlvs`], counted.
-fn submit_sm_resp(
+/// Answers a bind: accepted when system_id and password match (and, with
+/// `refuse_newer_versions`, the version offered is not above the SMSC's). Returns the system_id
+/// of an accepted bind.
+fn on_bind(
     shared: &Shared,
-    message_id: COctetString<1, 65>,
-    congestion_state: Option<u8>,
-    bind_version: u8,
-) -> SubmitSmResp {
-    let tlvs = response_tlvs(congestion_state, bind_version);
-    if !tlvs.is_empty() {
-        shared
-            .congestion_states_sent
-            .fetch_add(1, Ordering::Relaxed);
-    }
-    SubmitSmResp::new(message_id, tlvs)
+    session: &mut Session,
+    seq: u32,
+    request: &BindRequest,
+) -> Option<String> {
+    let config = &shared.config;
+    let status = if request.system_id != config.system_id {
+        CommandStatus::EsmeRinvsysid
+    } else if request.password != config.password {
+        CommandStatus::EsmeRinvpaswd
+    } else if config.refuse_newer_versions && request.interface_version > config.interface_version {
+        CommandStatus::EsmeRbindfail
+    } else {
+        CommandStatus::EsmeRok
+    };
+    Shared::lock(&shared.bind_versions).push(request.interface_version);
+    let answered = session.answer_bind(
+        seq,
+        u32::from(status),
+        "otagw-smsc",
+        Some(config.interface_version),
+    );
+    (answered.is_ok() && status == CommandStatus::EsmeRok).then(|| request.system_id.clone())
 }
 
-/// The enquire_link_resp on a bind running `bind_version`: with the congestion_state when one
-/// is set and the bind runs 5.0 (counted).
-fn enquire_link_resp(shared: &Shared, bind_version: u8) -> Pdu {
-    let state = Shared::lock(&shared.faults).congestion_state;
-    match state {
-        Some(state) if bind_version >= SMPP_5_0 => {
-            shared
-                .congestion_states_sent
-                .fetch_add(1, Ordering::Relaxed);
-            let [t0, t1] = u16::from(TlvTag::CongestionState).to_be_bytes();
-            Pdu::Other {
-                command_id: CommandId::EnquireLinkResp,
-                body: AnyOctetString::from_slice(&[t0, t1, 0, 1, state]),
-            }
-        }
-        _ => Pdu::EnquireLinkResp,
-    }
-}
-
-/// Serves one submit_sm on a bind running `bind_version`; false when the connection is to be
-/// closed.
+/// Serves one submit_sm; false when the connection is to be closed.
 async fn on_submit(
     shared: &Arc<Shared>,
     system_id: &str,
-    bind_version: u8,
     link: &mut Link,
-    cmd: &Command,
+    seq: u32,
+    sm: &SubmitSm,
 ) -> bool {
     shared.submits_received.fetch_add(1, Ordering::Relaxed);
-    let seq = cmd.sequence_number();
-    let Some(Pdu::SubmitSm(sm)) = cmd.pdu() else {
-        return link
-            .send(Command::new(
-                CommandStatus::EsmeRinvcmdlen,
-                seq,
-                Pdu::GenericNack,
-            ))
-            .await
-            .is_ok();
-    };
     let (delay, fault, drop_now, withhold, congestion) = {
         let mut f = Shared::lock(&shared.faults);
         let fault = if f.throttle > 0 {
@@ -771,11 +710,16 @@ async fn on_submit(
         )
     };
     if !delay.is_zero() {
+        // The answers before this one are not held up by its delay.
+        link.flush().await;
         tokio::time::sleep(delay).await;
     }
+    let session = &mut link.session;
+    // Every submit_sm_resp of a 5.0 bind carries the congestion_state set, accepted or not.
+    session.set_reported_congestion(congestion);
     if let Some(status) = fault {
-        let resp = submit_sm_resp(shared, COctetString::empty(), congestion, bind_version);
-        return link.send(Command::new(status, seq, resp)).await.is_ok();
+        let _ = session.respond_submit_sm(seq, u32::from(status), "");
+        return true;
     }
     let message_id = format!("{:X}", next_message_id());
     let message = SubmittedMessage {
@@ -805,7 +749,9 @@ async fn on_submit(
         );
     }
     if drop_now {
-        // Accepted, but the answer never leaves: every bind goes down.
+        // Accepted, but the answer never leaves: every bind goes down (the answers before it
+        // leave first).
+        link.flush().await;
         shared.kill.send_modify(|g| *g += 1);
         return false;
     }
@@ -813,10 +759,10 @@ async fn on_submit(
         Shared::lock(&shared.withheld).push(message_id);
         return true;
     }
-    let resp = submit_sm_resp(shared, c_str(&message_id), congestion, bind_version);
-    link.send(Command::new(CommandStatus::EsmeRok, seq, resp))
-        .await
-        .is_ok()
+    let _ = link
+        .session
+        .respond_submit_sm(seq, u32::from(CommandStatus::EsmeRok), &message_id);
+    true
 }
 
 /// Hands an accepted message to the handset attached at its destination; returns the receipt's
@@ -862,7 +808,7 @@ async fn send_receipt(shared: Arc<Shared>, mut receipt: PendingReceipt, delay: D
     while Instant::now() < give_up {
         let target = Shared::lock(&shared.conns)
             .values()
-            .filter(|c| c.system_id == receipt.message.system_id)
+            .filter(|c| c.receives && c.system_id == receipt.message.system_id)
             .map(|c| c.out.clone())
             .next();
         if let Some(out) = target {
@@ -939,25 +885,64 @@ mod tests {
         assert!(next_message_id() >= now, "ids follow the clock");
     }
 
+    /// The SMSC's session with a bind of `offer` accepted, and the submit_sm it was given.
+    fn bound_smsc(offer: u8) -> (Session, u32) {
+        use otagw_codecs::smpp::{BindKind, SMPP_5_0};
+        let now = std::time::Instant::now();
+        let bind = BindRequest {
+            kind: BindKind::Transceiver,
+            system_id: "otagw".into(),
+            password: "secret".into(),
+            system_type: "OTA".into(),
+            interface_version: offer,
+        };
+        let mut esme = Session::client(Config::default(), &bind, now).unwrap();
+        let mut smsc = Session::server(Config::server());
+        smsc.handle_data(now, &esme.poll_transmit().unwrap());
+        let Some(Event::BindRequested {
+            sequence_number, ..
+        }) = smsc.poll_event()
+        else {
+            panic!("no bind")
+        };
+        smsc.answer_bind(sequence_number, 0, "otagw-smsc", Some(SMPP_5_0))
+            .unwrap();
+        esme.handle_data(now, &smsc.poll_transmit().unwrap());
+        esme.submit(now, 1, SubmitSm::builder().build()).unwrap();
+        smsc.handle_data(now, &esme.poll_transmit().unwrap());
+        let Some(Event::SubmitSm {
+            sequence_number, ..
+        }) = smsc.poll_event()
+        else {
+            panic!("no submit_sm")
+        };
+        (smsc, sequence_number)
+    }
+
     #[test]
-    fn congestion_state_goes_on_5_0_responses_only_and_decodes_as_such() {
+    fn congestion_state_goes_on_5_0_responses_only_and_rusmpp_decodes_it_as_such() {
         use rusmpp::tlvs::TlvValue;
         use rusmpp::values::CongestionState;
+        use rusmpp::Pdu;
         use tokio_util::bytes::BytesMut;
-        use tokio_util::codec::{Decoder, Encoder};
+        use tokio_util::codec::Decoder;
 
-        assert!(response_tlvs(Some(100), 0x34).is_empty(), "3.4: never");
-        assert!(response_tlvs(None, SMPP_5_0).is_empty(), "not set");
-        let mut codec = rusmpp::tokio_codec::CommandCodec::new();
-        let resp = SubmitSmResp::new(c_str("1"), response_tlvs(Some(100), SMPP_5_0));
-        let mut wire = BytesMut::new();
-        codec
-            .encode(Command::new(CommandStatus::EsmeRok, 7, resp), &mut wire)
-            .unwrap();
+        let (mut smsc34, seq) = bound_smsc(0x34);
+        smsc34.set_reported_congestion(Some(100));
+        smsc34.respond_submit_sm(seq, 0, "1").unwrap();
+        assert_eq!(smsc34.poll_transmit().unwrap().len(), 18, "3.4: never");
+
+        let (mut smsc, seq) = bound_smsc(0x50);
+        smsc.set_reported_congestion(Some(100));
+        smsc.respond_submit_sm(seq, 0, "1").unwrap();
+        let mut wire = BytesMut::from(&smsc.poll_transmit().unwrap()[..]);
         // header (16) + message_id "1\0" (2) + tag, length, value (5)
         assert_eq!(wire.len(), 23);
         assert_eq!(&wire[18..], &[0x04, 0x28, 0x00, 0x01, 100]);
-        let decoded = codec.decode(&mut wire).unwrap().unwrap();
+        let decoded = rusmpp::tokio_codec::CommandCodec::new()
+            .decode(&mut wire)
+            .unwrap()
+            .unwrap();
         let Some(Pdu::SubmitSmResp(r)) = decoded.pdu() else {
             panic!("not a submit_sm_resp: {decoded:?}");
         };

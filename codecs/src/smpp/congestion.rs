@@ -4,7 +4,7 @@
 //! responses: 0 idle, 1-29 low load, 30-49 medium, 50-79 high, 80-89 optimum, 90-99 nearing
 //! congestion, 100 congested. A bind that runs 5.0 reads it from every response that carries it
 //! (`submit_sm_resp` through rusmpp, [`reported`]; `enquire_link_resp`, `generic_nack` and
-//! `unbind_resp` from the body [`super::codec`] sets aside, [`reported_in_body`]) and moves
+//! `unbind_resp` from the body [`super::frame`] sets aside, [`reported_in_body`]) and moves
 //! between three paces ([`Pace`]), with the thresholds below (the only place they are set):
 //!
 //! | reported | pace | the bind |
@@ -18,9 +18,10 @@
 //! 3.4 ignores the TLV (3.4 does not define it), and a value above 100 (outside the
 //! specification) is ignored too.
 //!
-//! This module is pure: the ESME actor ([`super::esme`]) feeds it the TLVs it receives.
+//! This module is pure: the session ([`super::Session`]) feeds it the TLVs it receives and
+//! keeps the pace.
 
-use rusmpp::tlvs::{Tlv, TlvValue};
+use rusmpp_core::tlvs::owned::{Tlv, TlvValue};
 
 use super::SMPP_5_0;
 
@@ -151,8 +152,7 @@ pub fn reported_in_body(version: u8, mut body: &[u8]) -> Option<u8> {
 mod tests {
     use super::*;
     use crate::smpp::SMPP_3_4;
-    use rusmpp::tlvs::TlvValue;
-    use rusmpp::values::CongestionState;
+    use rusmpp_core::values::CongestionState;
 
     #[test]
     fn a_silent_smsc_is_forgotten_after_forget_after() {
@@ -218,7 +218,7 @@ mod tests {
     #[test]
     fn the_tag_is_rusmpps() {
         assert_eq!(
-            u16::from(rusmpp::tlvs::TlvTag::CongestionState),
+            u16::from(rusmpp_core::tlvs::TlvTag::CongestionState),
             CONGESTION_STATE_TAG
         );
     }
@@ -243,7 +243,8 @@ mod tests {
     #[test]
     fn other_tlvs_are_skipped_and_values_above_100_ignored() {
         let other = Tlv::new(TlvValue::AdditionalStatusInfoText(
-            rusmpp::types::COctetString::from_string("busy".to_string()).unwrap_or_default(),
+            rusmpp_core::types::owned::COctetString::from_string("busy".to_string())
+                .unwrap_or_default(),
         ));
         assert_eq!(
             reported(SMPP_5_0, &[other.clone(), congestion(92)]),

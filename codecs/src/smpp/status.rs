@@ -23,10 +23,28 @@ pub enum StatusClass {
     Permanent,
 }
 
+/// ESME_ROK: no error.
+pub const ESME_ROK: u32 = 0x00;
+/// ESME_RINVCMDLEN: the command_length is invalid (here: the body does not decode).
+pub const ESME_RINVCMDLEN: u32 = 0x02;
+/// ESME_RINVCMDID: the command_id is invalid or not served.
+pub const ESME_RINVCMDID: u32 = 0x03;
+/// ESME_RINVBNDSTS: the command is not allowed in the session's bind state.
+pub const ESME_RINVBNDSTS: u32 = 0x04;
+/// ESME_RALYBND: the session is already bound.
+pub const ESME_RALYBND: u32 = 0x05;
+/// ESME_RBINDFAIL: the bind failed.
+pub const ESME_RBINDFAIL: u32 = 0x0D;
+/// ESME_RINVPASWD: wrong password.
+pub const ESME_RINVPASWD: u32 = 0x0E;
+/// ESME_RINVSYSID: unknown system_id.
+pub const ESME_RINVSYSID: u32 = 0x0F;
 /// ESME_RTHROTTLED.
 pub const ESME_RTHROTTLED: u32 = 0x58;
 /// ESME_RMSGQFUL.
 pub const ESME_RMSGQFUL: u32 = 0x14;
+/// ESME_RX_T_APPN: temporary application error (the receiver asks for the PDU again later).
+pub const ESME_RX_T_APPN: u32 = 0x64;
 
 const PERMANENT: &[u32] = &[
     0x01, 0x02, 0x03, 0x06, 0x07, 0x0A, 0x0B, 0x15, 0x43, 0x48, 0x49, 0x50, 0x51, 0x53, 0x61, 0x62,

@@ -1,0 +1,98 @@
+//! The TCP side of a simulated element's SMPP session (the SMSC's connections, the IVR's
+//! bind): what the sans-IO [`Session`] of `otagw_codecs::smpp` polls is written to the socket,
+//! what the socket gives is handed to it, and its timer is fired. The protocol is the session's;
+//! the simulators only add their application (and their faults) on top.
+
+use std::pin::Pin;
+use std::time::Instant;
+
+use otagw_codecs::smpp::Session;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Sleep;
+
+/// Octets read from the socket at a time.
+const READ_BUFFER: usize = 16 * 1024;
+
+/// A TCP connection and the session that runs on it.
+#[derive(Debug)]
+pub(crate) struct Link {
+    tcp: TcpStream,
+    /// The session.
+    pub(crate) session: Session,
+    buf: Vec<u8>,
+    /// The session's timer, kept from one wait to the next (re-armed only when its deadline
+    /// moves: a timer armed anew for every wait costs the runtime's timer wheel each time).
+    timer: Pin<Box<Sleep>>,
+    armed: Option<Instant>,
+    /// The I/O error that ended the connection, if one did.
+    pub(crate) io_error: Option<std::io::Error>,
+}
+
+impl Link {
+    pub(crate) fn new(tcp: TcpStream, session: Session) -> Self {
+        Self {
+            tcp,
+            session,
+            buf: vec![0; READ_BUFFER],
+            timer: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
+            armed: None,
+            io_error: None,
+        }
+    }
+
+    fn lost(&mut self, error: Option<std::io::Error>) {
+        if self.io_error.is_none() {
+            self.io_error = error;
+        }
+        self.session.connection_lost();
+    }
+
+    /// Writes all the session has to send; a write that fails closes the session.
+    pub(crate) async fn flush(&mut self) {
+        while let Some(octets) = self.session.poll_transmit() {
+            if self.io_error.is_some() {
+                continue; // nowhere to write: dropped
+            }
+            if let Err(e) = self.tcp.write_all(&octets).await {
+                self.lost(Some(e));
+            }
+        }
+    }
+
+    /// Waits for octets from the peer, or the session's timer, and hands them to the session,
+    /// after `before` has had its say on the session (what the application decides at the time
+    /// of the answer, such as the congestion_state to report). Cancel-safe.
+    pub(crate) async fn input(&mut self, before: impl FnOnce(&mut Session)) {
+        if self.session.is_closed() {
+            return std::future::pending().await;
+        }
+        let deadline = self.session.poll_timeout();
+        if let Some(at) = deadline.filter(|at| self.armed != Some(*at)) {
+            self.timer
+                .as_mut()
+                .reset(tokio::time::Instant::from_std(at));
+        }
+        self.armed = deadline;
+        tokio::select! {
+            read = self.tcp.read(&mut self.buf) => match read {
+                Ok(0) => self.lost(None),
+                Ok(n) => {
+                    before(&mut self.session);
+                    let octets = self.buf.get(..n).unwrap_or_default();
+                    self.session.handle_data(Instant::now(), octets);
+                }
+                Err(e) => self.lost(Some(e)),
+            },
+            () = &mut self.timer, if deadline.is_some() => {
+                before(&mut self.session);
+                self.session.handle_timeout(Instant::now());
+            }
+        }
+    }
+
+    /// Closes with SO_LINGER 0 when dropped: the peer sees a reset, as after a crash.
+    pub(crate) fn reset_on_close(&self) {
+        let _ = self.tcp.set_zero_linger();
+    }
+}
