@@ -110,10 +110,10 @@ impl Gateway {
             )
         };
         let smpp = if config.smpp.enabled {
-            Some(crate::smpp::SmppSender::start(
-                store.clone(),
-                config.smpp_settings()?,
-            ))
+            let (smpp, tasks) =
+                crate::smpp::SmppSender::new(store.clone(), config.smpp_settings()?);
+            tasks.into_iter().for_each(|t| supervisor.spawn(t));
+            Some(smpp)
         } else {
             None
         };
@@ -148,16 +148,16 @@ impl Gateway {
                 ..Default::default()
             };
             let addr = config.ospp_listen()?;
-            Some(
-                crate::ospp_handler::OsppHandler::start(
-                    addr,
-                    settings,
-                    driver.clone(),
-                    store.clone(),
-                )
-                .await
-                .map_err(|e| GatewayError::Ospp(e.to_string()))?,
+            let (ospp, task) = crate::ospp_handler::OsppHandler::bind(
+                addr,
+                settings,
+                driver.clone(),
+                store.clone(),
             )
+            .await
+            .map_err(|e| GatewayError::Ospp(e.to_string()))?;
+            supervisor.spawn(task);
+            Some(ospp)
         } else {
             None
         };
@@ -212,17 +212,9 @@ impl Gateway {
 
     /// Stops every component and waits for them, in order: the intake (the HTTP servers, the
     /// OSPP handler), so no request comes in; the work (the dispatcher finishing the requests
-    /// it holds, the scheduler, the campaign worker, the outbox senders); the links (SMPP
-    /// unbind, M3UA ASPDN).
-    pub async fn stop(mut self) {
-        self.supervisor.stop_stage(Stage::Intake).await;
-        if let Some(ospp) = self.ospp {
-            ospp.stop().await;
-        }
-        self.supervisor.stop_stage(Stage::Work).await;
-        if let Some(smpp) = self.smpp {
-            smpp.stop().await;
-        }
+    /// it holds, the scheduler, the campaign worker, the SS7 sender); the links (SMPP unbind
+    /// with the outbox worker recording what their windows held, M3UA ASPDN, TCAP).
+    pub async fn stop(self) {
         self.supervisor.shutdown().await;
     }
 }

@@ -195,6 +195,7 @@ impl Connection {
             destination_npi: sm.source_addr_npi,
             destination: sm.source_addr.as_str().to_string(),
         };
-        tokio::spawn(requests::act(self.shared.clone(), reply_to, request));
+        self.shared
+            .run_request(requests::act(self.shared.clone(), reply_to, request));
     }
 }

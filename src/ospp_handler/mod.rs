@@ -69,6 +69,7 @@ use tokio::task::JoinSet;
 
 use crate::dispatcher::Dispatcher;
 use crate::store::Store;
+use crate::supervisor::{Stage, Supervisor, Task};
 
 /// Settings of the OSPP handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,14 +112,19 @@ pub enum OsppHandlerError {
 #[derive(Debug)]
 pub struct OsppHandler;
 
+/// A request's work, run by the handler's task.
+type RequestWork = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 impl OsppHandler {
-    /// Listens on `listen` (port 0 for any) and serves tools until [`OsppHandlerHandle::stop`].
-    pub async fn start(
+    /// Listens on `listen` (port 0 for any); returns the handler and its [`Task`] (for the
+    /// supervisor, in the intake stage): the task accepts tools, serves their connections and
+    /// runs the requests they make until its stop signal turns true.
+    pub async fn bind(
         listen: SocketAddr,
         settings: OsppHandlerSettings,
         driver: Dispatcher,
         store: Store,
-    ) -> Result<OsppHandlerHandle, OsppHandlerError> {
+    ) -> Result<(OsppHandlerHandle, Task), OsppHandlerError> {
         let listener =
             TcpListener::bind(listen)
                 .await
@@ -132,7 +138,8 @@ impl OsppHandler {
                 addr: listen,
                 source,
             })?;
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let (stopping_tx, stopping) = watch::channel(false);
+        let (work_tx, work_rx) = mpsc::unbounded_channel();
         // Message ids stay unique across restarts: they start from the clock.
         let base = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -145,16 +152,36 @@ impl OsppHandler {
             binds: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             next_message: AtomicU64::new(base),
-            stop: stop_rx.clone(),
+            stop: stopping,
+            work: work_tx,
         });
         metrics::gauge!(crate::telemetry::names::OSPP_BINDS).set(0.0);
-        let task = tokio::spawn(accept_loop(listener, shared, stop_rx));
         tracing::info!(%addr, "OSPP handler listening");
-        Ok(OsppHandlerHandle {
-            addr,
-            stop: stop_tx,
+        let task = Task::once("OSPP handler", Stage::Intake, move |stop| {
+            accept_loop(listener, shared, work_rx, stop, stopping_tx)
+        });
+        Ok((
+            OsppHandlerHandle {
+                addr,
+                supervisor: None,
+            },
             task,
-        })
+        ))
+    }
+
+    /// [`OsppHandler::bind`], with the task run by a supervisor of its own until
+    /// [`OsppHandlerHandle::stop`].
+    pub async fn start(
+        listen: SocketAddr,
+        settings: OsppHandlerSettings,
+        driver: Dispatcher,
+        store: Store,
+    ) -> Result<OsppHandlerHandle, OsppHandlerError> {
+        let (mut handle, task) = Self::bind(listen, settings, driver, store).await?;
+        let mut supervisor = Supervisor::new();
+        supervisor.spawn(task);
+        handle.supervisor = Some(supervisor);
+        Ok(handle)
     }
 }
 
@@ -162,8 +189,8 @@ impl OsppHandler {
 #[derive(Debug)]
 pub struct OsppHandlerHandle {
     addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    /// Its own supervisor, when started with [`OsppHandler::start`].
+    supervisor: Option<Supervisor>,
 }
 
 impl OsppHandlerHandle {
@@ -173,10 +200,12 @@ impl OsppHandlerHandle {
     }
 
     /// Stops listening, unbinds every tool, stops watching sessions, and waits for the
-    /// connections to close. Sessions already started go on in the driver.
+    /// connections to close (a handler under the gateway's supervisor stops with the
+    /// gateway's intake instead). Sessions already started go on in the driver.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
+        if let Some(supervisor) = self.supervisor {
+            supervisor.shutdown().await;
+        }
     }
 }
 
@@ -198,7 +227,10 @@ struct Shared {
     binds: Mutex<HashMap<u64, BindEntry>>,
     next_conn: AtomicU64,
     next_message: AtomicU64,
+    /// Turns true when the handler stops.
     stop: watch::Receiver<bool>,
+    /// Where requests' work goes to run in the handler's task.
+    work: mpsc::UnboundedSender<RequestWork>,
 }
 
 impl Shared {
@@ -218,6 +250,11 @@ impl Shared {
             Some((_, pw)) if pw != password => rusmpp::CommandStatus::EsmeRinvpaswd,
             Some(_) => rusmpp::CommandStatus::EsmeRok,
         }
+    }
+
+    /// Runs a request's work in the handler's task (dropped if the handler is stopping).
+    fn run_request(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let _ = self.work.send(Box::pin(work));
     }
 
     fn message_id(&self) -> String {
@@ -255,8 +292,17 @@ impl Shared {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+/// Accepts tools and runs their connections and their requests' work until `stop`; then says
+/// so to the connections (`stopping`), and waits a little for them and for the requests.
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut work: mpsc::UnboundedReceiver<RequestWork>,
+    mut stop: watch::Receiver<bool>,
+    stopping: watch::Sender<bool>,
+) {
     let mut conns = JoinSet::new();
+    let mut requests = JoinSet::new();
     loop {
         tokio::select! {
             changed = stop.changed() => {
@@ -268,7 +314,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
                 match accepted {
                     Ok((tcp, peer)) => {
                         let _ = tcp.set_nodelay(true);
-                        conns.spawn(connection::serve(tcp, peer, shared.clone(), stop.clone()));
+                        conns.spawn(connection::serve(tcp, peer, shared.clone(), shared.stop.clone()));
                     }
                     Err(err) => {
                         tracing::warn!(%err, "OSPP handler: accept failed");
@@ -276,13 +322,20 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
                     }
                 }
             }
+            Some(request) = work.recv() => {
+                requests.spawn(request);
+            }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            Some(_) = requests.join_next(), if !requests.is_empty() => {}
         }
     }
     drop(listener);
+    let _ = stopping.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(3), async {
         while conns.join_next().await.is_some() {}
+        while requests.join_next().await.is_some() {}
     })
     .await;
     conns.abort_all();
+    requests.abort_all();
 }

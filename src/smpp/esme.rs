@@ -52,11 +52,13 @@ use rusmpp::values::{DataCoding, EsmClass, Npi, RegisteredDelivery, ServiceType,
 use thiserror::Error;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::link::Link;
 use super::receipt::{self, Receipt};
 use super::SmppSettings;
+use crate::supervisor::{Stage, Task};
 use crate::telemetry::names;
 
 pub use otagw_codecs::smpp::MAX_THROTTLE_PAUSE;
@@ -192,30 +194,34 @@ pub struct Esme {
 }
 
 impl Esme {
-    /// Starts the actor: jobs from `jobs`, events to `events`, until `stop` turns true.
-    pub fn spawn(
+    /// The bind and its [`Task`] (for the supervisor, in the links stage): jobs from `jobs`,
+    /// events to `events`; it binds, runs and binds again until its stop signal turns true,
+    /// and then unbinds.
+    pub fn new(
         name: String,
         settings: SmppSettings,
         jobs: JobQueue,
         events: mpsc::Sender<EsmeEvent>,
-        stop: watch::Receiver<bool>,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
+    ) -> (Self, Task) {
         let (up_tx, up_rx) = watch::channel(None);
         let esme = Self {
             name: name.clone(),
             up: up_rx,
         };
-        let offer = Offer::new(settings.interface_version);
-        let actor = Actor {
-            name,
-            settings,
-            jobs,
-            events,
-            up: up_tx,
-            offer,
-            pending: None,
-        };
-        (esme, tokio::spawn(actor.run(stop)))
+        let up = Arc::new(up_tx);
+        let task = Task::new(format!("smpp bind {name}"), Stage::Links, move |stop| {
+            let actor = Actor {
+                name: name.clone(),
+                offer: Offer::new(settings.interface_version),
+                settings: settings.clone(),
+                jobs: jobs.clone(),
+                events: events.clone(),
+                up: up.clone(),
+                pending: None,
+            };
+            actor.run(stop)
+        });
+        (esme, task)
     }
 
     /// Whether the bind is up.
@@ -242,7 +248,7 @@ struct Actor {
     settings: SmppSettings,
     jobs: JobQueue,
     events: mpsc::Sender<EsmeEvent>,
-    up: watch::Sender<Option<u8>>,
+    up: Arc<watch::Sender<Option<u8>>>,
     /// interface_version offered in the next bind.
     offer: Offer,
     /// A job taken from the queue that the session's timing did not let go yet (it goes first,
@@ -406,7 +412,8 @@ impl Actor {
         mut link: Link,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<(), EsmeError> {
-        let (ack_tx, mut ack_rx) = mpsc::channel::<(u32, bool)>(256);
+        // Receipts handed to the worker, until it says whether it recorded them.
+        let mut acks: JoinSet<(u32, bool)> = JoinSet::new();
         let jobs = self.jobs.clone();
         let mut stopping = false;
         let mut in_window = 0usize;
@@ -421,7 +428,7 @@ impl Actor {
                         sequence_number,
                         pdu,
                     } => {
-                        self.on_deliver_sm(&mut link.session, sequence_number, &pdu, &ack_tx)
+                        self.on_deliver_sm(&mut link.session, sequence_number, &pdu, &mut acks)
                             .await;
                     }
                     Event::Congestion {
@@ -489,7 +496,7 @@ impl Actor {
                     };
                     self.pending = self.submit(&mut link.session, job).await;
                 }
-                Some((seq, recorded)) = ack_rx.recv() => {
+                Some(Ok((seq, recorded))) = acks.join_next(), if !acks.is_empty() => {
                     let status = if recorded { ESME_ROK } else { ESME_RX_T_APPN };
                     // The receipt may have outlived nothing: a closed session has no such seq.
                     let _ = link.session.respond_deliver_sm(seq, status);
@@ -606,7 +613,7 @@ impl Actor {
         session: &mut Session,
         seq: u32,
         sm: &DeliverSm,
-        acks: &mpsc::Sender<(u32, bool)>,
+        acks: &mut JoinSet<(u32, bool)>,
     ) {
         let Some(receipt) = receipt::from_deliver_sm(sm) else {
             let _ = session.respond_deliver_sm(seq, ESME_ROK);
@@ -626,11 +633,7 @@ impl Actor {
             let _ = session.respond_deliver_sm(seq, ESME_RX_T_APPN);
             return;
         }
-        let acks = acks.clone();
-        tokio::spawn(async move {
-            let recorded = ack_rx.await.unwrap_or(false);
-            let _ = acks.send((seq, recorded)).await;
-        });
+        acks.spawn(async move { (seq, ack_rx.await.unwrap_or(false)) });
     }
 }
 

@@ -36,9 +36,10 @@ pub use otagw_codecs::smpp::{negotiated_version, version_name, SMPP_3_4, SMPP_5_
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch, Mutex};
+use tokio::sync::{mpsc, Mutex};
 
 use crate::store::Store;
+use crate::supervisor::{Supervisor, Task};
 
 pub use esme::{Esme, EsmeEvent, JobQueue, SubmitJob};
 pub use outbox_worker::OutboxWorker;
@@ -111,14 +112,14 @@ impl Default for SmppSettings {
 pub struct SmppSender {
     /// The binds.
     pub binds: Vec<Esme>,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Its own supervisor, when started with [`SmppSender::start`].
+    supervisor: Option<Supervisor>,
 }
 
 impl SmppSender {
-    /// Starts `settings.binds` ESME actors and one outbox worker on `store`.
-    pub fn start(store: Store, settings: SmppSettings) -> Self {
-        let (stop_tx, stop_rx) = watch::channel(false);
+    /// `settings.binds` ESME binds and one outbox worker on `store`, with their [`Task`]s for
+    /// a supervisor.
+    pub fn new(store: Store, settings: SmppSettings) -> (Self, Vec<Task>) {
         let binds_n = settings.binds.max(1);
         let (job_tx, job_rx) = mpsc::channel(binds_n * settings.window.max(1));
         let jobs: JobQueue = std::sync::Arc::new(Mutex::new(job_rx));
@@ -126,24 +127,37 @@ impl SmppSender {
         let mut binds = Vec::new();
         let mut tasks = Vec::new();
         for i in 0..binds_n {
-            let (esme, task) = Esme::spawn(
+            let (esme, task) = Esme::new(
                 format!("{}-{i}", settings.system_id),
                 settings.clone(),
                 jobs.clone(),
                 event_tx.clone(),
-                stop_rx.clone(),
             );
             binds.push(esme);
             tasks.push(task);
         }
         drop(event_tx);
         let worker = OutboxWorker::new(store, settings).with_binds(binds.clone());
-        tasks.push(tokio::spawn(worker.run(job_tx, event_rx, stop_rx)));
-        Self {
-            binds,
-            stop: stop_tx,
+        tasks.push(worker.task(job_tx, event_rx));
+        (
+            Self {
+                binds,
+                supervisor: None,
+            },
             tasks,
+        )
+    }
+
+    /// [`SmppSender::new`], with the tasks run by a supervisor of its own until
+    /// [`SmppSender::stop`].
+    pub fn start(store: Store, settings: SmppSettings) -> Self {
+        let (mut sender, tasks) = Self::new(store, settings);
+        let mut supervisor = Supervisor::new();
+        for task in tasks {
+            supervisor.spawn(task);
         }
+        sender.supervisor = Some(supervisor);
+        sender
     }
 
     /// Waits until every bind is up (or `timeout`).
@@ -156,11 +170,11 @@ impl SmppSender {
         true
     }
 
-    /// Stops the binds (unbind) and the worker, and waits for them.
+    /// Stops the binds (unbind) and the worker, and waits for them (a sender under the
+    /// gateway's supervisor stops with the gateway's links instead).
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = t.await;
+        if let Some(supervisor) = self.supervisor {
+            supervisor.shutdown().await;
         }
     }
 }

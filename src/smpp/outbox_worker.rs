@@ -29,6 +29,7 @@
 //!
 //! Metrics: `otagw_smpp_outbox_depth{state}`, `otagw_smpp_receipts_dropped_total{reason}`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -42,6 +43,7 @@ use crate::store::outbox::{
     self, OutboxBearer, OutboxRow, OutboxState, ReceiptApplied, ReceiptOutcome, Rescheduled,
 };
 use crate::store::{Store, StoreError};
+use crate::supervisor::{Stage, Task};
 use crate::telemetry::names;
 
 /// How long a receipt for an unknown message_id is held before it is dropped.
@@ -67,8 +69,9 @@ struct HeldReceipt {
     ack: oneshot::Sender<bool>,
 }
 
-/// The worker. Build it with [`OutboxWorker::new`], run it with [`OutboxWorker::run`].
-#[derive(Debug)]
+/// The worker. Build it with [`OutboxWorker::new`], run it with [`OutboxWorker::run`] or
+/// under the supervisor as [`OutboxWorker::task`].
+#[derive(Debug, Clone)]
 pub struct OutboxWorker {
     store: Store,
     settings: SmppSettings,
@@ -92,11 +95,24 @@ impl OutboxWorker {
         self
     }
 
+    /// The worker as a supervised task. It stops with the binds (the links stage): the
+    /// outcomes of the requests in their windows are recorded until they unbind.
+    pub fn task(self, jobs: mpsc::Sender<SubmitJob>, events: mpsc::Receiver<EsmeEvent>) -> Task {
+        let events = Arc::new(tokio::sync::Mutex::new(events));
+        Task::new("smpp outbox worker", Stage::Links, move |stop| {
+            let (worker, jobs, events) = (self.clone(), jobs.clone(), events.clone());
+            async move {
+                let mut events = events.lock().await;
+                worker.run(jobs, &mut events, stop).await;
+            }
+        })
+    }
+
     /// Runs until `stop` turns true or the binds are all gone.
     pub async fn run(
         self,
         jobs: mpsc::Sender<SubmitJob>,
-        mut events: mpsc::Receiver<EsmeEvent>,
+        events: &mut mpsc::Receiver<EsmeEvent>,
         mut stop: watch::Receiver<bool>,
     ) {
         let mut poll =
