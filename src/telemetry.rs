@@ -103,6 +103,10 @@ pub mod names {
     pub const IOTA_REJECTED: &str = "otagw_iota_rejected_total";
     /// Sessions closed by the deadline scheduler.
     pub const SCHEDULER_TIMEOUTS: &str = "otagw_scheduler_timeouts_total";
+    /// WAP pushes sent to MSCs over SS7, by result (counter).
+    pub const SS7_SMS: &str = "otagw_ss7_sms_total";
+    /// Outbox rows for the SS7 bearer, by state (gauge).
+    pub const SS7_OUTBOX_DEPTH: &str = "otagw_ss7_outbox_depth";
     /// SMDPPs sent again after their answer was lost (counter).
     pub const SS7_RELAY_RETRIES: &str = "otagw_ss7_relay_retries_total";
     /// Long-lived tasks started again after a panic, by task (counter).
@@ -151,6 +155,48 @@ pub mod names {
     pub const SMPP_RECEIPTS_DROPPED: &str = "otagw_smpp_receipts_dropped_total";
     /// Outbox rows for the SMSC, by state.
     pub const SMPP_OUTBOX_DEPTH: &str = "otagw_smpp_outbox_depth";
+
+    /// Every metric otagw exports.
+    pub const ALL: &[&str] = &[
+        HTTP_REQUESTS,
+        STORE_POOL_IN_USE,
+        STORE_POOL_OPEN,
+        STORE_POOL_MAX,
+        BUILD_INFO,
+        SESSIONS_STARTED,
+        SESSIONS_COMPLETED,
+        SESSION_DURATION,
+        IS683_MESSAGES,
+        IOTA_HTTP_REQUESTS,
+        IOTA_REJECTED,
+        SCHEDULER_TIMEOUTS,
+        SS7_SMS,
+        SS7_OUTBOX_DEPTH,
+        SS7_RELAY_RETRIES,
+        TASK_RESTARTS,
+        OSPP_REQUESTS,
+        OSPP_BINDS,
+        PRL_PUSH_FALLBACKS,
+        PRL_CAMPAIGN_PUSHES,
+        PRL_CAMPAIGNS,
+        PRL_CAMPAIGN_TARGETS,
+        PRL_CAMPAIGN_SESSIONS,
+        PRL_CAMPAIGN_CAUSES,
+        M3UA_ASSOCIATION_UP,
+        M3UA_MESSAGES,
+        M3UA_RECONNECTS,
+        TCAP_MESSAGES,
+        TCAP_TIMEOUTS,
+        TCAP_DROPPED,
+        SMPP_BIND_UP,
+        SMPP_INTERFACE_VERSION,
+        SMPP_WINDOW_IN_USE,
+        SMPP_CONGESTION_STATE,
+        SMPP_SUBMITS,
+        SMPP_RECEIPTS,
+        SMPP_RECEIPTS_DROPPED,
+        SMPP_OUTBOX_DEPTH,
+    ];
 }
 
 /// Buckets of the session duration histogram, in seconds.

@@ -12,46 +12,8 @@ const OPERATIONS: &str = include_str!("../docs/operations.md");
 const DATASOURCE_YAML: &str = include_str!("../grafana/provisioning/datasources/prometheus.yaml");
 const PROVIDER_YAML: &str = include_str!("../grafana/provisioning/dashboards/otagw.yaml");
 
-/// Every metric otagw exports (see src/telemetry.rs and docs/operations.md).
-const METRICS: &[&str] = &[
-    "otagw_build_info",
-    "otagw_http_requests_total",
-    "otagw_store_pool_connections_in_use",
-    "otagw_store_pool_connections_open",
-    "otagw_store_pool_connections_max",
-    "otagw_sessions_started_total",
-    "otagw_sessions_completed_total",
-    "otagw_session_duration_seconds",
-    "otagw_is683_messages_total",
-    "otagw_iota_http_requests_total",
-    "otagw_iota_rejected_total",
-    "otagw_scheduler_timeouts_total",
-    "otagw_m3ua_association_up",
-    "otagw_m3ua_messages_total",
-    "otagw_m3ua_reconnects_total",
-    "otagw_tcap_messages_total",
-    "otagw_tcap_timeouts_total",
-    "otagw_tcap_dropped_total",
-    "otagw_ss7_relay_retries_total",
-    "otagw_ss7_sms_total",
-    "otagw_ss7_outbox_depth",
-    "otagw_smpp_bind_up",
-    "otagw_smpp_window_in_use",
-    "otagw_smpp_interface_version",
-    "otagw_smpp_receipts_dropped_total",
-    "otagw_smpp_congestion_state",
-    "otagw_smpp_submits_total",
-    "otagw_smpp_receipts_total",
-    "otagw_smpp_outbox_depth",
-    "otagw_ospp_requests_total",
-    "otagw_ospp_binds",
-    "otagw_prl_campaign_pushes_total",
-    "otagw_prl_push_fallbacks_total",
-    "otagw_prl_campaigns",
-    "otagw_prl_campaign_targets",
-    "otagw_prl_campaign_sessions",
-    "otagw_prl_campaign_causes",
-];
+/// Every metric otagw exports: the one list, in src/telemetry.rs.
+const METRICS: &[&str] = otagw::telemetry::names::ALL;
 
 /// The histograms among [`METRICS`]: queried only through their exposed series.
 const HISTOGRAMS: &[&str] = &["otagw_session_duration_seconds"];

@@ -164,7 +164,7 @@ impl SmsSender {
         .await;
         if let Ok(depth) = depth {
             for st in outbox::OutboxState::ALL {
-                metrics::gauge!("otagw_ss7_outbox_depth", "state" => st.as_str())
+                metrics::gauge!(crate::telemetry::names::SS7_OUTBOX_DEPTH, "state" => st.as_str())
                     .set(depth.get(st) as f64);
             }
         }
@@ -274,7 +274,7 @@ impl SmsSender {
                 Rescheduled::Retry(_) | Rescheduled::NotClaimed => "retry",
             },
         };
-        metrics::counter!("otagw_ss7_sms_total", "result" => result).increment(1);
+        metrics::counter!(crate::telemetry::names::SS7_SMS, "result" => result).increment(1);
         Ok(())
     }
 }
