@@ -23,6 +23,8 @@
 //! | [`tcap`] | ANSI TCAP (T1.114) packages and components, parameters kept as raw TLVs |
 //! | [`wap`] | WAP push over SMS: user data header, WSP push PDU, WBXML SI/SL/PROV, segmentation |
 
+#![warn(unreachable_pub)]
+
 pub mod ansi41;
 pub mod ber;
 pub mod bits;

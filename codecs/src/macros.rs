@@ -67,14 +67,14 @@ macro_rules! wire_enum {
         #[allow(dead_code)]
         impl $name {
             /// The value on the wire.
-            pub const fn to_wire(self) -> $repr {
+            $vis const fn to_wire(self) -> $repr {
                 match self {
                     $( Self::$variant => $wire, )+
                 }
             }
 
             /// The variant with wire value `value`, or `None` if no variant has it.
-            pub const fn from_wire(value: $repr) -> Option<Self> {
+            $vis const fn from_wire(value: $repr) -> Option<Self> {
                 match value {
                     $( $wire => Some(Self::$variant), )+
                     _ => None,
@@ -105,17 +105,17 @@ macro_rules! wire_enum {
         #[allow(dead_code)]
         impl $name {
             /// Every variant, in the order of its definition.
-            pub const ALL: &'static [Self] = &[$( Self::$variant ),+];
+            $vis const ALL: &'static [Self] = &[$( Self::$variant ),+];
 
             /// The text form.
-            pub const fn as_str(self) -> &'static str {
+            $vis const fn as_str(self) -> &'static str {
                 match self {
                     $( Self::$variant => $text, )+
                 }
             }
 
             /// The variant whose text form is exactly `s`, or `None`.
-            pub fn parse(s: &str) -> Option<Self> {
+            $vis fn parse(s: &str) -> Option<Self> {
                 match s {
                     $( $text => Some(Self::$variant), )+
                     _ => None,

@@ -11,6 +11,8 @@
 //! | [`smsc`] | an SMSC: SMPP 3.4 server for the gateway's ESME, WAP pushes and texts decoded and delivered to attached handsets, delivery receipts, fault knobs |
 //! | [`ss7`] | an SS7 network for IS-725-A: STP (M3UA over TCP), MSC holding handsets in OTASP calls and delivering WAP pushes (IS-637 teleservice 4100), HLR |
 
+#![warn(unreachable_pub)]
+
 pub mod handset;
 pub mod ivr;
 pub mod smsc;

@@ -36,9 +36,9 @@ use otagw_codecs::tcap::transactions::{
 use otagw_codecs::tcap::{Parameters, TransactionId};
 
 /// Service indicator of SCCP in the MTP3 routing label.
-pub const SI_SCCP: u8 = 3;
+pub(super) const SI_SCCP: u8 = 3;
 /// Network indicator: national.
-pub const NI_NATIONAL: u8 = 2;
+pub(super) const NI_NATIONAL: u8 = 2;
 /// Hop counter written in XUDTs.
 const HOP_COUNTER: u8 = 15;
 
