@@ -60,12 +60,14 @@ pub enum Is725Error {
         problem: otagw_codecs::tcap::RejectProblem,
     },
     /// The peer aborted the transaction.
-    #[error("{operation}: {peer} aborted the transaction")]
+    #[error("{operation}: {peer} aborted the transaction ({})", abort_text(.cause.as_ref()))]
     Aborted {
         /// Operation.
         operation: &'static str,
         /// Peer.
         peer: Endpoint,
+        /// Why, when the Abort said: a T1.114 P-Abort cause, or the peer's user information.
+        cause: Option<otagw_codecs::tcap::AbortCause>,
     },
     /// The answer lacked what the operation needs or did not decode.
     #[error("{operation}: bad answer: {reason}")]
@@ -78,6 +80,16 @@ pub enum Is725Error {
     /// TCAP / M3UA failure (timeout, no association).
     #[error(transparent)]
     Tcap(#[from] TcapError),
+}
+
+/// Words for an Abort's cause.
+fn abort_text(cause: Option<&otagw_codecs::tcap::AbortCause>) -> String {
+    use otagw_codecs::tcap::AbortCause;
+    match cause {
+        Some(AbortCause::Protocol(p)) => format!("P-Abort cause {p:?}"),
+        Some(AbortCause::User(info)) => format!("user abort, {} octets of information", info.len()),
+        None => "no cause given".to_string(),
+    }
 }
 
 impl Is725Error {
@@ -144,7 +156,11 @@ fn outcome<R: Ansi41Parameters>(
             peer,
             problem,
         }),
-        InvokeOutcome::Abort(_) => Err(Is725Error::Aborted { operation, peer }),
+        InvokeOutcome::Abort(cause) => Err(Is725Error::Aborted {
+            operation,
+            peer,
+            cause,
+        }),
     }
 }
 

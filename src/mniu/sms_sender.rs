@@ -310,7 +310,8 @@ mod tests {
         assert!(matches!(
             classify(&Is725Error::Aborted {
                 operation: "SMSDeliveryPointToPoint",
-                peer
+                peer,
+                cause: None,
             }),
             Sent::Failed(_)
         ));
