@@ -540,6 +540,349 @@ mod tests {
         assert!(err.to_string().contains("otagw.toml"), "{err}");
     }
 
+    /// A configuration with a value other than the default in every section.
+    fn everything_changed() -> Config {
+        use crate::mniu::is725::MscRoute;
+        use crate::mniu::transport::TransportKind;
+        use crate::smpp::InterfaceVersion;
+        use otagw_codecs::m3ua::PointCode;
+
+        let mut c = Config::default();
+        c.database.data_dir = "/var/lib/otagw/pg".into();
+        c.database.pool_size = 16;
+        c.http.listen = "0.0.0.0:9080".parse().unwrap();
+        c.iota.listen = "[::1]:0".parse().unwrap();
+        c.iota.session_timeout = Duration::from_secs(90);
+        c.iota.segment_size = 120;
+        c.iota.scheduler_interval = Duration::from_millis(250);
+        c.iota.public_url = "http://iota.example".into();
+        c.iota.otapa_callback_timeout = Duration::from_secs(900);
+        c.iota.otapa_push_bearer = OutboxBearer::Ss7;
+        c.ss7.enabled = true;
+        c.ss7.transport = TransportKind::Sctp;
+        c.ss7.peers = vec![
+            "10.0.0.1:2905".parse().unwrap(),
+            "10.0.0.2:2906".parse().unwrap(),
+        ];
+        c.ss7.routing_context = 7;
+        c.ss7.point_code = PointCode::from_parts(2, 3, 4);
+        c.ss7.ssn = 11;
+        c.ss7.hlr_point_code = PointCode::from_parts(2, 3, 5);
+        c.ss7.hlr_ssn = 12;
+        c.ss7.invoke_timeout = Duration::from_millis(2500);
+        c.ss7.heartbeat = Duration::from_secs(3);
+        c.ss7.session_timeout = Duration::from_secs(200);
+        c.ss7.force_ss7 = false;
+        c.ss7.msc = vec![
+            MscRoute {
+                name: "north".into(),
+                point_code: PointCode::from_parts(2, 3, 6),
+                ssn: MscRoute::DEFAULT_SSN,
+                trn_prefix: "555".into(),
+                sms_address: Some("14085550000".into()),
+            },
+            MscRoute {
+                name: "south".into(),
+                point_code: PointCode::from_parts(2, 3, 7),
+                ssn: 9,
+                trn_prefix: "5556".into(),
+                sms_address: None,
+            },
+        ];
+        c.trace.file = "/tmp/otagw.pcap".into();
+        c.trace.max_bytes = 0;
+        c.smpp.enabled = true;
+        c.smpp.smsc = "192.0.2.1:2775".parse().unwrap();
+        c.smpp.system_id = "gw".into();
+        c.smpp.system_type = "VMA".into();
+        c.smpp.source_addr = "4000".into();
+        c.smpp.binds = 2;
+        c.smpp.window = 20;
+        c.smpp.max_rate_per_sec = 50;
+        c.smpp.max_attempts = 3;
+        c.smpp.interface_version = InterfaceVersion::V3_4;
+        c.smpp.enquire_link = Duration::from_secs(15);
+        c.smpp.response_timeout = Duration::from_millis(4000);
+        c.smpp.retry_backoff = Duration::from_millis(750);
+        c.smpp.lease = Duration::from_secs(30);
+        c.smpp.poll_interval = Duration::from_millis(50);
+        c.smpp.max_reconnect_backoff = Duration::from_millis(2000);
+        c.ivr.welcome_text = String::new();
+        c.ivr.push_text = "Tap to activate".into();
+        c.ospp.enabled = true;
+        c.ospp.listen = "127.0.0.1:3776".parse().unwrap();
+        c.ospp.poll_interval = Duration::from_millis(100);
+        c.ospp.result_watch = Duration::from_secs(60);
+        c.ospp.reply_wait = Duration::from_secs(5);
+        c.prl_campaign.max_queued = 0;
+        c.prl_campaign.batch = 10;
+        c.prl_campaign.refresh_interval = Duration::from_millis(1500);
+        c.log.format = LogFormat::Json;
+        c.log.level = "otagw=debug,info".into();
+        c
+    }
+
+    /// Writes `text` to a file and loads it (no environment).
+    fn load_text(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("otagw.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(Some(&path), env(&[]))
+    }
+
+    #[test]
+    fn what_otagw_config_prints_reads_back_the_same() {
+        use crate::ospp_handler::OsppAccount;
+
+        let defaults = Config::default();
+        assert_eq!(load_text(&defaults.to_redacted_toml()).unwrap(), defaults);
+
+        let changed = everything_changed();
+        changed.validate().unwrap();
+        let text = changed.to_redacted_toml();
+        assert!(text.contains("invoke_timeout_ms = 2500"), "{text}");
+        assert!(text.contains("heartbeat_secs = 3"), "{text}");
+        assert!(text.contains("interface_version = \"3.4\""), "{text}");
+        assert!(text.contains("point_code = \"2-3-4\""), "{text}");
+        assert!(text.contains("[[ss7.msc]]"), "{text}");
+        assert_eq!(load_text(&text).unwrap(), changed);
+
+        // Secrets come back as the redaction, everything else as it was.
+        let mut secret = changed.clone();
+        secret.database.url = "postgres://otagw:hunter2@db.example/otagw".into();
+        secret.smpp.password = "pw".into();
+        secret.ospp.accounts = vec![OsppAccount {
+            system_id: "ivr".into(),
+            password: "ivrpw".into(),
+        }];
+        let back = load_text(&secret.to_redacted_toml()).unwrap();
+        let mut expected = secret;
+        expected.database.url = "postgres://otagw:***@db.example/otagw".into();
+        expected.smpp.password = "***".into();
+        expected.ospp.accounts[0].password = "***".into();
+        assert_eq!(back, expected);
+    }
+
+    #[test]
+    fn the_keys_and_variables_are_those_of_the_file() {
+        let names = Config::env_names();
+        for var in [
+            "OTAGW_DATABASE_POOL_SIZE",
+            "OTAGW_HTTP_LISTEN",
+            "OTAGW_IOTA_SESSION_TIMEOUT_SECS",
+            "OTAGW_IOTA_SCHEDULER_INTERVAL_MS",
+            "OTAGW_IOTA_OTAPA_CALLBACK_TIMEOUT_SECS",
+            "OTAGW_IOTA_OTAPA_PUSH_BEARER",
+            "OTAGW_SS7_TRANSPORT",
+            "OTAGW_SS7_PEERS",
+            "OTAGW_SS7_POINT_CODE",
+            "OTAGW_SS7_HLR_POINT_CODE",
+            "OTAGW_SS7_INVOKE_TIMEOUT_MS",
+            "OTAGW_SS7_HEARTBEAT_SECS",
+            "OTAGW_SS7_SESSION_TIMEOUT_SECS",
+            "OTAGW_SMPP_SMSC",
+            "OTAGW_SMPP_INTERFACE_VERSION",
+            "OTAGW_SMPP_ENQUIRE_LINK_SECS",
+            "OTAGW_SMPP_RESPONSE_TIMEOUT_MS",
+            "OTAGW_SMPP_RETRY_BACKOFF_MS",
+            "OTAGW_SMPP_LEASE_SECS",
+            "OTAGW_SMPP_POLL_INTERVAL_MS",
+            "OTAGW_SMPP_MAX_RECONNECT_BACKOFF_MS",
+            "OTAGW_OSPP_LISTEN",
+            "OTAGW_OSPP_POLL_INTERVAL_MS",
+            "OTAGW_OSPP_RESULT_WATCH_SECS",
+            "OTAGW_OSPP_REPLY_WAIT_SECS",
+            "OTAGW_PRL_CAMPAIGN_MAX_QUEUED",
+            "OTAGW_PRL_CAMPAIGN_BATCH",
+            "OTAGW_PRL_CAMPAIGN_REFRESH_INTERVAL_MS",
+        ] {
+            assert!(names.iter().any(|n| n == var), "{var} in {names:?}");
+        }
+        let c = Config::load(
+            None,
+            env(&[
+                ("OTAGW_SS7_PEERS", "10.0.0.1:2905, 10.0.0.2:2905"),
+                ("OTAGW_SS7_POINT_CODE", "3-2-1"),
+                ("OTAGW_SS7_TRANSPORT", "sctp"),
+                ("OTAGW_SS7_INVOKE_TIMEOUT_MS", "750"),
+                ("OTAGW_SMPP_ENQUIRE_LINK_SECS", "45"),
+                ("OTAGW_IOTA_OTAPA_PUSH_BEARER", "smsc"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.ss7.peers.len(), 2);
+        assert_eq!(c.ss7.point_code.parts(), (3, 2, 1));
+        assert_eq!(c.ss7.transport, crate::mniu::transport::TransportKind::Sctp);
+        assert_eq!(c.ss7.invoke_timeout, Duration::from_millis(750));
+        assert_eq!(c.smpp.enquire_link, Duration::from_secs(45));
+    }
+
+    #[test]
+    fn every_bad_value_is_refused_with_its_key() {
+        for (var, value, key) in [
+            ("OTAGW_DATABASE_POOL_SIZE", "0", "database.pool_size"),
+            ("OTAGW_DATABASE_POOL_SIZE", "1001", "database.pool_size"),
+            ("OTAGW_DATABASE_URL", "mysql:db", "database.url"),
+            ("OTAGW_HTTP_LISTEN", "localhost:8080", "http.listen"),
+            ("OTAGW_IOTA_LISTEN", "8181", "iota.listen"),
+            (
+                "OTAGW_IOTA_SESSION_TIMEOUT_SECS",
+                "0",
+                "iota.session_timeout_secs",
+            ),
+            (
+                "OTAGW_IOTA_SESSION_TIMEOUT_SECS",
+                "86401",
+                "iota.session_timeout_secs",
+            ),
+            ("OTAGW_IOTA_SEGMENT_SIZE", "0", "iota.segment_size"),
+            ("OTAGW_IOTA_SEGMENT_SIZE", "252", "iota.segment_size"),
+            (
+                "OTAGW_IOTA_SCHEDULER_INTERVAL_MS",
+                "9",
+                "iota.scheduler_interval_ms",
+            ),
+            (
+                "OTAGW_IOTA_SCHEDULER_INTERVAL_MS",
+                "60001",
+                "iota.scheduler_interval_ms",
+            ),
+            (
+                "OTAGW_IOTA_OTAPA_CALLBACK_TIMEOUT_SECS",
+                "0",
+                "iota.otapa_callback_timeout_secs",
+            ),
+            (
+                "OTAGW_IOTA_OTAPA_PUSH_BEARER",
+                "pigeon",
+                "iota.otapa_push_bearer",
+            ),
+            (
+                "OTAGW_IOTA_OTAPA_PUSH_BEARER",
+                "ss7",
+                "iota.otapa_push_bearer",
+            ),
+            ("OTAGW_SS7_TRANSPORT", "udp", "ss7.transport"),
+            ("OTAGW_SS7_PEERS", "10.0.0.1", "ss7.peers"),
+            ("OTAGW_SS7_POINT_CODE", "1-1", "ss7.point_code"),
+            ("OTAGW_SS7_HLR_POINT_CODE", "1-1-256", "ss7.hlr_point_code"),
+            ("OTAGW_SS7_INVOKE_TIMEOUT_MS", "0", "ss7.invoke_timeout_ms"),
+            (
+                "OTAGW_SS7_INVOKE_TIMEOUT_MS",
+                "600001",
+                "ss7.invoke_timeout_ms",
+            ),
+            ("OTAGW_SS7_HEARTBEAT_SECS", "0", "ss7.heartbeat_secs"),
+            (
+                "OTAGW_SS7_SESSION_TIMEOUT_SECS",
+                "0",
+                "ss7.session_timeout_secs",
+            ),
+            ("OTAGW_SMPP_SMSC", "smsc.example", "smpp.smsc"),
+            (
+                "OTAGW_SMPP_SYSTEM_ID",
+                "a-system-id-too-long",
+                "smpp.system_id",
+            ),
+            ("OTAGW_SMPP_PASSWORD", "123456789", "smpp.password"),
+            (
+                "OTAGW_SMPP_SYSTEM_TYPE",
+                "thirteen-char",
+                "smpp.system_type",
+            ),
+            ("OTAGW_SMPP_BINDS", "0", "smpp.binds"),
+            ("OTAGW_SMPP_BINDS", "1001", "smpp.binds"),
+            ("OTAGW_SMPP_WINDOW", "10001", "smpp.window"),
+            ("OTAGW_SMPP_WINDOW", "0", "smpp.window"),
+            ("OTAGW_SMPP_MAX_RATE_PER_SEC", "0", "smpp.max_rate_per_sec"),
+            ("OTAGW_SMPP_MAX_ATTEMPTS", "0", "smpp.max_attempts"),
+            (
+                "OTAGW_SMPP_INTERFACE_VERSION",
+                "4.0",
+                "smpp.interface_version",
+            ),
+            (
+                "OTAGW_SMPP_ENQUIRE_LINK_SECS",
+                "0",
+                "smpp.enquire_link_secs",
+            ),
+            (
+                "OTAGW_SMPP_RESPONSE_TIMEOUT_MS",
+                "99",
+                "smpp.response_timeout_ms",
+            ),
+            ("OTAGW_SMPP_RETRY_BACKOFF_MS", "0", "smpp.retry_backoff_ms"),
+            ("OTAGW_SMPP_LEASE_SECS", "0", "smpp.lease_secs"),
+            ("OTAGW_SMPP_LEASE_SECS", "10", "smpp.lease_secs"),
+            ("OTAGW_SMPP_POLL_INTERVAL_MS", "5", "smpp.poll_interval_ms"),
+            (
+                "OTAGW_SMPP_MAX_RECONNECT_BACKOFF_MS",
+                "50",
+                "smpp.max_reconnect_backoff_ms",
+            ),
+            ("OTAGW_OSPP_LISTEN", "anywhere", "ospp.listen"),
+            ("OTAGW_OSPP_POLL_INTERVAL_MS", "0", "ospp.poll_interval_ms"),
+            (
+                "OTAGW_OSPP_RESULT_WATCH_SECS",
+                "0",
+                "ospp.result_watch_secs",
+            ),
+            ("OTAGW_OSPP_REPLY_WAIT_SECS", "3601", "ospp.reply_wait_secs"),
+            (
+                "OTAGW_PRL_CAMPAIGN_MAX_QUEUED",
+                "10000001",
+                "prl_campaign.max_queued",
+            ),
+            ("OTAGW_PRL_CAMPAIGN_BATCH", "0", "prl_campaign.batch"),
+            (
+                "OTAGW_PRL_CAMPAIGN_REFRESH_INTERVAL_MS",
+                "600001",
+                "prl_campaign.refresh_interval_ms",
+            ),
+            ("OTAGW_LOG_LEVEL", "otagw=loud", "log.level"),
+        ] {
+            let err = Config::load(None, env(&[(var, value)]))
+                .expect_err(var)
+                .to_string();
+            assert!(err.contains(key), "{var}={value}: {err}");
+            // What was expected, or (the one setting that depends on another) what it needs.
+            assert!(
+                err.contains("expected") || err.contains("needs ss7.enabled"),
+                "{var}={value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_password_is_not_repeated() {
+        let err = Config::load(None, env(&[("OTAGW_SMPP_PASSWORD", "hunter2!!")]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid value for smpp.password: expected at most 8 characters, got 9"
+        );
+    }
+
+    #[test]
+    fn a_range_error_says_what_was_expected_in_the_units_of_the_key() {
+        let err = Config::load(None, env(&[("OTAGW_IOTA_SCHEDULER_INTERVAL_MS", "5")]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid value for iota.scheduler_interval_ms: expected 10 to 60000 milliseconds, got 5"
+        );
+        let err = load_text("[ss7]\npoint_code = \"1-1\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("otagw.toml"), "{err}");
+        assert!(
+            err.contains("ss7.point_code: expected an ANSI point code like 1-1-1, got \"1-1\""),
+            "{err}"
+        );
+    }
+
     #[test]
     fn secrets_are_redacted() {
         assert_eq!(

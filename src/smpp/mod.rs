@@ -349,3 +349,39 @@ impl SmppSender {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn the_version_is_written_as_smpp_names_it_and_sent_as_its_octet() {
+        for (text, version, octet) in [
+            ("3.4", InterfaceVersion::V3_4, SMPP_3_4),
+            ("5.0", InterfaceVersion::V5_0, SMPP_5_0),
+        ] {
+            assert_eq!(text.parse::<InterfaceVersion>().unwrap(), version);
+            assert_eq!(version.to_string(), text);
+            assert_eq!(version.octet(), octet);
+            assert_eq!(version, octet);
+            assert_eq!(InterfaceVersion::try_from(octet).unwrap(), version);
+            assert_eq!(version_name(octet), text);
+        }
+        assert_eq!(
+            "4.0".parse::<InterfaceVersion>().unwrap_err().to_string(),
+            "expected \"3.4\" or \"5.0\", got \"4.0\""
+        );
+        assert!(InterfaceVersion::try_from(0x33).is_err());
+        assert_eq!(InterfaceVersion::default(), InterfaceVersion::V5_0);
+    }
+
+    #[test]
+    fn the_defaults_are_valid_and_a_lease_must_outlast_the_response_wait() {
+        let mut c = SmppConfig::default();
+        c.validate().unwrap();
+        c.lease = c.response_timeout;
+        assert_eq!(c.validate().unwrap_err().key, "smpp.lease_secs");
+    }
+}
