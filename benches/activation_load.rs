@@ -48,8 +48,8 @@ async fn run(handsets: usize, concurrency: usize) {
         .await
         .unwrap();
     let mut config = Config::default();
-    config.iota.listen = "127.0.0.1:0".into();
-    config.http.listen = "127.0.0.1:0".into();
+    config.iota.listen = "127.0.0.1:0".parse().unwrap();
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
     let esns: Vec<_> = lab::load_profiles(&db.store, handsets, ActivationState::PendingActivation)
         .await
         .unwrap()

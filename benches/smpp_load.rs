@@ -18,7 +18,7 @@ use support::arg;
 use std::time::{Duration, Instant};
 
 use otagw::database::Database;
-use otagw::smpp::{SmppSender, SmppSettings};
+use otagw::smpp::{SmppConfig, SmppSender};
 use otagw::store::outbox::{self, NewOutbox};
 use otagw_sim::smsc::{Smsc, SmscConfig};
 
@@ -68,13 +68,13 @@ async fn run(db: &Database, messages: usize, window: usize) -> f64 {
             outbox::enqueue_all(&mut conn, chunk).await.unwrap();
         }
     }
-    let settings = SmppSettings {
+    let settings = SmppConfig {
         smsc: smsc.addr(),
         password: SmscConfig::default().password,
         window,
         max_rate_per_sec: 1_000_000,
         poll_interval: Duration::from_millis(20),
-        ..SmppSettings::default()
+        ..SmppConfig::default()
     };
     let started = Instant::now();
     let sender = SmppSender::start(db.store.clone(), settings);

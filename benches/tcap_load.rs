@@ -70,17 +70,14 @@ async fn run(transactions: usize, concurrency: usize) {
     };
     let (tcap, tcap_task) = Tcap::new(linkset, local, inbound_rx);
     supervisor.spawn(tcap_task);
-    let msc = Endpoint {
-        point_code: cfg.msc.point_code.value(),
-        ssn: cfg.msc.ssn,
-    };
     let hlr = Endpoint {
         point_code: cfg.hlr.point_code.value(),
         ssn: cfg.hlr.ssn,
     };
     let routes = vec![MscRoute {
         name: "msc".into(),
-        endpoint: msc,
+        point_code: cfg.msc.point_code,
+        ssn: cfg.msc.ssn,
         trn_prefix: cfg.msc.trn_prefix.clone(),
         sms_address: None,
     }];

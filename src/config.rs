@@ -4,14 +4,31 @@
 //! A setting `section.key` is overridden by `OTAGW_SECTION_KEY` (upper case), e.g.
 //! `database.pool_size` by `OTAGW_DATABASE_POOL_SIZE`. Unknown keys, unknown `OTAGW_*` variables
 //! and invalid values stop start-up with a [`ConfigError`] naming the key and what was expected.
+//!
+//! Each section is a type owned by the component that uses it ([`SmppConfig`] by the SMPP
+//! sender, [`Ss7Config`] by the MNIU, [`OsppConfig`] by the OSPP handler, [`PrlCampaignConfig`]
+//! by the campaign worker, [`DatabaseConfig`] by the store's opener, [`LogConfig`] by telemetry);
+//! [`Config`] composes them with the sections only the wiring reads ([`HttpConfig`],
+//! [`IotaConfig`], [`IvrConfig`], [`TraceConfig`]). Values are typed when the file and the
+//! variables are read (addresses, point codes, timers as [`Duration`], with the unit in the key:
+//! see [`crate::setting`]); [`Config::load`] then checks the ranges and the settings that
+//! depend on each other.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-
-pub use crate::telemetry::{LogConfig, LogFormat};
 use thiserror::Error;
+
+use crate::database::DatabaseConfig;
+use crate::flows::prl_campaign::worker::PrlCampaignConfig;
+use crate::mniu::Ss7Config;
+use crate::ospp_handler::OsppConfig;
+use crate::setting::{self, InvalidSetting};
+use crate::smpp::SmppConfig;
+use crate::store::outbox::OutboxBearer;
+pub use crate::telemetry::{LogConfig, LogFormat};
 
 /// Prefix of the environment variables that override settings.
 pub const ENV_PREFIX: &str = "OTAGW_";
@@ -46,11 +63,20 @@ pub enum ConfigError {
     /// A value is of the right type but not acceptable.
     #[error("invalid value for {key}: {message}")]
     Value {
-        /// The key, e.g. `http.listen`.
+        /// The key, e.g. `smpp.window`.
         key: &'static str,
         /// What was expected.
         message: String,
     },
+}
+
+impl From<InvalidSetting> for ConfigError {
+    fn from(e: InvalidSetting) -> Self {
+        Self::Value {
+            key: e.key,
+            message: e.message,
+        }
+    }
 }
 
 /// The effective configuration.
@@ -79,239 +105,104 @@ pub struct Config {
     pub log: LogConfig,
 }
 
-/// Database settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DatabaseConfig {
-    /// Postgres URL. Empty: run the embedded private cluster in `data_dir`.
-    pub url: String,
-    /// Data directory of the embedded cluster. Empty: the per-user default.
-    pub data_dir: String,
-    /// Maximum connections in the pool.
-    pub pool_size: usize,
-}
-
-impl Default for DatabaseConfig {
-    fn default() -> Self {
-        Self {
-            url: String::new(),
-            data_dir: String::new(),
-            pool_size: 8,
-        }
-    }
-}
-
 /// Admin HTTP settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
-    /// Address the admin HTTP server listens on.
-    pub listen: String,
+    /// Address the admin HTTP server listens on (port 0: any).
+    #[serde(with = "crate::setting::addr")]
+    pub listen: SocketAddr,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
-            listen: "127.0.0.1:8080".to_string(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
         }
     }
 }
 
-/// IOTA HTTP server settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// IOTA settings: the IOTA HTTP server, its sessions, and the PRL pushes that wake handsets
+/// (read by the wiring, which hands each component its part).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IotaConfig {
-    /// Address the IOTA HTTP server listens on.
-    pub listen: String,
-    /// Seconds a session may wait for the handset's next request before it is closed with
-    /// cause "timeout".
-    pub session_timeout_secs: u64,
+    /// Address the IOTA HTTP server listens on (port 0: any).
+    #[serde(with = "crate::setting::addr")]
+    pub listen: SocketAddr,
+    /// How long a session may wait for the handset's next request before it is closed with
+    /// cause "timeout" (`session_timeout_secs`).
+    #[serde(rename = "session_timeout_secs", with = "crate::setting::secs")]
+    pub session_timeout: Duration,
     /// Largest SSPR Download segment in octets (1-251).
     pub segment_size: u8,
-    /// How often the deadline scheduler looks for expired sessions, in milliseconds.
-    pub scheduler_interval_ms: u64,
+    /// How often the deadline scheduler looks for expired sessions (`scheduler_interval_ms`).
+    #[serde(rename = "scheduler_interval_ms", with = "crate::setting::millis")]
+    pub scheduler_interval: Duration,
     /// Base URL handsets reach the IOTA server at (for the OTAPA call-back URLs in WAP pushes);
     /// empty: `http://` + the listen address.
     pub public_url: String,
-    /// Seconds a handset has to follow a PRL push before the session closes with `timeout`.
-    pub otapa_callback_timeout_secs: u64,
+    /// How long a handset has to follow a PRL push before the session closes with `timeout`
+    /// (`otapa_callback_timeout_secs`).
+    #[serde(rename = "otapa_callback_timeout_secs", with = "crate::setting::secs")]
+    pub otapa_callback_timeout: Duration,
     /// How the PRL push (WAP Service Loading with the OTAPA call-back URL) reaches the handset:
     /// `smsc` (SMPP, to the MDN) or `ss7` (SMDPP with teleservice 4100 straight to the serving
     /// MSC the HLR names, to the MIN; needs `ss7.enabled`).
-    pub otapa_push_bearer: String,
+    #[serde(deserialize_with = "push_bearer")]
+    pub otapa_push_bearer: OutboxBearer,
 }
 
 impl Default for IotaConfig {
     fn default() -> Self {
         Self {
-            listen: "127.0.0.1:8181".to_string(),
-            session_timeout_secs: 120,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8181)),
+            session_timeout: Duration::from_secs(120),
             segment_size: 251,
-            scheduler_interval_ms: 1000,
+            scheduler_interval: Duration::from_millis(1000),
             public_url: String::new(),
-            otapa_callback_timeout_secs: 600,
-            otapa_push_bearer: "smsc".to_string(),
+            otapa_callback_timeout: Duration::from_secs(600),
+            otapa_push_bearer: OutboxBearer::Smsc,
         }
     }
 }
 
-/// SS7 settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Ss7Config {
-    /// Whether the gateway connects to the SS7 network.
-    pub enabled: bool,
-    /// `tcp` or `sctp`.
-    pub transport: String,
-    /// Signalling gateways / STPs, one M3UA association each (`host:port`).
-    pub peers: Vec<String>,
-    /// M3UA routing context (0: none sent).
-    pub routing_context: u32,
-    /// The OTAF's point code (`network-cluster-member`).
-    pub point_code: String,
-    /// The OTAF's subsystem number.
-    pub ssn: u8,
-    /// The HLR's point code.
-    pub hlr_point_code: String,
-    /// The HLR's subsystem number.
-    pub hlr_ssn: u8,
-    /// TCAP invoke timer, milliseconds.
-    pub invoke_timeout_ms: u64,
-    /// M3UA heartbeat interval, seconds.
-    pub heartbeat_secs: u64,
-    /// Deadline of an SS7 session, renewed at each step, seconds.
-    pub session_timeout_secs: u64,
-    /// Program IOTA-capable handsets over SS7 too when they call in (star code). Off: such a
-    /// handset is told to activate over IOTA instead.
-    pub force_ss7: bool,
-    /// The MSCs and the TRNs they allocate.
-    pub msc: Vec<MscConfig>,
-}
-
-/// One MSC.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MscConfig {
-    /// Name in logs.
-    pub name: String,
-    /// Point code.
-    pub point_code: String,
-    /// Subsystem number (8 by default).
-    #[serde(default = "default_msc_ssn")]
-    pub ssn: u8,
-    /// TRNs starting with this prefix belong to this MSC.
-    pub trn_prefix: String,
-    /// The MSC's SMS_Address, as the HLR answers SMSRequest (for OTAPA over SS7).
-    #[serde(default)]
-    pub sms_address: Option<String>,
-}
-
-fn default_msc_ssn() -> u8 {
-    8
-}
-
-impl Default for Ss7Config {
-    fn default() -> Self {
-        Self {
-            enabled: false,
-            transport: "tcp".to_string(),
-            peers: vec!["127.0.0.1:2905".to_string()],
-            routing_context: 0,
-            point_code: "1-1-1".to_string(),
-            ssn: 5,
-            hlr_point_code: "1-1-3".to_string(),
-            hlr_ssn: 6,
-            invoke_timeout_ms: 5000,
-            heartbeat_secs: 10,
-            session_timeout_secs: 300,
-            force_ss7: true,
-            msc: Vec::new(),
-        }
+impl IotaConfig {
+    /// Checks the values the types allow but the IOTA side does not take.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        setting::secs_within(
+            "iota.session_timeout_secs",
+            self.session_timeout,
+            1..=86_400,
+        )?;
+        setting::within("iota.segment_size", self.segment_size, 1..=251, "octets")?;
+        setting::millis_within(
+            "iota.scheduler_interval_ms",
+            self.scheduler_interval,
+            10..=60_000,
+        )?;
+        setting::secs_within(
+            "iota.otapa_callback_timeout_secs",
+            self.otapa_callback_timeout,
+            1..=604_800,
+        )
     }
 }
 
-/// SMPP sender settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SmppConfig {
-    /// Whether the gateway binds to an SMSC (WAP push, text SMS).
-    pub enabled: bool,
-    /// The SMSC, `host:port`.
-    pub smsc: String,
-    /// system_id of bind_transceiver.
-    pub system_id: String,
-    /// password of bind_transceiver (redacted by `otagw config`).
-    pub password: String,
-    /// system_type of bind_transceiver.
-    pub system_type: String,
-    /// source_addr of the messages (empty: the SMSC's default).
-    pub source_addr: String,
-    /// Binds sharing the outbox.
-    pub binds: usize,
-    /// submit_sm awaiting their response, per bind.
-    pub window: usize,
-    /// submit_sm per second, per bind.
-    pub max_rate_per_sec: u32,
-    /// Attempts per message before it fails.
-    pub max_attempts: i32,
-    /// SMPP version offered: `5.0` (used when the SMSC answers that it speaks it, else 3.4; an
-    /// SMSC that refuses a 5.0 bind is bound again with 3.4) or `3.4`.
-    pub interface_version: String,
-}
-
-impl Default for SmppConfig {
-    fn default() -> Self {
-        let d = crate::smpp::SmppSettings::default();
-        Self {
-            enabled: false,
-            smsc: d.smsc.to_string(),
-            system_id: d.system_id,
-            password: d.password,
-            system_type: d.system_type,
-            source_addr: d.source_addr,
-            binds: d.binds,
-            window: d.window,
-            max_rate_per_sec: d.max_rate_per_sec,
-            max_attempts: d.max_attempts,
-            interface_version: crate::smpp::version_name(d.interface_version),
-        }
-    }
-}
-
-/// OSPP handler settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct OsppConfig {
-    /// Whether the gateway accepts SMPP binds from tools.
-    pub enabled: bool,
-    /// Listen address.
-    pub listen: String,
-    /// The accounts tools bind with (file only; passwords are redacted by `otagw config`).
-    pub accounts: Vec<OsppAccount>,
-}
-
-/// One tool account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OsppAccount {
-    /// system_id.
-    pub system_id: String,
-    /// password.
-    pub password: String,
-}
-
-impl Default for OsppConfig {
-    fn default() -> Self {
-        Self {
-            enabled: false,
-            listen: "127.0.0.1:2776".to_string(),
-            accounts: Vec::new(),
-        }
-    }
+/// Reads `iota.otapa_push_bearer`, saying which spellings there are.
+fn push_bearer<'de, D: serde::Deserializer<'de>>(d: D) -> Result<OutboxBearer, D::Error> {
+    let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    text.parse().map_err(|_| {
+        let expected: Vec<String> = OutboxBearer::SPELLINGS
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect();
+        serde::de::Error::custom(format!("expected {}, got {text:?}", expected.join(" or ")))
+    })
 }
 
 /// IVR-assisted activation settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IvrConfig {
     /// The welcome SMS sent before the WAP push (empty: none).
@@ -329,29 +220,8 @@ impl Default for IvrConfig {
     }
 }
 
-/// PRL campaign settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct PrlCampaignConfig {
-    /// Outbox rows of a campaign that may wait to be sent before more of its pushes are created
-    /// (0: no bound).
-    pub max_queued: u64,
-    /// How often campaign states and the campaign gauges are refreshed from the database.
-    pub refresh_interval_ms: u64,
-}
-
-impl Default for PrlCampaignConfig {
-    fn default() -> Self {
-        let d = crate::flows::prl_campaign::worker::CampaignWorkerSettings::default();
-        Self {
-            max_queued: d.max_queued,
-            refresh_interval_ms: u64::try_from(d.refresh_interval.as_millis()).unwrap_or(5000),
-        }
-    }
-}
-
 /// Signalling trace settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TraceConfig {
     /// pcap file to write every M3UA and IOTA IS-683 message to; empty: no trace.
@@ -505,87 +375,31 @@ impl Config {
         }
     }
 
-    /// Checks values that parse but make no sense.
+    /// Checks the values that parse but make no sense: each section's ranges, then the
+    /// settings that depend on each other. [`Config::load`] runs it; a configuration built in
+    /// code is checked again when the gateway starts.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.database.pool_size == 0 || self.database.pool_size > 1000 {
+        self.database.validate()?;
+        self.iota.validate()?;
+        self.ss7.validate()?;
+        if self.iota.otapa_push_bearer == OutboxBearer::Ss7 && !self.ss7.enabled {
             return Err(ConfigError::Value {
-                key: "database.pool_size",
-                message: format!(
-                    "expected a number of connections from 1 to 1000, got {}",
-                    self.database.pool_size
-                ),
+                key: "iota.otapa_push_bearer",
+                message:
+                    "\"ss7\" sends pushes through the serving MSC and needs ss7.enabled = true"
+                        .to_string(),
             });
         }
-        self.http_listen()?;
-        self.iota_listen()?;
-        if self.iota.session_timeout_secs == 0 || self.iota.session_timeout_secs > 86_400 {
-            return Err(ConfigError::Value {
-                key: "iota.session_timeout_secs",
-                message: format!(
-                    "expected 1 to 86400 seconds, got {}",
-                    self.iota.session_timeout_secs
-                ),
-            });
-        }
-        if self.iota.segment_size == 0 || self.iota.segment_size > 251 {
-            return Err(ConfigError::Value {
-                key: "iota.segment_size",
-                message: format!("expected 1 to 251 octets, got {}", self.iota.segment_size),
-            });
-        }
-        if self.iota.scheduler_interval_ms < 10 || self.iota.scheduler_interval_ms > 60_000 {
-            return Err(ConfigError::Value {
-                key: "iota.scheduler_interval_ms",
-                message: format!(
-                    "expected 10 to 60000 milliseconds, got {}",
-                    self.iota.scheduler_interval_ms
-                ),
-            });
-        }
-        self.ss7_settings()?;
-        self.otapa_push_bearer()?;
-        self.smpp_settings()?;
-        self.ospp_listen()?;
-        self.campaign_settings()?;
+        self.smpp.validate()?;
+        self.ospp.validate()?;
+        self.prl_campaign.validate()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level).map_err(|e| ConfigError::Value {
             key: "log.level",
             message: format!(
                 "expected a level (error, warn, info, debug, trace) or a filter like \"otagw=debug\": {e}"
             ),
         })?;
-        if !self.database.url.is_empty()
-            && !self.database.url.starts_with("postgres://")
-            && !self.database.url.starts_with("postgresql://")
-            && !self.database.url.contains('=')
-        {
-            return Err(ConfigError::Value {
-                key: "database.url",
-                message: "expected a postgres:// URL or a key=value connection string".to_string(),
-            });
-        }
         Ok(())
-    }
-
-    /// The bearer of PRL pushes (`iota.otapa_push_bearer`).
-    pub fn otapa_push_bearer(&self) -> Result<crate::store::outbox::OutboxBearer, ConfigError> {
-        use crate::store::outbox::OutboxBearer;
-        let key = "iota.otapa_push_bearer";
-        match self.iota.otapa_push_bearer.parse::<OutboxBearer>().ok() {
-            Some(OutboxBearer::Ss7) if !self.ss7.enabled => Err(ConfigError::Value {
-                key,
-                message:
-                    "\"ss7\" sends pushes through the serving MSC and needs ss7.enabled = true"
-                        .to_string(),
-            }),
-            Some(bearer) => Ok(bearer),
-            None => Err(ConfigError::Value {
-                key,
-                message: format!(
-                    "expected \"smsc\" or \"ss7\", got {:?}",
-                    self.iota.otapa_push_bearer
-                ),
-            }),
-        }
     }
 
     /// The settings of the PRL push flow, for an IOTA server reachable at `iota_addr` (unless
@@ -593,227 +407,26 @@ impl Config {
     pub fn prl_push_settings(
         &self,
         iota_addr: SocketAddr,
-    ) -> Result<crate::flows::prl_push::PrlPushSettings, ConfigError> {
-        Ok(crate::flows::prl_push::PrlPushSettings {
+    ) -> crate::flows::prl_push::PrlPushSettings {
+        crate::flows::prl_push::PrlPushSettings {
             iota_base_url: if self.iota.public_url.is_empty() {
                 format!("http://{iota_addr}")
             } else {
                 self.iota.public_url.clone()
             },
-            callback_timeout: chrono::Duration::seconds(
-                i64::try_from(self.iota.otapa_callback_timeout_secs).unwrap_or(86_400),
-            ),
+            callback_timeout: setting::to_chrono(self.iota.otapa_callback_timeout),
             segment_size: self.iota.segment_size,
-            push_bearer: self.otapa_push_bearer()?,
-        })
-    }
-
-    /// The admin HTTP listen address.
-    pub fn http_listen(&self) -> Result<SocketAddr, ConfigError> {
-        self.http.listen.parse().map_err(|_| ConfigError::Value {
-            key: "http.listen",
-            message: format!(
-                "expected an address like 127.0.0.1:8080, got {:?}",
-                self.http.listen
-            ),
-        })
-    }
-
-    /// The IOTA HTTP listen address.
-    pub fn iota_listen(&self) -> Result<SocketAddr, ConfigError> {
-        self.iota.listen.parse().map_err(|_| ConfigError::Value {
-            key: "iota.listen",
-            message: format!(
-                "expected an address like 127.0.0.1:8181, got {:?}",
-                self.iota.listen
-            ),
-        })
-    }
-
-    /// The OSPP handler's listen address.
-    pub fn ospp_listen(&self) -> Result<SocketAddr, ConfigError> {
-        self.ospp.listen.parse().map_err(|_| ConfigError::Value {
-            key: "ospp.listen",
-            message: format!(
-                "expected an address like 127.0.0.1:2776, got {:?}",
-                self.ospp.listen
-            ),
-        })
-    }
-
-    /// The SMPP sender settings, parsed and checked.
-    pub fn smpp_settings(&self) -> Result<crate::smpp::SmppSettings, ConfigError> {
-        let smsc = self.smpp.smsc.parse().map_err(|_| ConfigError::Value {
-            key: "smpp.smsc",
-            message: format!("expected host:port, got {:?}", self.smpp.smsc),
-        })?;
-        if self.smpp.system_id.len() > 15 || self.smpp.password.len() > 8 {
-            return Err(ConfigError::Value {
-                key: "smpp.system_id",
-                message: "system_id is at most 15 characters and password at most 8".to_string(),
-            });
+            push_bearer: self.iota.otapa_push_bearer,
         }
-        if self.smpp.binds == 0 || self.smpp.window == 0 || self.smpp.max_rate_per_sec == 0 {
-            return Err(ConfigError::Value {
-                key: "smpp.binds",
-                message: "binds, window and max_rate_per_sec must be at least 1".to_string(),
-            });
-        }
-        let interface_version = match self.smpp.interface_version.as_str() {
-            "3.4" => crate::smpp::SMPP_3_4,
-            "5.0" => crate::smpp::SMPP_5_0,
-            other => {
-                return Err(ConfigError::Value {
-                    key: "smpp.interface_version",
-                    message: format!("expected \"3.4\" or \"5.0\", got {other:?}"),
-                })
-            }
-        };
-        Ok(crate::smpp::SmppSettings {
-            smsc,
-            interface_version,
-            system_id: self.smpp.system_id.clone(),
-            password: self.smpp.password.clone(),
-            system_type: self.smpp.system_type.clone(),
-            source_addr: self.smpp.source_addr.clone(),
-            binds: self.smpp.binds,
-            window: self.smpp.window,
-            max_rate_per_sec: self.smpp.max_rate_per_sec,
-            max_attempts: self.smpp.max_attempts.max(1),
-            ..crate::smpp::SmppSettings::default()
-        })
-    }
-
-    /// The PRL campaign worker's settings, checked.
-    pub fn campaign_settings(
-        &self,
-    ) -> Result<crate::flows::prl_campaign::worker::CampaignWorkerSettings, ConfigError> {
-        let c = &self.prl_campaign;
-        if !(100..=600_000).contains(&c.refresh_interval_ms) {
-            return Err(ConfigError::Value {
-                key: "prl_campaign.refresh_interval_ms",
-                message: format!(
-                    "expected 100 to 600000 milliseconds, got {}",
-                    c.refresh_interval_ms
-                ),
-            });
-        }
-        if c.max_queued > 10_000_000 {
-            return Err(ConfigError::Value {
-                key: "prl_campaign.max_queued",
-                message: format!(
-                    "expected 0 (no bound) to 10000000 outbox rows, got {}",
-                    c.max_queued
-                ),
-            });
-        }
-        Ok(crate::flows::prl_campaign::worker::CampaignWorkerSettings {
-            max_queued: c.max_queued,
-            refresh_interval: std::time::Duration::from_millis(c.refresh_interval_ms),
-            ..Default::default()
-        })
-    }
-
-    /// The SS7 settings, parsed and checked.
-    pub fn ss7_settings(&self) -> Result<Ss7Settings, ConfigError> {
-        use otagw_codecs::m3ua::PointCode;
-        let pc = |key: &'static str, text: &str| -> Result<u32, ConfigError> {
-            text.parse::<PointCode>()
-                .map(PointCode::value)
-                .map_err(|e| ConfigError::Value {
-                    key,
-                    message: format!("expected an ANSI point code like 1-1-1: {e}"),
-                })
-        };
-        let transport = match self.ss7.transport.as_str() {
-            "tcp" => crate::mniu::transport::TransportKind::Tcp,
-            "sctp" => crate::mniu::transport::TransportKind::Sctp,
-            other => {
-                return Err(ConfigError::Value {
-                    key: "ss7.transport",
-                    message: format!("expected tcp or sctp, got {other:?}"),
-                })
-            }
-        };
-        let peers = self
-            .ss7
-            .peers
-            .iter()
-            .map(|p| {
-                p.parse::<SocketAddr>().map_err(|_| ConfigError::Value {
-                    key: "ss7.peers",
-                    message: format!("expected host:port addresses, got {p:?}"),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if self.ss7.enabled && peers.is_empty() {
-            return Err(ConfigError::Value {
-                key: "ss7.peers",
-                message: "SS7 is enabled but no peer is configured".to_string(),
-            });
-        }
-        let mscs = self
-            .ss7
-            .msc
-            .iter()
-            .map(|m| {
-                Ok(crate::mniu::is725::MscRoute {
-                    name: m.name.clone(),
-                    endpoint: crate::mniu::tcap::Endpoint {
-                        point_code: pc("ss7.msc.point_code", &m.point_code)?,
-                        ssn: m.ssn,
-                    },
-                    trn_prefix: m.trn_prefix.clone(),
-                    sms_address: m.sms_address.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>, ConfigError>>()?;
-        if !(1..=600_000).contains(&self.ss7.invoke_timeout_ms) {
-            return Err(ConfigError::Value {
-                key: "ss7.invoke_timeout_ms",
-                message: format!(
-                    "expected 1 to 600000 milliseconds, got {}",
-                    self.ss7.invoke_timeout_ms
-                ),
-            });
-        }
-        if self.ss7.heartbeat_secs == 0 {
-            return Err(ConfigError::Value {
-                key: "ss7.heartbeat_secs",
-                message: "timers must be above zero".to_string(),
-            });
-        }
-        Ok(Ss7Settings {
-            transport,
-            peers,
-            routing_context: (self.ss7.routing_context != 0).then_some(self.ss7.routing_context),
-            local: crate::mniu::tcap::Endpoint {
-                point_code: pc("ss7.point_code", &self.ss7.point_code)?,
-                ssn: self.ss7.ssn,
-            },
-            hlr: crate::mniu::tcap::Endpoint {
-                point_code: pc("ss7.hlr_point_code", &self.ss7.hlr_point_code)?,
-                ssn: self.ss7.hlr_ssn,
-            },
-            mscs,
-            invoke_timeout: std::time::Duration::from_millis(self.ss7.invoke_timeout_ms),
-            heartbeat: std::time::Duration::from_secs(self.ss7.heartbeat_secs),
-            session_timeout: chrono::Duration::seconds(
-                i64::try_from(self.ss7.session_timeout_secs).unwrap_or(86_400),
-            ),
-        })
     }
 
     /// The embedded cluster's data directory (configured or default).
     pub fn data_dir(&self) -> PathBuf {
-        if self.database.data_dir.is_empty() {
-            crate::store::embedded::default_data_dir()
-        } else {
-            PathBuf::from(&self.database.data_dir)
-        }
+        self.database.data_dir()
     }
 
-    /// The configuration as TOML with secrets redacted (the password of the database URL).
+    /// The configuration as TOML with secrets redacted (the password of the database URL, the
+    /// SMPP password, the OSPP accounts' passwords). [`Config::load`] reads it back.
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = redact_url(&shown.database.url);
@@ -825,29 +438,6 @@ impl Config {
         }
         toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }
-}
-
-/// [`Ss7Config`] parsed into the types the MNIU takes.
-#[derive(Debug, Clone)]
-pub struct Ss7Settings {
-    /// Transport.
-    pub transport: crate::mniu::transport::TransportKind,
-    /// One association per peer.
-    pub peers: Vec<SocketAddr>,
-    /// Routing context.
-    pub routing_context: Option<u32>,
-    /// The OTAF.
-    pub local: crate::mniu::tcap::Endpoint,
-    /// The HLR.
-    pub hlr: crate::mniu::tcap::Endpoint,
-    /// The MSCs.
-    pub mscs: Vec<crate::mniu::is725::MscRoute>,
-    /// TCAP invoke timer.
-    pub invoke_timeout: std::time::Duration,
-    /// M3UA heartbeat.
-    pub heartbeat: std::time::Duration,
-    /// SS7 session deadline.
-    pub session_timeout: chrono::Duration,
 }
 
 /// Replaces the password of a `postgres://user:password@host/db` URL or a `password=...` pair.
@@ -885,7 +475,7 @@ mod tests {
     fn defaults_need_no_file() {
         let c = Config::load(None, env(&[("PATH", "/bin")])).unwrap();
         assert_eq!(c, Config::default());
-        assert_eq!(c.http_listen().unwrap().port(), 8080);
+        assert_eq!(c.http.listen.port(), 8080);
     }
 
     #[test]
@@ -906,7 +496,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.database.pool_size, 5);
-        assert_eq!(c.http.listen, "127.0.0.1:9000");
+        assert_eq!(
+            c.http.listen,
+            "127.0.0.1:9000".parse::<SocketAddr>().unwrap()
+        );
         assert_eq!(c.log.format, LogFormat::Json);
     }
 
@@ -930,7 +523,7 @@ mod tests {
             "{err}"
         );
         let c = Config::load(None, env(&[("OTAGW_PRL_CAMPAIGN_MAX_QUEUED", "0")])).unwrap();
-        assert_eq!(c.campaign_settings().unwrap().max_queued, 0);
+        assert_eq!(c.prl_campaign.max_queued, 0);
         let err = Config::load(None, env(&[("OTAGW_HTTP_LISTN", "x")])).unwrap_err();
         assert!(
             matches!(err, ConfigError::UnknownVariable { ref var, .. } if var == "OTAGW_HTTP_LISTN")
@@ -945,6 +538,349 @@ mod tests {
         let err = Config::load(Some(&path), env(&[])).unwrap_err();
         assert!(err.to_string().contains("pool_sise"), "{err}");
         assert!(err.to_string().contains("otagw.toml"), "{err}");
+    }
+
+    /// A configuration with a value other than the default in every section.
+    fn everything_changed() -> Config {
+        use crate::mniu::is725::MscRoute;
+        use crate::mniu::transport::TransportKind;
+        use crate::smpp::InterfaceVersion;
+        use otagw_codecs::m3ua::PointCode;
+
+        let mut c = Config::default();
+        c.database.data_dir = "/var/lib/otagw/pg".into();
+        c.database.pool_size = 16;
+        c.http.listen = "0.0.0.0:9080".parse().unwrap();
+        c.iota.listen = "[::1]:0".parse().unwrap();
+        c.iota.session_timeout = Duration::from_secs(90);
+        c.iota.segment_size = 120;
+        c.iota.scheduler_interval = Duration::from_millis(250);
+        c.iota.public_url = "http://iota.example".into();
+        c.iota.otapa_callback_timeout = Duration::from_secs(900);
+        c.iota.otapa_push_bearer = OutboxBearer::Ss7;
+        c.ss7.enabled = true;
+        c.ss7.transport = TransportKind::Sctp;
+        c.ss7.peers = vec![
+            "10.0.0.1:2905".parse().unwrap(),
+            "10.0.0.2:2906".parse().unwrap(),
+        ];
+        c.ss7.routing_context = 7;
+        c.ss7.point_code = PointCode::from_parts(2, 3, 4);
+        c.ss7.ssn = 11;
+        c.ss7.hlr_point_code = PointCode::from_parts(2, 3, 5);
+        c.ss7.hlr_ssn = 12;
+        c.ss7.invoke_timeout = Duration::from_millis(2500);
+        c.ss7.heartbeat = Duration::from_secs(3);
+        c.ss7.session_timeout = Duration::from_secs(200);
+        c.ss7.force_ss7 = false;
+        c.ss7.msc = vec![
+            MscRoute {
+                name: "north".into(),
+                point_code: PointCode::from_parts(2, 3, 6),
+                ssn: MscRoute::DEFAULT_SSN,
+                trn_prefix: "555".into(),
+                sms_address: Some("14085550000".into()),
+            },
+            MscRoute {
+                name: "south".into(),
+                point_code: PointCode::from_parts(2, 3, 7),
+                ssn: 9,
+                trn_prefix: "5556".into(),
+                sms_address: None,
+            },
+        ];
+        c.trace.file = "/tmp/otagw.pcap".into();
+        c.trace.max_bytes = 0;
+        c.smpp.enabled = true;
+        c.smpp.smsc = "192.0.2.1:2775".parse().unwrap();
+        c.smpp.system_id = "gw".into();
+        c.smpp.system_type = "VMA".into();
+        c.smpp.source_addr = "4000".into();
+        c.smpp.binds = 2;
+        c.smpp.window = 20;
+        c.smpp.max_rate_per_sec = 50;
+        c.smpp.max_attempts = 3;
+        c.smpp.interface_version = InterfaceVersion::V3_4;
+        c.smpp.enquire_link = Duration::from_secs(15);
+        c.smpp.response_timeout = Duration::from_millis(4000);
+        c.smpp.retry_backoff = Duration::from_millis(750);
+        c.smpp.lease = Duration::from_secs(30);
+        c.smpp.poll_interval = Duration::from_millis(50);
+        c.smpp.max_reconnect_backoff = Duration::from_millis(2000);
+        c.ivr.welcome_text = String::new();
+        c.ivr.push_text = "Tap to activate".into();
+        c.ospp.enabled = true;
+        c.ospp.listen = "127.0.0.1:3776".parse().unwrap();
+        c.ospp.poll_interval = Duration::from_millis(100);
+        c.ospp.result_watch = Duration::from_secs(60);
+        c.ospp.reply_wait = Duration::from_secs(5);
+        c.prl_campaign.max_queued = 0;
+        c.prl_campaign.batch = 10;
+        c.prl_campaign.refresh_interval = Duration::from_millis(1500);
+        c.log.format = LogFormat::Json;
+        c.log.level = "otagw=debug,info".into();
+        c
+    }
+
+    /// Writes `text` to a file and loads it (no environment).
+    fn load_text(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("otagw.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(Some(&path), env(&[]))
+    }
+
+    #[test]
+    fn what_otagw_config_prints_reads_back_the_same() {
+        use crate::ospp_handler::OsppAccount;
+
+        let defaults = Config::default();
+        assert_eq!(load_text(&defaults.to_redacted_toml()).unwrap(), defaults);
+
+        let changed = everything_changed();
+        changed.validate().unwrap();
+        let text = changed.to_redacted_toml();
+        assert!(text.contains("invoke_timeout_ms = 2500"), "{text}");
+        assert!(text.contains("heartbeat_secs = 3"), "{text}");
+        assert!(text.contains("interface_version = \"3.4\""), "{text}");
+        assert!(text.contains("point_code = \"2-3-4\""), "{text}");
+        assert!(text.contains("[[ss7.msc]]"), "{text}");
+        assert_eq!(load_text(&text).unwrap(), changed);
+
+        // Secrets come back as the redaction, everything else as it was.
+        let mut secret = changed.clone();
+        secret.database.url = "postgres://otagw:hunter2@db.example/otagw".into();
+        secret.smpp.password = "pw".into();
+        secret.ospp.accounts = vec![OsppAccount {
+            system_id: "ivr".into(),
+            password: "ivrpw".into(),
+        }];
+        let back = load_text(&secret.to_redacted_toml()).unwrap();
+        let mut expected = secret;
+        expected.database.url = "postgres://otagw:***@db.example/otagw".into();
+        expected.smpp.password = "***".into();
+        expected.ospp.accounts[0].password = "***".into();
+        assert_eq!(back, expected);
+    }
+
+    #[test]
+    fn the_keys_and_variables_are_those_of_the_file() {
+        let names = Config::env_names();
+        for var in [
+            "OTAGW_DATABASE_POOL_SIZE",
+            "OTAGW_HTTP_LISTEN",
+            "OTAGW_IOTA_SESSION_TIMEOUT_SECS",
+            "OTAGW_IOTA_SCHEDULER_INTERVAL_MS",
+            "OTAGW_IOTA_OTAPA_CALLBACK_TIMEOUT_SECS",
+            "OTAGW_IOTA_OTAPA_PUSH_BEARER",
+            "OTAGW_SS7_TRANSPORT",
+            "OTAGW_SS7_PEERS",
+            "OTAGW_SS7_POINT_CODE",
+            "OTAGW_SS7_HLR_POINT_CODE",
+            "OTAGW_SS7_INVOKE_TIMEOUT_MS",
+            "OTAGW_SS7_HEARTBEAT_SECS",
+            "OTAGW_SS7_SESSION_TIMEOUT_SECS",
+            "OTAGW_SMPP_SMSC",
+            "OTAGW_SMPP_INTERFACE_VERSION",
+            "OTAGW_SMPP_ENQUIRE_LINK_SECS",
+            "OTAGW_SMPP_RESPONSE_TIMEOUT_MS",
+            "OTAGW_SMPP_RETRY_BACKOFF_MS",
+            "OTAGW_SMPP_LEASE_SECS",
+            "OTAGW_SMPP_POLL_INTERVAL_MS",
+            "OTAGW_SMPP_MAX_RECONNECT_BACKOFF_MS",
+            "OTAGW_OSPP_LISTEN",
+            "OTAGW_OSPP_POLL_INTERVAL_MS",
+            "OTAGW_OSPP_RESULT_WATCH_SECS",
+            "OTAGW_OSPP_REPLY_WAIT_SECS",
+            "OTAGW_PRL_CAMPAIGN_MAX_QUEUED",
+            "OTAGW_PRL_CAMPAIGN_BATCH",
+            "OTAGW_PRL_CAMPAIGN_REFRESH_INTERVAL_MS",
+        ] {
+            assert!(names.iter().any(|n| n == var), "{var} in {names:?}");
+        }
+        let c = Config::load(
+            None,
+            env(&[
+                ("OTAGW_SS7_PEERS", "10.0.0.1:2905, 10.0.0.2:2905"),
+                ("OTAGW_SS7_POINT_CODE", "3-2-1"),
+                ("OTAGW_SS7_TRANSPORT", "sctp"),
+                ("OTAGW_SS7_INVOKE_TIMEOUT_MS", "750"),
+                ("OTAGW_SMPP_ENQUIRE_LINK_SECS", "45"),
+                ("OTAGW_IOTA_OTAPA_PUSH_BEARER", "smsc"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.ss7.peers.len(), 2);
+        assert_eq!(c.ss7.point_code.parts(), (3, 2, 1));
+        assert_eq!(c.ss7.transport, crate::mniu::transport::TransportKind::Sctp);
+        assert_eq!(c.ss7.invoke_timeout, Duration::from_millis(750));
+        assert_eq!(c.smpp.enquire_link, Duration::from_secs(45));
+    }
+
+    #[test]
+    fn every_bad_value_is_refused_with_its_key() {
+        for (var, value, key) in [
+            ("OTAGW_DATABASE_POOL_SIZE", "0", "database.pool_size"),
+            ("OTAGW_DATABASE_POOL_SIZE", "1001", "database.pool_size"),
+            ("OTAGW_DATABASE_URL", "mysql:db", "database.url"),
+            ("OTAGW_HTTP_LISTEN", "localhost:8080", "http.listen"),
+            ("OTAGW_IOTA_LISTEN", "8181", "iota.listen"),
+            (
+                "OTAGW_IOTA_SESSION_TIMEOUT_SECS",
+                "0",
+                "iota.session_timeout_secs",
+            ),
+            (
+                "OTAGW_IOTA_SESSION_TIMEOUT_SECS",
+                "86401",
+                "iota.session_timeout_secs",
+            ),
+            ("OTAGW_IOTA_SEGMENT_SIZE", "0", "iota.segment_size"),
+            ("OTAGW_IOTA_SEGMENT_SIZE", "252", "iota.segment_size"),
+            (
+                "OTAGW_IOTA_SCHEDULER_INTERVAL_MS",
+                "9",
+                "iota.scheduler_interval_ms",
+            ),
+            (
+                "OTAGW_IOTA_SCHEDULER_INTERVAL_MS",
+                "60001",
+                "iota.scheduler_interval_ms",
+            ),
+            (
+                "OTAGW_IOTA_OTAPA_CALLBACK_TIMEOUT_SECS",
+                "0",
+                "iota.otapa_callback_timeout_secs",
+            ),
+            (
+                "OTAGW_IOTA_OTAPA_PUSH_BEARER",
+                "pigeon",
+                "iota.otapa_push_bearer",
+            ),
+            (
+                "OTAGW_IOTA_OTAPA_PUSH_BEARER",
+                "ss7",
+                "iota.otapa_push_bearer",
+            ),
+            ("OTAGW_SS7_TRANSPORT", "udp", "ss7.transport"),
+            ("OTAGW_SS7_PEERS", "10.0.0.1", "ss7.peers"),
+            ("OTAGW_SS7_POINT_CODE", "1-1", "ss7.point_code"),
+            ("OTAGW_SS7_HLR_POINT_CODE", "1-1-256", "ss7.hlr_point_code"),
+            ("OTAGW_SS7_INVOKE_TIMEOUT_MS", "0", "ss7.invoke_timeout_ms"),
+            (
+                "OTAGW_SS7_INVOKE_TIMEOUT_MS",
+                "600001",
+                "ss7.invoke_timeout_ms",
+            ),
+            ("OTAGW_SS7_HEARTBEAT_SECS", "0", "ss7.heartbeat_secs"),
+            (
+                "OTAGW_SS7_SESSION_TIMEOUT_SECS",
+                "0",
+                "ss7.session_timeout_secs",
+            ),
+            ("OTAGW_SMPP_SMSC", "smsc.example", "smpp.smsc"),
+            (
+                "OTAGW_SMPP_SYSTEM_ID",
+                "a-system-id-too-long",
+                "smpp.system_id",
+            ),
+            ("OTAGW_SMPP_PASSWORD", "123456789", "smpp.password"),
+            (
+                "OTAGW_SMPP_SYSTEM_TYPE",
+                "thirteen-char",
+                "smpp.system_type",
+            ),
+            ("OTAGW_SMPP_BINDS", "0", "smpp.binds"),
+            ("OTAGW_SMPP_BINDS", "1001", "smpp.binds"),
+            ("OTAGW_SMPP_WINDOW", "10001", "smpp.window"),
+            ("OTAGW_SMPP_WINDOW", "0", "smpp.window"),
+            ("OTAGW_SMPP_MAX_RATE_PER_SEC", "0", "smpp.max_rate_per_sec"),
+            ("OTAGW_SMPP_MAX_ATTEMPTS", "0", "smpp.max_attempts"),
+            (
+                "OTAGW_SMPP_INTERFACE_VERSION",
+                "4.0",
+                "smpp.interface_version",
+            ),
+            (
+                "OTAGW_SMPP_ENQUIRE_LINK_SECS",
+                "0",
+                "smpp.enquire_link_secs",
+            ),
+            (
+                "OTAGW_SMPP_RESPONSE_TIMEOUT_MS",
+                "99",
+                "smpp.response_timeout_ms",
+            ),
+            ("OTAGW_SMPP_RETRY_BACKOFF_MS", "0", "smpp.retry_backoff_ms"),
+            ("OTAGW_SMPP_LEASE_SECS", "0", "smpp.lease_secs"),
+            ("OTAGW_SMPP_LEASE_SECS", "10", "smpp.lease_secs"),
+            ("OTAGW_SMPP_POLL_INTERVAL_MS", "5", "smpp.poll_interval_ms"),
+            (
+                "OTAGW_SMPP_MAX_RECONNECT_BACKOFF_MS",
+                "50",
+                "smpp.max_reconnect_backoff_ms",
+            ),
+            ("OTAGW_OSPP_LISTEN", "anywhere", "ospp.listen"),
+            ("OTAGW_OSPP_POLL_INTERVAL_MS", "0", "ospp.poll_interval_ms"),
+            (
+                "OTAGW_OSPP_RESULT_WATCH_SECS",
+                "0",
+                "ospp.result_watch_secs",
+            ),
+            ("OTAGW_OSPP_REPLY_WAIT_SECS", "3601", "ospp.reply_wait_secs"),
+            (
+                "OTAGW_PRL_CAMPAIGN_MAX_QUEUED",
+                "10000001",
+                "prl_campaign.max_queued",
+            ),
+            ("OTAGW_PRL_CAMPAIGN_BATCH", "0", "prl_campaign.batch"),
+            (
+                "OTAGW_PRL_CAMPAIGN_REFRESH_INTERVAL_MS",
+                "600001",
+                "prl_campaign.refresh_interval_ms",
+            ),
+            ("OTAGW_LOG_LEVEL", "otagw=loud", "log.level"),
+        ] {
+            let err = Config::load(None, env(&[(var, value)]))
+                .expect_err(var)
+                .to_string();
+            assert!(err.contains(key), "{var}={value}: {err}");
+            // What was expected, or (the one setting that depends on another) what it needs.
+            assert!(
+                err.contains("expected") || err.contains("needs ss7.enabled"),
+                "{var}={value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_password_is_not_repeated() {
+        let err = Config::load(None, env(&[("OTAGW_SMPP_PASSWORD", "hunter2!!")]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid value for smpp.password: expected at most 8 characters, got 9"
+        );
+    }
+
+    #[test]
+    fn a_range_error_says_what_was_expected_in_the_units_of_the_key() {
+        let err = Config::load(None, env(&[("OTAGW_IOTA_SCHEDULER_INTERVAL_MS", "5")]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid value for iota.scheduler_interval_ms: expected 10 to 60000 milliseconds, got 5"
+        );
+        let err = load_text("[ss7]\npoint_code = \"1-1\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("otagw.toml"), "{err}");
+        assert!(
+            err.contains("ss7.point_code: expected an ANSI point code like 1-1-1, got \"1-1\""),
+            "{err}"
+        );
     }
 
     #[test]

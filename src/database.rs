@@ -1,13 +1,72 @@
 //! Opening the customer-profile store: the configured URL, or the embedded private cluster;
 //! migrations applied; a connection pool ready.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::config::DatabaseConfig;
+use crate::setting::InvalidSetting;
 use crate::store::embedded::{EmbeddedError, EmbeddedPostgres, DATABASE_NAME};
 use crate::store::{self, Store, StoreError};
+
+/// The database section of the configuration (`[database]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Postgres URL or `key=value` connection string. Empty: run the embedded private cluster
+    /// in `data_dir`.
+    pub url: String,
+    /// Data directory of the embedded cluster. Empty: the per-user default.
+    pub data_dir: String,
+    /// Maximum connections in the pool.
+    pub pool_size: usize,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            data_dir: String::new(),
+            pool_size: 8,
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// Checks the values the types allow but the store does not take.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        if self.pool_size == 0 || self.pool_size > 1000 {
+            return Err(InvalidSetting::new(
+                "database.pool_size",
+                format!(
+                    "expected a number of connections from 1 to 1000, got {}",
+                    self.pool_size
+                ),
+            ));
+        }
+        if !self.url.is_empty()
+            && !self.url.starts_with("postgres://")
+            && !self.url.starts_with("postgresql://")
+            && !self.url.contains('=')
+        {
+            return Err(InvalidSetting::new(
+                "database.url",
+                "expected a postgres:// URL or a key=value connection string",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The embedded cluster's data directory (configured or default).
+    pub fn data_dir(&self) -> PathBuf {
+        if self.data_dir.is_empty() {
+            crate::store::embedded::default_data_dir()
+        } else {
+            PathBuf::from(&self.data_dir)
+        }
+    }
+}
 
 /// Why the store could not be opened.
 #[derive(Debug, Error)]

@@ -17,6 +17,8 @@ use crate::iota::{IotaSettings, BOOTSTRAP_PATH};
 use crate::mniu::asp::{Asp, AspConfig, Linkset};
 use crate::mniu::is725::Is725;
 use crate::mniu::tcap::Tcap;
+use crate::mniu::Ss7Config;
+use crate::setting;
 use crate::store::Store;
 use crate::supervisor::{Stage, Supervisor, Task};
 use crate::trace::Tracer;
@@ -25,7 +27,7 @@ use otagw_codecs::m3ua::TrafficMode;
 /// Why the gateway could not start.
 #[derive(Debug, Error)]
 pub enum GatewayError {
-    /// A listen address is invalid.
+    /// The configuration is not valid.
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The OSPP handler could not start.
@@ -86,13 +88,12 @@ async fn bind(
 impl Gateway {
     /// Starts every component on `store` as `config` says (port 0 picks a free port).
     pub async fn start(config: &Config, store: Store) -> Result<Self, GatewayError> {
+        config.validate()?;
         let metrics = crate::telemetry::init_metrics();
-        let (iota_listener, iota_addr) = bind(config.iota_listen()?, "iota.listen").await?;
-        let (admin_listener, admin_addr) = bind(config.http_listen()?, "http.listen").await?;
+        let (iota_listener, iota_addr) = bind(config.iota.listen, "iota.listen").await?;
+        let (admin_listener, admin_addr) = bind(config.http.listen, "http.listen").await?;
         let settings = IotaSettings {
-            session_timeout: chrono::Duration::seconds(
-                i64::try_from(config.iota.session_timeout_secs).unwrap_or(i64::MAX / 1000),
-            ),
+            session_timeout: setting::to_chrono(config.iota.session_timeout),
             segment_size: config.iota.segment_size,
         };
         let mut supervisor = Supervisor::new();
@@ -110,20 +111,19 @@ impl Gateway {
             )
         };
         let smpp = if config.smpp.enabled {
-            let (smpp, tasks) =
-                crate::smpp::SmppSender::new(store.clone(), config.smpp_settings()?);
+            let (smpp, tasks) = crate::smpp::SmppSender::new(store.clone(), config.smpp.clone());
             tasks.into_iter().for_each(|t| supervisor.spawn(t));
             Some(smpp)
         } else {
             None
         };
         let (ss7, linkset) = if config.ss7.enabled {
-            let (context, linkset) = start_ss7(config, &store, trace.clone(), &mut supervisor)?;
+            let (context, linkset) = start_ss7(&config.ss7, &store, trace.clone(), &mut supervisor);
             (Some(context), Some(linkset))
         } else {
             (None, None)
         };
-        let prl_push = config.prl_push_settings(iota_addr)?;
+        let prl_push = config.prl_push_settings(iota_addr);
         let ivr = IvrStarCodeSettings {
             iota_base_url: prl_push.iota_base_url.clone(),
             callback_timeout: prl_push.callback_timeout,
@@ -132,25 +132,14 @@ impl Gateway {
             push_text: config.ivr.push_text.clone(),
         };
         let (campaigns, campaign_task) =
-            CampaignWorker::new(store.clone(), prl_push.clone(), config.campaign_settings()?);
+            CampaignWorker::new(store.clone(), prl_push.clone(), config.prl_campaign.clone());
         supervisor.spawn(campaign_task);
         let (driver, driver_task) =
             Dispatcher::new(store.clone(), settings, ss7, prl_push, ivr, trace);
         supervisor.spawn(driver_task);
         let ospp = if config.ospp.enabled {
-            let settings = crate::ospp_handler::OsppHandlerSettings {
-                accounts: config
-                    .ospp
-                    .accounts
-                    .iter()
-                    .map(|a| (a.system_id.clone(), a.password.clone()))
-                    .collect(),
-                ..Default::default()
-            };
-            let addr = config.ospp_listen()?;
             let (ospp, task) = crate::ospp_handler::OsppHandler::bind(
-                addr,
-                settings,
+                config.ospp.clone(),
                 driver.clone(),
                 store.clone(),
             )
@@ -187,7 +176,7 @@ impl Gateway {
                 },
             ));
         }
-        let interval = Duration::from_millis(config.iota.scheduler_interval_ms);
+        let interval = config.iota.scheduler_interval;
         let scheduled = driver.clone();
         supervisor.spawn(Task::new("deadline scheduler", Stage::Work, move |stop| {
             scheduler(scheduled.clone(), interval, stop)
@@ -222,24 +211,23 @@ impl Gateway {
 /// Starts the M3UA associations (one per peer), the TCAP transaction manager, the IS-725-A
 /// operations on them and the SS7 sender of the outbox's `ss7` rows, under `supervisor`.
 fn start_ss7(
-    config: &Config,
+    ss7: &Ss7Config,
     store: &Store,
     trace: Option<Tracer>,
     supervisor: &mut Supervisor,
-) -> Result<(Ss7Context, Linkset), GatewayError> {
-    let settings = config.ss7_settings()?;
+) -> (Ss7Context, Linkset) {
     let (inbound_tx, inbound_rx) = tokio::sync::mpsc::channel(4096);
     let mut asps = Vec::new();
-    for (i, peer) in settings.peers.iter().enumerate() {
+    for (i, peer) in ss7.peers.iter().enumerate() {
         let (asp, task) = Asp::new(
             AspConfig {
                 name: format!("asp{i}-{peer}"),
-                transport: settings.transport,
+                transport: ss7.transport,
                 peer: *peer,
-                routing_context: settings.routing_context,
+                routing_context: ss7.m3ua_routing_context(),
                 traffic_mode: TrafficMode::Loadshare,
                 asp_identifier: u32::try_from(i).ok(),
-                heartbeat: settings.heartbeat,
+                heartbeat: ss7.heartbeat,
                 handshake_timeout: Duration::from_secs(5),
                 max_backoff: Duration::from_secs(5),
                 trace: trace.clone(),
@@ -250,21 +238,17 @@ fn start_ss7(
         supervisor.spawn(task);
     }
     let linkset = Linkset::new(asps);
-    let (tcap, tcap_task) = Tcap::new(linkset.clone(), settings.local, inbound_rx);
+    let (tcap, tcap_task) = Tcap::new(linkset.clone(), ss7.local(), inbound_rx);
     supervisor.spawn(tcap_task);
-    let is725 = Is725::new(tcap, settings.mscs, settings.hlr, settings.invoke_timeout);
+    let is725 = Is725::new(tcap, ss7.msc.clone(), ss7.hlr(), ss7.invoke_timeout);
     let sms_sender = crate::mniu::sms_sender::SmsSender::new(
         store.clone(),
         is725.clone(),
         linkset.clone(),
         crate::mniu::sms_sender::SmsSenderSettings {
             // Room for a locate and a few SMDPPs per claim, however long the invoke timer.
-            lease: Duration::from_secs(60).max(
-                settings
-                    .invoke_timeout
-                    .checked_mul(8)
-                    .unwrap_or(Duration::MAX),
-            ),
+            lease: Duration::from_secs(60)
+                .max(ss7.invoke_timeout.checked_mul(8).unwrap_or(Duration::MAX)),
             ..Default::default()
         },
     );
@@ -272,12 +256,12 @@ fn start_ss7(
     let context = Ss7Context {
         is725,
         settings: StarCodeSettings {
-            session_timeout: settings.session_timeout,
+            session_timeout: setting::to_chrono(ss7.session_timeout),
             retry_pause: Duration::from_millis(500),
-            force_ss7: config.ss7.force_ss7,
+            force_ss7: ss7.force_ss7,
         },
     };
-    Ok((context, linkset))
+    (context, linkset)
 }
 
 /// Every `interval`, has the driver close sessions whose deadline has passed.

@@ -7,6 +7,7 @@
 //! | module | component |
 //! |---|---|
 //! | [`config`] | the TOML file and its `OTAGW_*` overrides |
+//! | [`setting`] | how a setting is written in that file (timers, addresses) and its range checks |
 //! | [`store`] | the customer-profile store (Postgres, diesel-async), including the embedded cluster |
 //! | [`database`] | opening the store: embedded cluster or configured URL, migrations, pool |
 //! | [`import`] | legacy profile CSV import and binary PRL import |
@@ -29,6 +30,7 @@ pub mod mniu;
 pub mod ospp_driver;
 pub mod ospp_handler;
 pub mod refusal;
+pub mod setting;
 pub mod smpp;
 pub mod store;
 pub mod supervisor;

@@ -272,10 +272,10 @@ async fn dispatch(command: Command, config: &Config, db: &Database) -> Result<()
                 (None, Some(make), Some(model)) => Target::MakeModel { make, model },
                 _ => anyhow::bail!("give --csv FILE, or --make and --model"),
             };
-            let settings = config.prl_push_settings(config.iota_listen()?)?;
+            let settings = config.prl_push_settings(config.iota.listen);
             let mut conn = db.store.conn().await?;
             let started = prl_campaign::create(&mut conn, prl, &target).await?;
-            let max_queued = config.campaign_settings()?.max_queued;
+            let max_queued = config.prl_campaign.max_queued;
             let worked = prl_campaign::work_campaign(
                 &mut conn,
                 &settings,

@@ -9,9 +9,10 @@ mod common;
 use common::post;
 use std::time::Duration;
 
-use otagw::config::{Config, MscConfig};
+use otagw::config::Config;
 use otagw::gateway::Gateway;
 use otagw::import;
+use otagw::mniu::is725::MscRoute;
 use otagw::store::models::{NewProfile, Profile};
 use otagw::store::profiles::{self, Lookup};
 use otagw::store::Store;
@@ -92,23 +93,23 @@ async fn lab() -> Lab {
         .await
         .unwrap();
     let mut c = Config::default();
-    c.iota.listen = "127.0.0.1:0".into();
-    c.http.listen = "127.0.0.1:0".into();
+    c.iota.listen = "127.0.0.1:0".parse().unwrap();
+    c.http.listen = "127.0.0.1:0".parse().unwrap();
     c.ss7.enabled = true;
-    c.ss7.peers = vec![net.stp().addr().to_string()];
-    c.ss7.msc = vec![MscConfig {
+    c.ss7.peers = vec![net.stp().addr()];
+    c.ss7.msc = vec![MscRoute {
         name: "msc1".into(),
-        point_code: "1-1-2".into(),
+        point_code: "1-1-2".parse().unwrap(),
         ssn: 8,
         trn_prefix: "555".into(),
         sms_address: None,
     }];
     c.smpp.enabled = true;
-    c.smpp.smsc = smsc.addr().to_string();
+    c.smpp.smsc = smsc.addr();
     c.smpp.password = "secret".into();
     c.ospp.enabled = true;
-    c.ospp.listen = "127.0.0.1:0".into();
-    c.ospp.accounts = vec![otagw::config::OsppAccount {
+    c.ospp.listen = "127.0.0.1:0".parse().unwrap();
+    c.ospp.accounts = vec![otagw::ospp_handler::OsppAccount {
         system_id: "ivr".into(),
         password: "ivrpass".into(),
     }];

@@ -106,10 +106,10 @@ struct Lab {
 
 fn config(timeout_secs: u64) -> Config {
     let mut c = Config::default();
-    c.iota.listen = "127.0.0.1:0".into();
-    c.http.listen = "127.0.0.1:0".into();
-    c.iota.session_timeout_secs = timeout_secs;
-    c.iota.scheduler_interval_ms = 100;
+    c.iota.listen = "127.0.0.1:0".parse().unwrap();
+    c.http.listen = "127.0.0.1:0".parse().unwrap();
+    c.iota.session_timeout = Duration::from_secs(timeout_secs);
+    c.iota.scheduler_interval = Duration::from_millis(100);
     c.iota.segment_size = 64;
     c
 }
@@ -493,7 +493,7 @@ async fn a_gateway_restarted_mid_session_lets_the_handset_finish() {
     }
     lab.gateway.stop().await;
     let mut c = config(30);
-    c.iota.listen = addr.to_string();
+    c.iota.listen = addr;
     let restarted = Gateway::start(&c, lab.db.store.clone()).await.unwrap();
     let (outcome, h) = session.await.unwrap();
     let outcome = outcome.unwrap();

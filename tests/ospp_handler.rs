@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use otagw::gateway::Gateway;
-use otagw::ospp_handler::{OsppHandler, OsppHandlerHandle, OsppHandlerSettings};
+use otagw::ospp_handler::{OsppAccount, OsppConfig, OsppHandler, OsppHandlerHandle};
 use otagw::store::models::Profile;
 use otagw::store::profiles::{self, Lookup};
 use otagw::store::Store;
@@ -57,11 +57,14 @@ async fn lab() -> Lab {
     let smsc = common::simulated_smsc(&mut c).await;
     let gateway = common::gateway_bound(&c, db.store.clone()).await;
     let handler = OsppHandler::start(
-        "127.0.0.1:0".parse().unwrap(),
-        OsppHandlerSettings {
-            accounts: vec![("ivr".into(), "ivrpw".into())],
+        OsppConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            accounts: vec![OsppAccount {
+                system_id: "ivr".into(),
+                password: "ivrpw".into(),
+            }],
             poll_interval: Duration::from_millis(100),
-            ..OsppHandlerSettings::default()
+            ..OsppConfig::default()
         },
         gateway.driver.clone(),
         db.store.clone(),

@@ -98,9 +98,9 @@ fn mdns(n: usize) -> Vec<String> {
 
 async fn gateway(store: &Store, max_queued: u64) -> Gateway {
     let mut c = Config::default();
-    c.iota.listen = "127.0.0.1:0".into();
-    c.http.listen = "127.0.0.1:0".into();
-    c.prl_campaign.refresh_interval_ms = 100;
+    c.iota.listen = "127.0.0.1:0".parse().unwrap();
+    c.http.listen = "127.0.0.1:0".parse().unwrap();
+    c.prl_campaign.refresh_interval = Duration::from_millis(100);
     c.prl_campaign.max_queued = max_queued;
     Gateway::start(&c, store.clone()).await.unwrap()
 }

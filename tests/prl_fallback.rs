@@ -34,9 +34,9 @@ async fn a_push_nobody_follows_goes_over_ss7() {
         .unwrap();
 
     let mut c = loopback_config();
-    c.iota.otapa_callback_timeout_secs = 1;
+    c.iota.otapa_callback_timeout = Duration::from_secs(1);
     c.smpp.enabled = true;
-    c.smpp.smsc = smsc.addr().to_string();
+    c.smpp.smsc = smsc.addr();
     c.smpp.password = "secret".into();
     use_network(&mut c, &net);
     let gateway = common::gateway_linked(&c, db.store.clone()).await;

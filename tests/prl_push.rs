@@ -37,8 +37,8 @@ async fn lab(callback_timeout_secs: u64) -> Lab {
     let profile = profiles.remove(0);
     let mut c = common::loopback_config();
     let smsc = common::simulated_smsc(&mut c).await;
-    c.iota.otapa_callback_timeout_secs = callback_timeout_secs;
-    c.prl_campaign.refresh_interval_ms = 100;
+    c.iota.otapa_callback_timeout = Duration::from_secs(callback_timeout_secs);
+    c.prl_campaign.refresh_interval = Duration::from_millis(100);
     let gateway = common::gateway_bound(&c, db.store.clone()).await;
     Lab {
         db,
@@ -400,7 +400,7 @@ async fn a_campaign_pushes_to_many_and_reports_progress() {
 async fn a_commit_whose_otapa_stop_goes_unanswered_still_updates_the_profile() {
     let (db, profiles) = common::db_with(60, &[common::activated(ESN, MDN, MDN)]).await;
     let mut c = common::loopback_config();
-    c.iota.session_timeout_secs = 1;
+    c.iota.session_timeout = Duration::from_secs(1);
     let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
     let addr = gateway.admin_addr;
     let (status, started) = tokio::task::spawn_blocking(move || {

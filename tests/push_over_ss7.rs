@@ -42,8 +42,8 @@ async fn lab(trace: Option<&std::path::Path>) -> Lab {
     let net = Network::start(NetworkConfig::default()).await.unwrap();
     let mut c = loopback_config();
     // A long call-back window: these tests are about the push, not the fallback.
-    c.iota.otapa_callback_timeout_secs = 600;
-    c.iota.otapa_push_bearer = "ss7".into();
+    c.iota.otapa_callback_timeout = Duration::from_secs(600);
+    c.iota.otapa_push_bearer = otagw::store::outbox::OutboxBearer::Ss7;
     use_network(&mut c, &net);
     if let Some(path) = trace {
         c.trace.file = path.display().to_string();
@@ -177,12 +177,12 @@ async fn pushes_wait_for_the_signalling_link_without_using_up_attempts() {
         .unwrap();
     let (db, _) = db_with(60, &[activated(ESN, MIN, MDN)]).await;
     let mut c = loopback_config();
-    c.iota.otapa_push_bearer = "ss7".into();
+    c.iota.otapa_push_bearer = otagw::store::outbox::OutboxBearer::Ss7;
     c.ss7.enabled = true;
-    c.ss7.peers = vec![addr.to_string()];
-    c.ss7.msc = vec![otagw::config::MscConfig {
+    c.ss7.peers = vec![addr];
+    c.ss7.msc = vec![otagw::mniu::is725::MscRoute {
         name: "msc1".into(),
-        point_code: "1-1-2".into(),
+        point_code: "1-1-2".parse().unwrap(),
         ssn: 8,
         trn_prefix: "555".into(),
         sms_address: Some(otagw_sim::ss7::DEFAULT_MSC_SMS_ADDRESS.into()),
@@ -220,13 +220,18 @@ async fn pushes_wait_for_the_signalling_link_without_using_up_attempts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ss7_bearer_needs_ss7() {
     let mut c = Config::default();
-    c.iota.otapa_push_bearer = "ss7".into();
+    c.iota.otapa_push_bearer = otagw::store::outbox::OutboxBearer::Ss7;
     let err = c.validate().unwrap_err().to_string();
     assert!(err.contains("iota.otapa_push_bearer"), "{err}");
     assert!(err.contains("ss7.enabled"), "{err}");
-    c.iota.otapa_push_bearer = "carrier-pigeon".into();
-    c.ss7.enabled = true;
-    let err = c.validate().unwrap_err().to_string();
+    // The field cannot hold an unknown bearer: the value comes from the environment, and
+    // reading the configuration refuses it.
+    let env = [
+        ("OTAGW_IOTA_OTAPA_PUSH_BEARER", "carrier-pigeon"),
+        ("OTAGW_SS7_ENABLED", "true"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    let err = Config::load(None, env).unwrap_err().to_string();
     assert!(err.contains("\"smsc\" or \"ss7\""), "{err}");
 }
 
@@ -286,7 +291,7 @@ async fn a_profile_without_a_min_is_refused_and_nothing_is_queued() {
     let (db, _) = db_with(60, &[profile]).await;
     let net = Network::start(NetworkConfig::default()).await.unwrap();
     let mut c = loopback_config();
-    c.iota.otapa_push_bearer = "ss7".into();
+    c.iota.otapa_push_bearer = otagw::store::outbox::OutboxBearer::Ss7;
     use_network(&mut c, &net);
     let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
     let addr = gateway.admin_addr;

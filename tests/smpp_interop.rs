@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use otagw::smpp::{SmppSender, SmppSettings};
+use otagw::smpp::{SmppConfig, SmppSender};
 use otagw::store::outbox::{self, NewOutbox, OutboxState};
 use otagw::testkit::TestDb;
 use otagw_codecs::wap::push::{sms_segments, ConcatReference, PushContent, WapPush};
@@ -187,19 +187,19 @@ async fn our_esme_submits_to_node_smsc_and_takes_its_receipts() {
 
     let sender = SmppSender::start(
         db.store.clone(),
-        SmppSettings {
+        SmppConfig {
             smsc: format!("127.0.0.1:{port}").parse().unwrap(),
             system_id: "otagw".into(),
             password: "secret".into(),
             binds: 1,
             window: 5,
-            enquire_link_secs: 5,
+            enquire_link: Duration::from_secs(5),
             retry_backoff: Duration::from_millis(100),
             response_timeout: Duration::from_secs(2),
             lease: Duration::from_secs(10),
             poll_interval: Duration::from_millis(20),
             max_reconnect_backoff: Duration::from_millis(200),
-            ..SmppSettings::default()
+            ..SmppConfig::default()
         },
     );
     assert!(

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use otagw::smpp::{SmppSender, SmppSettings};
+use otagw::smpp::{SmppConfig, SmppSender};
 use otagw::store::outbox::{
     self, NewOutbox, OutboxBearer, OutboxDepth, OutboxState, ReceiptApplied, ReceiptOutcome,
 };
@@ -17,8 +17,8 @@ use otagw_sim::smsc::{Smsc, SmscConfig, SmscHandle, SubmittedMessage};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn settings(smsc: &SmscHandle) -> SmppSettings {
-    SmppSettings {
+fn settings(smsc: &SmscHandle) -> SmppConfig {
+    SmppConfig {
         smsc: smsc.addr(),
         system_id: "otagw".into(),
         password: "secret".into(),
@@ -26,14 +26,14 @@ fn settings(smsc: &SmscHandle) -> SmppSettings {
         binds: 1,
         window: 5,
         max_rate_per_sec: 1000,
-        enquire_link_secs: 1,
+        enquire_link: Duration::from_secs(1),
         max_attempts: 5,
         retry_backoff: Duration::from_millis(100),
         response_timeout: Duration::from_secs(2),
         lease: Duration::from_secs(10),
         poll_interval: Duration::from_millis(20),
         max_reconnect_backoff: Duration::from_millis(200),
-        ..SmppSettings::default()
+        ..SmppConfig::default()
     }
 }
 
@@ -253,7 +253,7 @@ async fn an_smsc_restart_mid_batch_loses_nothing_and_sends_again_only_what_was_i
     // Nothing is sent again for being slow on a loaded machine: only the stop loses answers.
     s.response_timeout = Duration::from_secs(10);
     s.lease = Duration::from_secs(30);
-    s.enquire_link_secs = 5;
+    s.enquire_link = Duration::from_secs(5);
     let (binds, window) = (s.binds, s.window);
     let sender = SmppSender::start(db.store.clone(), s);
     assert!(sender.wait_bound(WAIT).await);

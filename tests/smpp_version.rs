@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use otagw::smpp::{SmppSender, SmppSettings, SMPP_3_4, SMPP_5_0};
+use otagw::smpp::{InterfaceVersion, SmppConfig, SmppSender, SMPP_3_4, SMPP_5_0};
 use otagw::store::outbox::{self, NewOutbox, OutboxState};
 use otagw::testkit::TestDb;
 use otagw_sim::smsc::{Smsc, SmscConfig, SmscHandle};
@@ -26,15 +26,15 @@ async fn smsc(interface_version: u8, refuse_newer_versions: bool) -> SmscHandle 
     .unwrap()
 }
 
-fn settings(smsc: &SmscHandle, offer: u8) -> SmppSettings {
-    SmppSettings {
+fn settings(smsc: &SmscHandle, offer: u8) -> SmppConfig {
+    SmppConfig {
         smsc: smsc.addr(),
         password: "secret".into(),
-        interface_version: offer,
+        interface_version: InterfaceVersion::try_from(offer).unwrap(),
         poll_interval: Duration::from_millis(20),
         retry_backoff: Duration::from_millis(100),
         max_reconnect_backoff: Duration::from_millis(100),
-        ..SmppSettings::default()
+        ..SmppConfig::default()
     }
 }
 
@@ -144,12 +144,21 @@ async fn a_wrong_password_is_not_a_version_problem() {
 
 #[test]
 fn the_config_takes_3_4_or_5_0_only() {
-    let mut c = otagw::config::Config::default();
-    assert_eq!(c.smpp_settings().unwrap().interface_version, SMPP_5_0);
-    c.smpp.interface_version = "3.4".into();
-    assert_eq!(c.smpp_settings().unwrap().interface_version, SMPP_3_4);
-    c.smpp.interface_version = "4.0".into();
-    let err = c.validate().unwrap_err().to_string();
+    use otagw::config::Config;
+    let load = |version: &str| {
+        Config::load(
+            None,
+            [(
+                "OTAGW_SMPP_INTERFACE_VERSION".to_string(),
+                version.to_string(),
+            )],
+        )
+    };
+    let c = Config::default();
+    assert_eq!(c.smpp.interface_version, SMPP_5_0);
+    let c = load("3.4").unwrap();
+    assert_eq!(c.smpp.interface_version, SMPP_3_4);
+    let err = load("4.0").unwrap_err().to_string();
     assert!(err.contains("smpp.interface_version"), "{err}");
 }
 
@@ -174,8 +183,8 @@ async fn smsc_for(system_id: &str, interface_version: u8) -> SmscHandle {
     .unwrap()
 }
 
-fn settings_for(smsc: &SmscHandle, system_id: &str, offer: u8) -> SmppSettings {
-    SmppSettings {
+fn settings_for(smsc: &SmscHandle, system_id: &str, offer: u8) -> SmppConfig {
+    SmppConfig {
         system_id: system_id.into(),
         window: 4,
         max_rate_per_sec: 1000,
@@ -324,7 +333,7 @@ async fn congestion_state_on_enquire_link_resp_is_read_and_the_bind_stays_up() {
     smsc.set_congestion_state(Some(95));
     let db = TestDb::new().await.unwrap();
     let mut s = settings_for(&smsc, "linkcheck", SMPP_5_0);
-    s.enquire_link_secs = 1;
+    s.enquire_link = Duration::from_secs(1);
     let sender = SmppSender::start(db.store.clone(), s);
     assert!(sender.wait_bound(Duration::from_secs(10)).await, "bound");
     // No traffic yet: only the enquire_link_resp carry it (rusmpp alone would take their TLVs

@@ -45,7 +45,7 @@ fn protected_handset() -> Handset {
 
 fn config(callback_timeout_secs: u64) -> Config {
     let mut c = loopback_config();
-    c.iota.otapa_callback_timeout_secs = callback_timeout_secs;
+    c.iota.otapa_callback_timeout = Duration::from_secs(callback_timeout_secs);
     c
 }
 

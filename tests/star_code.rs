@@ -11,9 +11,10 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use otagw::config::{Config, MscConfig};
+use otagw::config::Config;
 use otagw::gateway::Gateway;
 use otagw::import;
+use otagw::mniu::is725::MscRoute;
 use otagw::store::models::{NewProfile, Profile};
 use otagw::store::profiles::{self, Lookup};
 use otagw::store::{audit, Store};
@@ -61,15 +62,15 @@ struct Lab {
 
 fn config(stp: SocketAddr) -> Config {
     let mut c = Config::default();
-    c.iota.listen = "127.0.0.1:0".into();
-    c.http.listen = "127.0.0.1:0".into();
+    c.iota.listen = "127.0.0.1:0".parse().unwrap();
+    c.http.listen = "127.0.0.1:0".parse().unwrap();
     c.ss7.enabled = true;
-    c.ss7.peers = vec![stp.to_string()];
-    c.ss7.invoke_timeout_ms = 1000;
-    c.ss7.heartbeat_secs = 1;
-    c.ss7.msc = vec![MscConfig {
+    c.ss7.peers = vec![stp];
+    c.ss7.invoke_timeout = Duration::from_millis(1000);
+    c.ss7.heartbeat = Duration::from_secs(1);
+    c.ss7.msc = vec![MscRoute {
         name: "msc1".into(),
-        point_code: "1-1-2".into(),
+        point_code: "1-1-2".parse().unwrap(),
         ssn: 8,
         trn_prefix: "555".into(),
         sms_address: None,
@@ -542,8 +543,8 @@ async fn iota_capable_handsets_go_to_iota_unless_ss7_is_forced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_associations_share_the_load_and_track_destinations() {
     let lab = lab_with(|c| {
-        let peer = c.ss7.peers[0].clone();
-        c.ss7.peers = vec![peer.clone(), peer];
+        let peer = c.ss7.peers[0];
+        c.ss7.peers = vec![peer, peer];
     })
     .await;
     let linkset = lab.gateway.linkset.clone().unwrap();

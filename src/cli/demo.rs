@@ -218,7 +218,7 @@ async fn prl_push(
             .await
             .map_err(|e| LabError::Network(e.to_string()))?;
         lab::point_at_network(&mut config, &network);
-        config.iota.otapa_push_bearer = "ss7".into();
+        config.iota.otapa_push_bearer = otagw::store::outbox::OutboxBearer::Ss7;
         (None, Some(network))
     } else {
         (Some(simulated_smsc(&mut config).await?), None)

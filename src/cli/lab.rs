@@ -11,9 +11,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use otagw::config::{Config, MscConfig};
+use otagw::config::Config;
 use otagw::gateway::{Gateway, GatewayError};
 use otagw::import::prl::PrlImportError;
+use otagw::mniu::is725::MscRoute;
 use otagw::store::models::{ActivationState, NewProfile};
 use otagw::store::{profiles, Store, StoreError};
 use otagw_codecs::identity::{DeviceId, Esn, Min};
@@ -53,9 +54,9 @@ pub enum LabError {
 /// A gateway configuration on loopback ports the OS picks, the deadline scheduler every 100 ms.
 pub fn loopback_config() -> Config {
     let mut c = Config::default();
-    c.iota.listen = "127.0.0.1:0".into();
-    c.http.listen = "127.0.0.1:0".into();
-    c.iota.scheduler_interval_ms = 100;
+    c.iota.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    c.http.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    c.iota.scheduler_interval = Duration::from_millis(100);
     c
 }
 
@@ -75,7 +76,7 @@ pub async fn simulated_smsc(
     .await
     .map_err(|e| LabError::Network(format!("simulated SMSC: {e}")))?;
     config.smpp.enabled = true;
-    config.smpp.smsc = smsc.addr().to_string();
+    config.smpp.smsc = smsc.addr();
     config.smpp.system_id = SmscConfig::default().system_id;
     config.smpp.password = SmscConfig::default().password;
     Ok(smsc)
@@ -86,17 +87,17 @@ pub async fn simulated_smsc(
 pub fn point_at_network(config: &mut Config, network: &Network) {
     let n = network.config();
     config.ss7.enabled = true;
-    config.ss7.peers = vec![network.stp().addr().to_string()];
-    config.ss7.msc = vec![MscConfig {
+    config.ss7.peers = vec![network.stp().addr()];
+    config.ss7.msc = vec![MscRoute {
         name: "sim-msc".into(),
-        point_code: n.msc.point_code.to_string(),
+        point_code: n.msc.point_code,
         ssn: n.msc.ssn,
         trn_prefix: n.msc.trn_prefix.clone(),
         sms_address: Some(n.msc.sms_address.digits.clone()),
     }];
-    config.ss7.point_code = n.gateway_point_code.to_string();
+    config.ss7.point_code = n.gateway_point_code;
     config.ss7.ssn = n.gateway_ssn;
-    config.ss7.hlr_point_code = n.hlr.point_code.to_string();
+    config.ss7.hlr_point_code = n.hlr.point_code;
     config.ss7.hlr_ssn = n.hlr.ssn;
 }
 

@@ -9,6 +9,7 @@ use otagw_codecs::ansi41::{
     OtaspRequestResult, ReturnErrorCode, SmdppInvoke, SmdppResult, SmsRequest, SmsRequestResult,
 };
 use otagw_codecs::identity::{Esn, Meid, Min};
+use otagw_codecs::m3ua::PointCode;
 use otagw_codecs::tcap::Parameters;
 use thiserror::Error;
 
@@ -19,18 +20,42 @@ use super::tcap::{Endpoint, InvokeOutcome, Tcap, TcapError};
 /// routes the bearer data to IS-683, which is what it carries.
 pub const IS683_TELESERVICE: u16 = 0;
 
-/// An MSC the gateway can reach, and the TRNs it hands out.
+/// An MSC the gateway can reach, and the TRNs it hands out: one `[[ss7.msc]]` entry of the
+/// configuration.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MscRoute {
     /// Name in logs.
     pub name: String,
-    /// Its signalling endpoint.
-    pub endpoint: Endpoint,
+    /// Its ANSI point code.
+    #[serde(with = "crate::setting::point_code")]
+    pub point_code: PointCode,
+    /// Its subsystem number (8 unless configured).
+    #[serde(default = "MscRoute::default_ssn")]
+    pub ssn: u8,
     /// TRNs starting with this prefix are allocated by this MSC.
     pub trn_prefix: String,
-    /// The MSC's SMS_Address as the HLR reports it (to find it from an SMSRequest).
-    #[serde(default)]
+    /// The MSC's SMS_Address as the HLR reports it (to find it from an SMSRequest; for OTAPA
+    /// over SS7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms_address: Option<String>,
+}
+
+impl MscRoute {
+    /// The subsystem number of an MSC unless configured.
+    pub const DEFAULT_SSN: u8 = 8;
+
+    fn default_ssn() -> u8 {
+        Self::DEFAULT_SSN
+    }
+
+    /// Its signalling endpoint.
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            point_code: self.point_code.value(),
+            ssn: self.ssn,
+        }
+    }
 }
 
 /// Why an IS-725-A operation failed.
@@ -181,7 +206,7 @@ impl Is725 {
             .iter()
             .filter(|m| trn.starts_with(&m.trn_prefix))
             .max_by_key(|m| m.trn_prefix.len())
-            .map(|m| m.endpoint)
+            .map(MscRoute::endpoint)
             .ok_or_else(|| Is725Error::UnknownTrn(trn.to_string()))
     }
 
@@ -310,7 +335,7 @@ impl Is725 {
             .mscs
             .iter()
             .find(|m| m.sms_address.as_deref() == Some(address.digits.as_str()))
-            .map(|m| m.endpoint)
+            .map(MscRoute::endpoint)
             .ok_or_else(|| Is725Error::BadAnswer {
                 operation: "SMSRequest",
                 reason: format!(

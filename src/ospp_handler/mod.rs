@@ -34,8 +34,8 @@
 //!   no session was opened;
 //! - 0x7B (IVR-assisted IOTA activation): see [`requests`];
 //! - 0x7C (PRL download): `ACCEPTED ref=<session id>` once the push is queued, then the session
-//!   row is watched (every [`OsppHandlerSettings::poll_interval`], for at most
-//!   [`OsppHandlerSettings::result_watch`]) and `RESULT` is sent when it is no longer active; a
+//!   row is watched (every [`OsppConfig::poll_interval`], for at most
+//!   [`OsppConfig::result_watch`]) and `RESULT` is sent when it is no longer active; a
 //!   refused push gets `REJECTED`. A session still active when the watch ends gets no `RESULT`
 //!   (the tool asks with `STATUS`);
 //! - 0x7D (`STATUS ref=<session id>`): `RESULT` for an ended session, `ACCEPTED` for an active
@@ -45,7 +45,7 @@
 //! the submit_sm's addresses swapped, and the OSPP text as short_message (in message_payload
 //! when longer than 254 octets). A reply goes to the connection the request came on when it can
 //! receive (a transceiver bind), else to another receiving bind of the same system_id; when no
-//! such bind is up it waits for one for up to [`OsppHandlerSettings::reply_wait`] and is then
+//! such bind is up it waits for one for up to [`OsppConfig::reply_wait`] and is then
 //! dropped (logged). `deliver_sm_resp` statuses are not acted on.
 //!
 //! Metrics: `otagw_ospp_requests_total{session_type,outcome}` (outcome `invalid`, `rejected`,
@@ -62,36 +62,71 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusmpp::pdus::DeliverSm;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::dispatcher::Dispatcher;
+use crate::setting::{self, InvalidSetting};
 use crate::store::Store;
 use crate::supervisor::{Stage, Supervisor, Task};
 
-/// Settings of the OSPP handler.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OsppHandlerSettings {
-    /// The accounts tools bind with: (system_id, password).
-    pub accounts: Vec<(String, String)>,
-    /// How often a started session's row is read to see whether it ended.
+/// The OSPP handler's section of the configuration (`[ospp]`): where it listens, the tools'
+/// accounts, its timers. Typed when the file is read; [`OsppConfig::validate`] checks the
+/// ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OsppConfig {
+    /// Whether the gateway accepts SMPP binds from tools.
+    pub enabled: bool,
+    /// Where the handler listens (port 0: any).
+    #[serde(with = "crate::setting::addr")]
+    pub listen: SocketAddr,
+    /// The accounts tools bind with (file only; passwords are redacted by `otagw config`).
+    pub accounts: Vec<OsppAccount>,
+    /// How often a started session's row is read to see whether it ended (`poll_interval_ms`).
+    #[serde(rename = "poll_interval_ms", with = "crate::setting::millis")]
     pub poll_interval: Duration,
-    /// How long a started session is watched for its end before the handler stops watching.
+    /// How long a started session is watched for its end before the handler stops watching
+    /// (`result_watch_secs`).
+    #[serde(rename = "result_watch_secs", with = "crate::setting::secs")]
     pub result_watch: Duration,
-    /// How long a reply waits for a bind that can receive it.
+    /// How long a reply waits for a bind that can receive it (`reply_wait_secs`).
+    #[serde(rename = "reply_wait_secs", with = "crate::setting::secs")]
     pub reply_wait: Duration,
 }
 
-impl Default for OsppHandlerSettings {
+/// One tool's account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OsppAccount {
+    /// The system_id it binds with.
+    pub system_id: String,
+    /// Its password.
+    pub password: String,
+}
+
+impl Default for OsppConfig {
     fn default() -> Self {
         Self {
+            enabled: false,
+            listen: SocketAddr::from(([127, 0, 0, 1], 2776)),
             accounts: Vec::new(),
             poll_interval: Duration::from_millis(200),
             result_watch: Duration::from_secs(3600),
             reply_wait: Duration::from_secs(30),
         }
+    }
+}
+
+impl OsppConfig {
+    /// Checks the values the types allow but the handler does not take.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        setting::millis_within("ospp.poll_interval_ms", self.poll_interval, 10..=60_000)?;
+        setting::secs_within("ospp.result_watch_secs", self.result_watch, 1..=86_400)?;
+        setting::secs_within("ospp.reply_wait_secs", self.reply_wait, 1..=3600)
     }
 }
 
@@ -116,15 +151,15 @@ pub struct OsppHandler;
 type RequestWork = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 impl OsppHandler {
-    /// Listens on `listen` (port 0 for any); returns the handler and its [`Task`] (for the
-    /// supervisor, in the intake stage): the task accepts tools, serves their connections and
-    /// runs the requests they make until its stop signal turns true.
+    /// Listens on `config.listen` (port 0 for any); returns the handler and its [`Task`] (for
+    /// the supervisor, in the intake stage): the task accepts tools, serves their connections
+    /// and runs the requests they make until its stop signal turns true.
     pub async fn bind(
-        listen: SocketAddr,
-        settings: OsppHandlerSettings,
+        config: OsppConfig,
         driver: Dispatcher,
         store: Store,
     ) -> Result<(OsppHandlerHandle, Task), OsppHandlerError> {
+        let listen = config.listen;
         let listener =
             TcpListener::bind(listen)
                 .await
@@ -146,7 +181,7 @@ impl OsppHandler {
             .map(|d| d.as_micros() as u64)
             .unwrap_or(0);
         let shared = Arc::new(Shared {
-            settings,
+            config,
             driver,
             store,
             binds: Mutex::new(HashMap::new()),
@@ -172,12 +207,11 @@ impl OsppHandler {
     /// [`OsppHandler::bind`], with the task run by a supervisor of its own until
     /// [`OsppHandlerHandle::stop`].
     pub async fn start(
-        listen: SocketAddr,
-        settings: OsppHandlerSettings,
+        config: OsppConfig,
         driver: Dispatcher,
         store: Store,
     ) -> Result<OsppHandlerHandle, OsppHandlerError> {
-        let (mut handle, task) = Self::bind(listen, settings, driver, store).await?;
+        let (mut handle, task) = Self::bind(config, driver, store).await?;
         let mut supervisor = Supervisor::new();
         supervisor.spawn(task);
         handle.supervisor = Some(supervisor);
@@ -221,7 +255,7 @@ struct BindEntry {
 /// What the connections and request tasks share.
 #[derive(Debug)]
 struct Shared {
-    settings: OsppHandlerSettings,
+    config: OsppConfig,
     driver: Dispatcher,
     store: Store,
     binds: Mutex<HashMap<u64, BindEntry>>,
@@ -241,13 +275,13 @@ impl Shared {
     /// The account check: the bind status for `system_id` / `password`.
     fn check_account(&self, system_id: &str, password: &str) -> rusmpp::CommandStatus {
         match self
-            .settings
+            .config
             .accounts
             .iter()
-            .find(|(sid, _)| sid == system_id)
+            .find(|a| a.system_id == system_id)
         {
             None => rusmpp::CommandStatus::EsmeRinvsysid,
-            Some((_, pw)) if pw != password => rusmpp::CommandStatus::EsmeRinvpaswd,
+            Some(a) if a.password != password => rusmpp::CommandStatus::EsmeRinvpaswd,
             Some(_) => rusmpp::CommandStatus::EsmeRok,
         }
     }
@@ -276,7 +310,7 @@ impl Shared {
 
     /// Sends a reply on a receiving bind, waiting for one for up to `reply_wait`.
     async fn deliver(&self, conn_id: u64, system_id: &str, mut pdu: DeliverSm) -> bool {
-        let give_up = tokio::time::Instant::now() + self.settings.reply_wait;
+        let give_up = tokio::time::Instant::now() + self.config.reply_wait;
         loop {
             if let Some(out) = self.route(conn_id, system_id) {
                 match out.send(pdu).await {

@@ -431,7 +431,7 @@ async fn session_state(shared: &Shared, id: i64) -> Result<Option<State>, StoreE
 /// Reads the session row every `poll_interval` until it is no longer active; None when the
 /// watch limit passes, the handler stops, or the row is gone.
 async fn watch_session(shared: &Shared, id: i64) -> Option<End> {
-    let give_up = tokio::time::Instant::now() + shared.settings.result_watch;
+    let give_up = tokio::time::Instant::now() + shared.config.result_watch;
     let mut stop = shared.stop.clone();
     loop {
         match session_state(shared, id).await {
@@ -446,7 +446,7 @@ async fn watch_session(shared: &Shared, id: i64) -> Option<End> {
             return None;
         }
         tokio::select! {
-            _ = tokio::time::sleep(shared.settings.poll_interval) => {}
+            _ = tokio::time::sleep(shared.config.poll_interval) => {}
             _ = stop.changed() => return None,
         }
     }

@@ -57,7 +57,7 @@ use tokio::time::Instant;
 
 use super::link::Link;
 use super::receipt::{self, Receipt};
-use super::SmppSettings;
+use super::SmppConfig;
 use crate::supervisor::{Stage, Task};
 use crate::telemetry::names;
 
@@ -199,7 +199,7 @@ impl Esme {
     /// and then unbinds.
     pub fn new(
         name: String,
-        settings: SmppSettings,
+        settings: SmppConfig,
         jobs: JobQueue,
         events: mpsc::Sender<EsmeEvent>,
     ) -> (Self, Task) {
@@ -212,7 +212,7 @@ impl Esme {
         let task = Task::new(format!("smpp bind {name}"), Stage::Links, move |stop| {
             let actor = Actor {
                 name: name.clone(),
-                offer: Offer::new(settings.interface_version),
+                offer: Offer::new(settings.interface_version.octet()),
                 settings: settings.clone(),
                 jobs: jobs.clone(),
                 events: events.clone(),
@@ -245,7 +245,7 @@ impl Esme {
 
 struct Actor {
     name: String,
-    settings: SmppSettings,
+    settings: SmppConfig,
     jobs: JobQueue,
     events: mpsc::Sender<EsmeEvent>,
     up: Arc<watch::Sender<Option<u8>>>,
@@ -257,12 +257,12 @@ struct Actor {
 }
 
 /// The session settings of a bind.
-fn session_config(s: &SmppSettings) -> Config {
+fn session_config(s: &SmppConfig) -> Config {
     Config {
         window: s.window.max(1),
         max_rate_per_sec: Some(s.max_rate_per_sec),
         response_timeout: Some(s.response_timeout),
-        enquire_link_interval: Some(Duration::from_secs(s.enquire_link_secs.max(1))),
+        enquire_link_interval: Some(s.enquire_link.max(Duration::from_secs(1))),
         ..Config::default()
     }
 }
@@ -639,7 +639,7 @@ impl Actor {
 
 /// The submit_sm for a job. esm_class and data_coding are sent exactly as stored (rusmpp's
 /// default esm_class is not 0x00, so it is always set explicitly).
-fn submit_sm(job: &SubmitJob, s: &SmppSettings) -> Result<SubmitSm, String> {
+fn submit_sm(job: &SubmitJob, s: &SmppConfig) -> Result<SubmitSm, String> {
     let dest = job.destination.strip_prefix('+');
     let (ton, digits) = match dest {
         Some(d) => (Ton::International, d),

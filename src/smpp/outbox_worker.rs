@@ -38,7 +38,7 @@ use tokio::time::Instant;
 
 use super::esme::{Esme, EsmeEvent, SubmitJob};
 use super::receipt::{Receipt, ReceiptState};
-use super::SmppSettings;
+use super::SmppConfig;
 use crate::store::outbox::{
     self, OutboxBearer, OutboxRow, OutboxState, ReceiptApplied, ReceiptOutcome, Rescheduled,
 };
@@ -74,14 +74,14 @@ struct HeldReceipt {
 #[derive(Debug, Clone)]
 pub struct OutboxWorker {
     store: Store,
-    settings: SmppSettings,
+    settings: SmppConfig,
     binds: Vec<Esme>,
 }
 
 impl OutboxWorker {
     /// A worker on `store`. With no binds given (see [`OutboxWorker::with_binds`]) it claims
     /// whenever the job queue has room.
-    pub fn new(store: Store, settings: SmppSettings) -> Self {
+    pub fn new(store: Store, settings: SmppConfig) -> Self {
         Self {
             store,
             settings,

@@ -12,35 +12,62 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Notify};
 
 use super::gauges::{self, CampaignGauges};
 use super::{room, work, CampaignError};
 use crate::flows::prl_push::PrlPushSettings;
+use crate::setting::{self, InvalidSetting};
 use crate::store::campaigns;
 use crate::store::Store;
 use crate::supervisor::{Stage, Task};
 
-/// Settings of the campaign worker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CampaignWorkerSettings {
+/// The campaign worker's section of the configuration (`[prl_campaign]`). Typed when the file
+/// is read; [`PrlCampaignConfig::validate`] checks the ranges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrlCampaignConfig {
     /// Outbox rows of a campaign that may wait to be sent before it gets more pushes (0: no
     /// bound).
     pub max_queued: u64,
     /// Targets per campaign per round (so campaigns take turns).
     pub batch: usize,
-    /// How often campaign states and gauges are refreshed from the database; an idle worker
-    /// also looks for new work this often (at least once a second).
+    /// How often campaign states and gauges are refreshed from the database
+    /// (`refresh_interval_ms`); an idle worker also looks for new work this often (at least
+    /// once a second).
+    #[serde(rename = "refresh_interval_ms", with = "crate::setting::millis")]
     pub refresh_interval: Duration,
 }
 
-impl Default for CampaignWorkerSettings {
+impl Default for PrlCampaignConfig {
     fn default() -> Self {
         Self {
             max_queued: 1000,
             batch: 50,
             refresh_interval: Duration::from_secs(5),
         }
+    }
+}
+
+impl PrlCampaignConfig {
+    /// Checks the values the types allow but the worker does not take.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        setting::millis_within(
+            "prl_campaign.refresh_interval_ms",
+            self.refresh_interval,
+            100..=600_000,
+        )?;
+        if self.max_queued > 10_000_000 {
+            return Err(InvalidSetting::new(
+                "prl_campaign.max_queued",
+                format!(
+                    "expected 0 (no bound) to 10000000 outbox rows, got {}",
+                    self.max_queued
+                ),
+            ));
+        }
+        setting::within("prl_campaign.batch", self.batch, 1..=10_000, "targets")
     }
 }
 
@@ -54,11 +81,7 @@ pub struct CampaignWorker {
 impl CampaignWorker {
     /// The worker and its [`Task`] (for the supervisor: it works until its stop signal turns
     /// true).
-    pub fn new(
-        store: Store,
-        push: PrlPushSettings,
-        settings: CampaignWorkerSettings,
-    ) -> (Self, Task) {
+    pub fn new(store: Store, push: PrlPushSettings, config: PrlCampaignConfig) -> (Self, Task) {
         let handle = Self {
             wake: Arc::new(Notify::new()),
             gauges: CampaignGauges::new(),
@@ -66,7 +89,7 @@ impl CampaignWorker {
         let context = Arc::new(Context {
             store,
             push,
-            settings,
+            config,
             handle: handle.clone(),
         });
         let task = Task::new("prl-campaign-worker", Stage::Work, move |stop| {
@@ -90,15 +113,12 @@ impl CampaignWorker {
 struct Context {
     store: Store,
     push: PrlPushSettings,
-    settings: CampaignWorkerSettings,
+    config: PrlCampaignConfig,
     handle: CampaignWorker,
 }
 
 async fn run(context: Arc<Context>, mut stop: watch::Receiver<bool>) {
-    let poll = context
-        .settings
-        .refresh_interval
-        .min(Duration::from_secs(1));
+    let poll = context.config.refresh_interval.min(Duration::from_secs(1));
     let mut next_refresh = Instant::now();
     loop {
         if *stop.borrow() {
@@ -112,7 +132,7 @@ async fn run(context: Arc<Context>, mut stop: watch::Receiver<bool>) {
             }
         };
         if Instant::now() >= next_refresh {
-            next_refresh = Instant::now() + context.settings.refresh_interval;
+            next_refresh = Instant::now() + context.config.refresh_interval;
             if let Err(err) = refresh(&context).await {
                 tracing::warn!(%err, "PRL campaign gauges");
             }
@@ -137,8 +157,8 @@ async fn round(context: &Context) -> Result<usize, CampaignError> {
         let room = room(
             &mut conn,
             campaign_id,
-            context.settings.max_queued,
-            context.settings.batch,
+            context.config.max_queued,
+            context.config.batch,
         )
         .await?;
         if room == 0 {
