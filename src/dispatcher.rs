@@ -36,7 +36,7 @@ const WORKERS: usize = 64;
 
 /// The dispatcher is not running (stopped, or restarting after a crash).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-pub enum DriverError {
+pub(crate) enum DriverError {
     /// No answer from the actor.
     #[error("the gateway's dispatcher is not available")]
     Unavailable,

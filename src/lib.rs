@@ -11,23 +11,30 @@
 //! | [`store`] | the customer-profile store (Postgres, diesel-async), including the embedded cluster |
 //! | [`database`] | opening the store: embedded cluster or configured URL, migrations, pool |
 //! | [`import`] | legacy profile CSV import and binary PRL import |
-//! | [`http`] | the admin HTTP server (`/healthz`, `/metrics`) |
 //! | [`smpp`] | the SMPP sender (ESME) towards the SMSC and its durable outbox |
 //! | [`ospp_handler`] | the SMPP server for IVRs and OTAP tools: OSPP requests in, replies as deliver_sm |
 //! | [`telemetry`] | logging and metrics |
 //! | [`testkit`] | throwaway clusters and fresh databases for tests and demos |
+//! | [`gateway`] | every component started on one store under one supervisor |
+//! | [`mniu`] | the SS7 side: M3UA associations, TCAP, IS-725-A operations |
+//! | [`flows`] | the call flows an operator triggers (PRL push, campaigns) |
+//!
+//! The HTTP edges, the dispatcher, the IOTA bearer and the session core (`ospp_driver`) are
+//! private: they are reached through [`gateway::Gateway`].
+
+#![warn(unreachable_pub)]
 
 pub mod call_manager;
 pub mod config;
 pub mod database;
-pub mod dispatcher;
+mod dispatcher;
 pub mod flows;
 pub mod gateway;
-pub mod http;
+mod http;
 pub mod import;
-pub mod iota;
+mod iota;
 pub mod mniu;
-pub mod ospp_driver;
+mod ospp_driver;
 pub mod ospp_handler;
 pub mod refusal;
 pub mod setting;
@@ -36,4 +43,4 @@ pub mod store;
 pub mod supervisor;
 pub mod telemetry;
 pub mod testkit;
-pub mod trace;
+mod trace;

@@ -22,9 +22,9 @@ const PEER_IP: [u8; 4] = [127, 0, 0, 2];
 const M3UA_PORT: u16 = 2905;
 const M3UA_PPID: u32 = 3;
 /// UDP port of forward IS-683 messages in the trace.
-pub const IS683_FORWARD_PORT: u16 = 6830;
+pub(crate) const IS683_FORWARD_PORT: u16 = 6830;
 /// UDP port of reverse IS-683 messages in the trace.
-pub const IS683_REVERSE_PORT: u16 = 6831;
+pub(crate) const IS683_REVERSE_PORT: u16 = 6831;
 
 /// Which way a message went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use crate::store::StoreError;
 
 /// Which WAP push sends the handset to its call-back URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PushKind {
+pub(crate) enum PushKind {
     /// Service Loading, execute-high: the handset loads the URL without asking (OTAPA).
     ServiceLoading,
     /// Service Indication with this text: the user is asked (IVR-assisted activation).
@@ -27,7 +27,7 @@ pub enum PushKind {
 
 /// Where a push goes, and so which bearer carries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PushDestination<'a> {
+pub(crate) enum PushDestination<'a> {
     /// Through the SMSC (SMPP), to this MDN.
     Smsc(&'a str),
     /// Straight to the serving MSC over SS7 (SMSRequest, then SMDPP), to the handset with this
@@ -37,11 +37,11 @@ pub enum PushDestination<'a> {
 
 /// Octets of WDP user data per teleservice 4100 message on the SS7 bearer: small enough that
 /// the SMDPP carrying it (with MIN and ESN) fits one SCCP UDT.
-pub const SS7_PUSH_USER_DATA: usize = 160;
+pub(crate) const SS7_PUSH_USER_DATA: usize = 160;
 
 /// A session to open that waits for a call-back.
 #[derive(Debug, Clone)]
-pub struct Callback<'a> {
+pub(crate) struct Callback<'a> {
     /// The call flow.
     pub flow: Flow,
     /// The subscriber's profile.
@@ -62,7 +62,7 @@ pub struct Callback<'a> {
 
 /// The session opened and the outbox rows queued.
 #[derive(Debug)]
-pub struct Opened {
+pub(crate) struct Opened {
     /// The session row.
     pub session: Session,
     /// Outbox rows (SMS segments or SMDPP messages) queued.
@@ -89,7 +89,7 @@ fn wsp_push(kind: &PushKind, url: &str, tid: u8) -> Result<Vec<u8>, String> {
 /// The WAP push to `url` as outbox rows for `to`: SMS segments (UDH, concatenation reference
 /// `reference`) for the SMSC, or teleservice 4100 bearer data (MESSAGE_ID `reference`) for
 /// the MSC.
-pub fn push_rows(
+pub(crate) fn push_rows(
     kind: &PushKind,
     url: &str,
     to: PushDestination<'_>,
@@ -120,7 +120,7 @@ pub fn push_rows(
 
 /// Opens the session (the plan not started: the call-back starts it) and queues the push. Call
 /// inside the caller's transaction.
-pub async fn open(
+pub(crate) async fn open(
     conn: &mut AsyncPgConnection,
     callback: &Callback<'_>,
     programme: Programme,

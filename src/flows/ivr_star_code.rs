@@ -120,7 +120,7 @@ impl From<diesel::result::Error> for IvrStarCodeError {
 }
 
 /// Starts an IVR-assisted IOTA activation for the handset on the call `trn`.
-pub async fn start(
+pub(crate) async fn start(
     conn: &mut AsyncPgConnection,
     is725: &Is725,
     settings: &IvrStarCodeSettings,

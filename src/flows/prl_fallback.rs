@@ -26,7 +26,7 @@ use crate::telemetry::names;
 
 /// Why the fallback could not run.
 #[derive(Debug, Error)]
-pub enum FallbackError {
+pub(crate) enum FallbackError {
     /// The profile has no MIN/MDN to locate.
     #[error("profile {0} has no MIN or MDN to locate over SS7")]
     NoMin(i64),
@@ -76,7 +76,7 @@ impl Shell for TakeOver {
 }
 
 /// Runs PRL-push session `session_id` over SS7 to its end.
-pub async fn run(
+pub(crate) async fn run(
     store: &Store,
     is725: &Is725,
     settings: &StarCodeSettings,

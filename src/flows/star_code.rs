@@ -122,7 +122,7 @@ impl Refusal for StarCodeError {
 }
 
 /// Runs a star-code activation for `trn` to its end.
-pub async fn run(
+pub(crate) async fn run(
     store: &Store,
     is725: &Is725,
     settings: &StarCodeSettings,

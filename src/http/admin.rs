@@ -20,7 +20,7 @@ use crate::telemetry::names;
 
 /// What the admin handlers need.
 #[derive(Clone, Debug)]
-pub struct AdminState {
+pub(crate) struct AdminState {
     /// The customer-profile store.
     pub store: Store,
     /// Renders the Prometheus exposition.
@@ -32,7 +32,7 @@ pub struct AdminState {
 }
 
 /// The admin router.
-pub fn router(state: AdminState) -> Router {
+pub(crate) fn router(state: AdminState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))

@@ -17,25 +17,25 @@ use crate::dispatcher::{CallbackKey, Dispatcher};
 use crate::iota::{IotaError, ACTIVATE_PATH, BOOTSTRAP_PATH, OTAPA_PATH, SESSION_PATH};
 use crate::telemetry::names;
 /// Largest request body.
-pub const MAX_BODY: usize = 64 * 1024;
+pub(crate) const MAX_BODY: usize = 64 * 1024;
 /// Content type of MMC documents.
-pub const CONTENT_TYPE: &str = "application/vnd.otagw.mmc+xml";
+pub(crate) const CONTENT_TYPE: &str = "application/vnd.otagw.mmc+xml";
 /// Header carrying an ESN.
-pub const ESN_HEADER: &str = "x-device-esn";
+pub(crate) const ESN_HEADER: &str = "x-device-esn";
 /// Header carrying a MEID.
-pub const MEID_HEADER: &str = "x-device-meid";
+pub(crate) const MEID_HEADER: &str = "x-device-meid";
 /// The header in which the operator's WAP gateway gives the subscriber's MDN.
-pub const MSISDN_HEADER: &str = "x-msisdn";
+pub(crate) const MSISDN_HEADER: &str = "x-msisdn";
 
 /// What the IOTA handlers share.
 #[derive(Clone, Debug)]
-pub struct IotaState {
+pub(crate) struct IotaState {
     /// The dispatcher the handlers report to (patent step 2: "informs the OSPP Driver").
     pub driver: Dispatcher,
 }
 
 /// The IOTA router.
-pub fn router(state: IotaState) -> Router {
+pub(crate) fn router(state: IotaState) -> Router {
     Router::new()
         .route(BOOTSTRAP_PATH, get(bootstrap))
         .route(&format!("{SESSION_PATH}/{{token}}"), post(answer))

@@ -2,8 +2,8 @@
 //! triggers) and the IOTA server ([`iota`]: the handsets' bootstrap, call-back and session
 //! URLs).
 
-pub mod admin;
-pub mod iota;
-pub mod problem;
+pub(crate) mod admin;
+pub(crate) mod iota;
+pub(crate) mod problem;
 
-pub use admin::{router, AdminState};
+pub(crate) use admin::{router, AdminState};

@@ -16,11 +16,11 @@ use crate::flows::star_code::StarCodeError;
 use crate::refusal::{Refusal, RefusalKind};
 
 /// Content type of a problem.
-pub const CONTENT_TYPE: &str = "application/problem+json";
+pub(crate) const CONTENT_TYPE: &str = "application/problem+json";
 
 /// A refusal, as the admin API answers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub(crate) struct Problem {
     /// The HTTP status.
     pub status: StatusCode,
     /// The short code (`unknown-device`).
@@ -31,7 +31,7 @@ pub struct Problem {
 
 impl Problem {
     /// A problem with this status, code and detail.
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -40,12 +40,12 @@ impl Problem {
     }
 
     /// A malformed request (400 `bad-request`).
-    pub fn bad_request(detail: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad-request", detail)
     }
 
     /// The HTTP status of a kind of refusal.
-    pub fn status_of(kind: RefusalKind) -> StatusCode {
+    pub(crate) fn status_of(kind: RefusalKind) -> StatusCode {
         match kind {
             RefusalKind::BadRequest => StatusCode::BAD_REQUEST,
             RefusalKind::NotFound => StatusCode::NOT_FOUND,

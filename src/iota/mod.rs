@@ -5,7 +5,7 @@
 //! commit a step. The HTTP side (routes, headers, status codes) is the IOTA server,
 //! `crate::http::iota`.
 
-pub mod session;
+pub(crate) mod session;
 
 use chrono::Duration;
 use thiserror::Error;
@@ -15,13 +15,13 @@ use crate::ospp_driver::plan::StepError;
 use crate::store::StoreError;
 
 /// Path of the bootstrap URL.
-pub const BOOTSTRAP_PATH: &str = "/iota/bootstrap";
+pub(crate) const BOOTSTRAP_PATH: &str = "/iota/bootstrap";
 /// Prefix of session URLs.
-pub const SESSION_PATH: &str = "/iota/s";
+pub(crate) const SESSION_PATH: &str = "/iota/s";
 /// Prefix of OTAPA call-back URLs (sent to handsets in a WAP push).
-pub const OTAPA_PATH: &str = "/iota/otapa";
+pub(crate) const OTAPA_PATH: &str = "/iota/otapa";
 /// Prefix of activation call-back URLs (IVR-assisted activation, sent in a WAP push).
-pub const ACTIVATE_PATH: &str = "/iota/activate";
+pub(crate) const ACTIVATE_PATH: &str = "/iota/activate";
 
 /// Settings the IOTA bearer needs.
 #[derive(Debug, Clone)]

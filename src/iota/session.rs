@@ -160,7 +160,7 @@ fn render(token: &str, seq: u32, commands: &[Command]) -> Result<String, IotaErr
 }
 
 /// The bootstrap GET: opens a one-button session for `device` and returns its first document.
-pub async fn bootstrap(
+pub(crate) async fn bootstrap(
     conn: &mut AsyncPgConnection,
     settings: &IotaSettings,
     device: DeviceId,
@@ -219,7 +219,7 @@ pub async fn bootstrap(
 }
 
 /// A POST answering document `seq` of session `token` with `body` (an MMC document).
-pub async fn answer(
+pub(crate) async fn answer(
     conn: &mut AsyncPgConnection,
     settings: &IotaSettings,
     token: &str,
@@ -269,7 +269,7 @@ pub async fn answer(
 /// The GET of a call-back URL a WAP push sent a handset to (`/iota/otapa/{token}` for a PRL
 /// push, `/iota/activate/{token}` for an IVR-assisted activation): checks the device is the
 /// profile's, starts the session's plan and returns its first document.
-pub async fn callback(
+pub(crate) async fn callback(
     conn: &mut AsyncPgConnection,
     settings: &IotaSettings,
     token: &str,

@@ -18,7 +18,7 @@ use thiserror::Error;
 use tracing::Instrument;
 
 use super::end;
-use super::plan::{self, Command, Event, Outcome, PlanState, StepError};
+use super::plan::{self, Command, Event, Outcome, StepError};
 use super::record::Record;
 use super::state::{Link, SessionState};
 use crate::store::models::Session;
@@ -50,7 +50,7 @@ impl From<diesel::result::Error> for ApplyError {
 
 /// Which session an event is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionKey<'a> {
+pub(crate) enum SessionKey<'a> {
     /// By row id.
     Id(i64),
     /// By token.
@@ -59,7 +59,7 @@ pub enum SessionKey<'a> {
 
 /// What a bearer adds to a step. Its methods are pure: they run inside the step's transaction,
 /// on the locked row.
-pub trait Shell: Send {
+pub(crate) trait Shell: Send {
     /// What the bearer sends for the step (an MMC document on IOTA; nothing on SS7, whose
     /// requests are the plan's commands).
     type Output: Send;
@@ -92,7 +92,7 @@ pub trait Shell: Send {
 
 /// The shell of a step no bearer carries (a deadline, a cancel): it renders nothing.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct NoBearer;
+pub(crate) struct NoBearer;
 
 impl Shell for NoBearer {
     type Output = ();
@@ -110,11 +110,9 @@ impl Shell for NoBearer {
 /// A step applied and committed (or, from [`apply_locked`], written in the caller's
 /// transaction).
 #[derive(Debug)]
-pub struct Applied<O> {
+pub(crate) struct Applied<O> {
     /// The row after the step.
     pub session: Session,
-    /// The plan after the step.
-    pub plan: PlanState,
     /// What the plan asked for.
     pub commands: Vec<Command>,
     /// What the bearer sends.
@@ -125,14 +123,14 @@ pub struct Applied<O> {
 
 impl<O> Applied<O> {
     /// The outcome, if the step ended the session.
-    pub fn outcome(&self) -> Option<&Outcome> {
+    pub(crate) fn outcome(&self) -> Option<&Outcome> {
         plan::outcome_of(&self.commands)
     }
 }
 
 /// Applies `events` to the session `key` names, in one transaction, and counts the step once
 /// committed. See the [module documentation](self).
-pub async fn apply<S: Shell>(
+pub(crate) async fn apply<S: Shell>(
     conn: &mut AsyncPgConnection,
     key: SessionKey<'_>,
     events: Vec<Event>,
@@ -175,7 +173,7 @@ enum OwnedKey {
 }
 
 /// A span for one session's work: id, flow, bearer and device.
-pub fn span_of(session: &Session) -> tracing::Span {
+pub(crate) fn span_of(session: &Session) -> tracing::Span {
     let span = tracing::info_span!(
         "session",
         id = tracing::field::Empty,
@@ -198,7 +196,7 @@ fn record_in_span(span: &tracing::Span, session: &Session) {
 
 /// [`apply`] inside the caller's transaction, on a row the caller has locked. The caller counts
 /// [`Applied::record`] once its transaction has committed.
-pub async fn apply_locked<S: Shell>(
+pub(crate) async fn apply_locked<S: Shell>(
     conn: &mut AsyncPgConnection,
     session: Session,
     events: Vec<Event>,
@@ -210,7 +208,6 @@ pub async fn apply_locked<S: Shell>(
         let record = Record::nothing(&session);
         return Ok(Applied {
             session,
-            plan: state.plan,
             commands: Vec::new(),
             output,
             record,
@@ -296,7 +293,6 @@ pub async fn apply_locked<S: Shell>(
     };
     Ok(Applied {
         session: updated,
-        plan,
         commands,
         output,
         record,

@@ -13,7 +13,7 @@ use crate::store::{audit, sessions, StoreError};
 /// Writes the end of `session` (its row already in its final state): the profile changes among
 /// `commands`, the secrets scrubbed, the audit record. Runs in the caller's transaction, so a
 /// failure here undoes the final transition too.
-pub async fn finish(
+pub(crate) async fn finish(
     conn: &mut AsyncPgConnection,
     session: &Session,
     plan: &PlanState,
@@ -90,7 +90,7 @@ async fn change_profile(
 /// Ends an active session whose state the plan cannot step (it does not read, or its plan had
 /// ended while the row stayed active): failed with `cause`, secrets scrubbed, an audit record
 /// saying so. Its profile is left as it is. Runs in the caller's transaction, on a locked row.
-pub async fn abandon(
+pub(crate) async fn abandon(
     conn: &mut AsyncPgConnection,
     session: &Session,
     cause: &str,
@@ -121,12 +121,12 @@ pub async fn abandon(
 
 /// When a session's plan started; a pushed session whose handset never called back counts from
 /// when it was opened.
-pub fn started_at(session: &Session) -> DateTime<Utc> {
+pub(crate) fn started_at(session: &Session) -> DateTime<Utc> {
     session.started_at.unwrap_or(session.created_at)
 }
 
 /// `(outcome, cause)` metric labels of an outcome.
-pub fn labels(outcome: &Outcome) -> (&'static str, &'static str) {
+pub(crate) fn labels(outcome: &Outcome) -> (&'static str, &'static str) {
     match outcome {
         Outcome::Success => ("success", "none"),
         Outcome::Failure(cause) => ("failure", cause.label()),

@@ -14,7 +14,7 @@ use crate::telemetry::names;
 
 /// What [`expire_due`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Expired {
+pub(crate) struct Expired {
     /// Sessions closed by their deadline (with cause "timeout", or the outcome settled before
     /// an unanswered OTAPA stop).
     pub closed: usize,
@@ -30,7 +30,7 @@ pub struct Expired {
 /// A PRL push whose handset never called back is handed to the SS7 fallback instead, once, when
 /// `fallback` holds: its deadline is pushed back by that window, it is marked, and its id is
 /// returned for the caller to run it over SS7.
-pub async fn expire_due(
+pub(crate) async fn expire_due(
     conn: &mut AsyncPgConnection,
     limit: i64,
     fallback: Option<chrono::Duration>,

@@ -17,13 +17,13 @@
 //! The IOTA bearer (`crate::iota`) is the other way round: the handset drives, and the IOTA
 //! server informs the driver of each request through [`apply`].
 
-pub mod apply;
-pub mod end;
-pub mod expire;
-pub mod open;
-pub mod plan;
+pub(crate) mod apply;
+pub(crate) mod end;
+pub(crate) mod expire;
+pub(crate) mod open;
+pub(crate) mod plan;
 #[cfg(test)]
 mod plan_tests;
-pub mod record;
-pub mod ss7;
-pub mod state;
+pub(crate) mod record;
+pub(crate) mod ss7;
+pub(crate) mod state;

@@ -12,7 +12,7 @@ use crate::store::StoreError;
 
 /// A session to open.
 #[derive(Debug, Clone)]
-pub struct Opening<'a> {
+pub(crate) struct Opening<'a> {
     /// Its token (in bearer URLs; the call reference on IOTA): [`new_token`].
     pub token: String,
     /// The subscriber's profile.
@@ -32,7 +32,7 @@ pub struct Opening<'a> {
 /// Opens a session, its plan not started: the subscriber's other active sessions are
 /// superseded (a handset starting over ends them) and the row is written. Runs in the caller's
 /// transaction.
-pub async fn open(
+pub(crate) async fn open(
     conn: &mut AsyncPgConnection,
     opening: Opening<'_>,
 ) -> Result<Session, StoreError> {
@@ -60,7 +60,7 @@ pub async fn open(
 }
 
 /// The identity a profile's handset goes by: its MEID, else its ESN, else its pseudo-ESN.
-pub fn device_of(profile: &Profile) -> Option<String> {
+pub(crate) fn device_of(profile: &Profile) -> Option<String> {
     profile
         .meid
         .as_ref()
@@ -70,7 +70,7 @@ pub fn device_of(profile: &Profile) -> Option<String> {
 }
 
 /// A new session token: 24 random octets from the kernel, URL-safe base64.
-pub fn new_token() -> std::io::Result<String> {
+pub(crate) fn new_token() -> std::io::Result<String> {
     use std::io::Read;
     let mut buf = [0u8; 24];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;

@@ -27,20 +27,20 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// How many times a step answered "rejected, reason unknown" is sent again before giving up.
-pub const MAX_RETRIES: u8 = 2;
+pub(crate) const MAX_RETRIES: u8 = 2;
 
 /// Largest SSPR Download segment: BLOCK_LEN is one octet and the segment header takes four.
 pub const MAX_SEGMENT_SIZE: u8 = 251;
 
 /// BLOCK_ID of an SSPR Download Request carrying a classic PRL.
-pub const SSPR_BLOCK_PRL: u8 = 0;
+pub(crate) const SSPR_BLOCK_PRL: u8 = 0;
 /// BLOCK_ID of an SSPR Download Request carrying an extended PRL.
-pub const SSPR_BLOCK_EXTENDED_PRL: u8 = 1;
+pub(crate) const SSPR_BLOCK_EXTENDED_PRL: u8 = 1;
 
 /// PRL layout, as far as the plan is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum PrlKind {
+pub(crate) enum PrlKind {
     /// SSPR_P_REV 1 (SSPR Download BLOCK_ID 0).
     Classic,
     /// SSPR_P_REV 3 (SSPR Download BLOCK_ID 1).
@@ -121,11 +121,11 @@ mod spasm_key_hex {
     use otagw_codecs::spasm::SpasmKey;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(key: &SpasmKey, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(key: &SpasmKey, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&key.to_hex())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SpasmKey, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SpasmKey, D::Error> {
         let hex = String::deserialize(d)?;
         hex.parse().map_err(serde::de::Error::custom)
     }
@@ -326,7 +326,7 @@ pub enum Outcome {
 /// Where the plan stands: the request outstanding with the handset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "phase")]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Nothing sent yet.
     Idle,
     /// Protocol Capability Request outstanding.
@@ -367,7 +367,7 @@ pub enum Phase {
 
 /// The state of one session's plan. Serialized into the session row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanState {
+pub(crate) struct PlanState {
     /// What to write.
     pub programme: Programme,
     /// Where the plan stands.
@@ -389,7 +389,7 @@ pub struct PlanState {
 
 /// Something that happened to a session.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Event {
+pub(crate) enum Event {
     /// Begin: send the first request.
     Start,
     /// The handset answered.
@@ -417,7 +417,7 @@ pub enum Event {
 
 /// What the engine asks its shell to do, in order.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Command {
+pub(crate) enum Command {
     /// Send this IS-683 message to the handset.
     Send(ForwardMessage),
     /// Change the profile as the session's end calls for, in the same transaction as the
@@ -452,7 +452,7 @@ impl PlanKind {
 }
 
 /// The outcome `commands` end the session with, if they do.
-pub fn outcome_of(commands: &[Command]) -> Option<&Outcome> {
+pub(crate) fn outcome_of(commands: &[Command]) -> Option<&Outcome> {
     commands.iter().find_map(|c| match c {
         Command::Finish(o) => Some(o),
         Command::Send(_) | Command::Profile(_) => None,
@@ -482,7 +482,7 @@ type Step = Result<(PlanState, Vec<Command>), StepError>;
 
 impl PlanState {
     /// A plan for `programme`, not yet started.
-    pub fn new(programme: Programme) -> Self {
+    pub(crate) fn new(programme: Programme) -> Self {
         Self {
             programme,
             phase: Phase::Idle,
@@ -496,12 +496,12 @@ impl PlanState {
     }
 
     /// Whether the plan has ended.
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         matches!(self.phase, Phase::Finished(_))
     }
 
     /// A short name of the outstanding request, for errors and logs.
-    pub fn outstanding(&self) -> &'static str {
+    pub(crate) fn outstanding(&self) -> &'static str {
         match &self.phase {
             Phase::Idle => "nothing",
             Phase::Capability => "Protocol Capability Request",
@@ -518,7 +518,7 @@ impl PlanState {
 }
 
 /// Advances the plan by one event.
-pub fn step(state: &PlanState, event: Event) -> Step {
+pub(crate) fn step(state: &PlanState, event: Event) -> Step {
     if state.is_finished() {
         return Err(StepError::Ended);
     }

@@ -53,13 +53,18 @@ impl Record {
 }
 
 /// Counts a session start.
-pub fn count_started(flow: Flow, bearer: Bearer) {
+pub(crate) fn count_started(flow: Flow, bearer: Bearer) {
     metrics::counter!(names::SESSIONS_STARTED, "flow" => flow.as_str(), "bearer" => bearer.as_str())
         .increment(1);
 }
 
 /// Counts a session end and its duration. Call after the transaction committed.
-pub fn count_finished(flow: Flow, bearer: Bearer, outcome: &Outcome, started_at: DateTime<Utc>) {
+pub(crate) fn count_finished(
+    flow: Flow,
+    bearer: Bearer,
+    outcome: &Outcome,
+    started_at: DateTime<Utc>,
+) {
     let (outcome, cause) = labels(outcome);
     metrics::counter!(
         names::SESSIONS_COMPLETED,
@@ -80,7 +85,7 @@ pub fn count_finished(flow: Flow, bearer: Bearer, outcome: &Outcome, started_at:
 }
 
 /// Counts a forward IS-683 message.
-pub fn count_forward(message: &ForwardMessage) {
+pub(crate) fn count_forward(message: &ForwardMessage) {
     metrics::counter!(
         names::IS683_MESSAGES,
         "message" => message.message_type().name(),
@@ -91,7 +96,7 @@ pub fn count_forward(message: &ForwardMessage) {
 }
 
 /// Counts a reverse IS-683 message with its (first non-zero, else zero) result code.
-pub fn count_reverse(message: &ReverseMessage) {
+pub(crate) fn count_reverse(message: &ReverseMessage) {
     let result = reverse_result(message).map_or_else(|| "none".to_string(), |r| r.to_string());
     metrics::counter!(
         names::IS683_MESSAGES,
@@ -104,7 +109,7 @@ pub fn count_reverse(message: &ReverseMessage) {
 
 /// The result code a reverse message reports: its single result, or for per-block results the
 /// first that is not "accepted" (else 0).
-pub fn reverse_result(message: &ReverseMessage) -> Option<u8> {
+pub(crate) fn reverse_result(message: &ReverseMessage) -> Option<u8> {
     if let Some(r) = message.result() {
         return Some(u8::from(r));
     }

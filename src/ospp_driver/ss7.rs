@@ -24,11 +24,11 @@ use crate::telemetry::names;
 
 /// Times an SMDPP whose answer was lost (link down, no answer) is tried before the session
 /// fails.
-pub const RELAY_ATTEMPTS: u32 = 5;
+pub(crate) const RELAY_ATTEMPTS: u32 = 5;
 
 /// How the SS7 bearer paces a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ss7Timing {
+pub(crate) struct Ss7Timing {
     /// Session deadline, renewed at each step.
     pub session_timeout: chrono::Duration,
     /// Pause between attempts of an SMDPP that failed on the link.
@@ -38,7 +38,7 @@ pub struct Ss7Timing {
 /// The SS7 bearer's [`Shell`]: the requests are the plan's commands, so it renders nothing;
 /// each step renews the deadline.
 #[derive(Debug, Clone, Copy)]
-pub struct Ss7Shell {
+pub(crate) struct Ss7Shell {
     /// The session deadline after each step.
     pub session_timeout: chrono::Duration,
 }
@@ -57,7 +57,7 @@ impl Shell for Ss7Shell {
 }
 
 /// The SS7 part of a session's state for a handset reached through `attached`.
-pub fn link_of(attached: &Attached) -> Link {
+pub(crate) fn link_of(attached: &Attached) -> Link {
     Link::Ss7(Ss7Link {
         trn: attached.trn.clone(),
         msc: attached.msc,
@@ -66,7 +66,7 @@ pub fn link_of(attached: &Attached) -> Link {
 
 /// The largest SSPR Download segment whose SMDPP (with `attached`'s addressing) fits one SCCP
 /// UDT (the SSPR Download Request header takes 7 octets).
-pub fn segment_size(attached: &Attached) -> u8 {
+pub(crate) fn segment_size(attached: &Attached) -> u8 {
     let fits = is725::max_is683_in_udt(attached)
         .saturating_sub(7)
         .clamp(1, usize::from(MAX_SEGMENT_SIZE));
@@ -76,7 +76,7 @@ pub fn segment_size(attached: &Attached) -> u8 {
 /// Walks session `first.session` over SS7 from the step `first` (its plan just started) to its
 /// end: each request in an SMDPP with `service_indicator` to the MSC of `attached`. Returns how
 /// the session ended.
-pub async fn walk(
+pub(crate) async fn walk(
     conn: &mut AsyncPgConnection,
     is725: &Is725,
     timing: Ss7Timing,
@@ -150,7 +150,7 @@ fn failed(failure: BearerFailure, reason: String) -> Event {
 }
 
 /// How an IS-725-A failure ends a session.
-pub fn failure_of(e: &Is725Error) -> (BearerFailure, String) {
+pub(crate) fn failure_of(e: &Is725Error) -> (BearerFailure, String) {
     let kind = match e {
         Is725Error::Tcap(TcapError::Link(_)) => BearerFailure::LinkDown,
         Is725Error::Tcap(TcapError::Timeout(_)) => BearerFailure::NoAnswer,

@@ -15,7 +15,7 @@ use crate::store::StoreError;
 
 /// Everything the session core keeps of a session besides the row's columns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SessionState {
+pub(crate) struct SessionState {
     /// The programming plan.
     pub plan: PlanState,
     /// The bearer's part.
@@ -25,7 +25,7 @@ pub struct SessionState {
 /// The bearer's part of a session's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "bearer", rename_all = "snake_case")]
-pub enum Link {
+pub(crate) enum Link {
     /// IOTA: the handset drives, one MMC document per request.
     Iota(IotaLink),
     /// SS7: the gateway drives, one SMDPP per request.
@@ -34,7 +34,7 @@ pub enum Link {
 
 /// The IOTA bearer's part of a session.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IotaLink {
+pub(crate) struct IotaLink {
     /// `seq` of the last document sent (0: none yet); the handset's next POST answers it.
     pub seq: u32,
     /// The last document sent, replayed to a POST that answers `seq - 1` again.
@@ -43,7 +43,7 @@ pub struct IotaLink {
 
 /// The SS7 bearer's part of a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ss7Link {
+pub(crate) struct Ss7Link {
     /// The TRN of the handset's call (none for network-initiated OTAPA).
     pub trn: Option<String>,
     /// The MSC serving the handset.
@@ -52,7 +52,7 @@ pub struct Ss7Link {
 
 impl Link {
     /// The bearer this part belongs to.
-    pub fn bearer(&self) -> Bearer {
+    pub(crate) fn bearer(&self) -> Bearer {
         match self {
             Self::Iota(_) => Bearer::Iota,
             Self::Ss7(_) => Bearer::Ss7,
@@ -62,7 +62,7 @@ impl Link {
 
 impl SessionState {
     /// The typed state of a session row.
-    pub fn of(session: &Session) -> Result<Self, StoreError> {
+    pub(crate) fn of(session: &Session) -> Result<Self, StoreError> {
         serde_json::from_value(session.state.clone()).map_err(|e| StoreError::InvalidValue {
             field: "ota_sessions.state",
             reason: format!("session {}: {e}", session.id),
@@ -70,7 +70,7 @@ impl SessionState {
     }
 
     /// The JSON stored in the row.
-    pub fn to_json(&self) -> Result<serde_json::Value, StoreError> {
+    pub(crate) fn to_json(&self) -> Result<serde_json::Value, StoreError> {
         serde_json::to_value(self).map_err(|e| StoreError::InvalidValue {
             field: "ota_sessions.state",
             reason: e.to_string(),
