@@ -168,10 +168,27 @@ fn main() -> std::process::ExitCode {
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("otagw: {err:#}");
+            eprintln!("otagw: {}", report(&err));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, outermost first. A cause whose text its parent
+/// already ends with (an error that shows its source in its own message) is said once.
+fn report(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -485,5 +502,34 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("not a valid PRL: {0}")]
+    struct Shows(#[from] std::io::Error);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot import")]
+    struct Hides(#[source] std::io::Error);
+
+    fn io() -> std::io::Error {
+        std::io::Error::other("bad CRC")
+    }
+
+    #[test]
+    fn a_cause_its_parent_already_shows_is_said_once() {
+        let err = anyhow::Error::from(Shows(io())).context("prl import lab.prl");
+        assert_eq!(report(&err), "prl import lab.prl: not a valid PRL: bad CRC");
+    }
+
+    #[test]
+    fn a_cause_its_parent_does_not_show_is_said() {
+        let err = anyhow::Error::from(Hides(io()));
+        assert_eq!(report(&err), "cannot import: bad CRC");
     }
 }
