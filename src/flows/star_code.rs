@@ -66,7 +66,7 @@ pub struct StarCodeReport {
 }
 
 /// [`StarCodeReport::outcome`] of a handset handed to the IVR-assisted IOTA path.
-pub const HANDED_TO_IOTA: &str = "handed-to-iota";
+pub(crate) const HANDED_TO_IOTA: &str = "handed-to-iota";
 
 /// Why the trigger was refused before a session opened.
 #[derive(Debug, Error)]
