@@ -125,12 +125,12 @@ impl Context {
         if let Some(trace) = &self.trace {
             for m in &reply.record.received {
                 if let Ok(bytes) = m.encode() {
-                    trace.is683(false, &bytes);
+                    trace.is683(reply.record.session_id, false, &bytes);
                 }
             }
             for m in &reply.record.sent {
                 if let Ok(bytes) = m.encode() {
-                    trace.is683(true, &bytes);
+                    trace.is683(reply.record.session_id, true, &bytes);
                 }
             }
         }
@@ -423,7 +423,9 @@ async fn handle(context: &Context, request: Request) -> Vec<i64> {
         }
         Request::StarCode { trn, reply } => {
             let result = match &context.ss7 {
-                Some(ss7) => star_code::run(store, &ss7.is725, &ss7.settings, &trn).await,
+                Some(ss7) => {
+                    star_code::run(store, &ss7.is725, &ss7.settings, &context.ivr, &trn).await
+                }
                 None => Err(StarCodeError::Disabled),
             };
             let _ = reply.send(result);

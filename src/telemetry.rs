@@ -139,6 +139,9 @@ pub mod names {
     pub const TCAP_TIMEOUTS: &str = "otagw_tcap_timeouts_total";
     /// Inbound SS7 messages dropped by the TCAP layer, by reason.
     pub const TCAP_DROPPED: &str = "otagw_tcap_dropped_total";
+    /// Undecodable SS7 messages from a peer (M3UA, SCCP, TCAP), by layer: every one counted,
+    /// a few a window logged.
+    pub const SS7_UNDECODABLE: &str = "otagw_ss7_undecodable_total";
     /// 1 while an SMPP bind to the SMSC is up, by bind.
     pub const SMPP_BIND_UP: &str = "otagw_smpp_bind_up";
     /// SMPP version a bind runs (3.4, 5.0; 0 while unbound), by bind.
@@ -188,6 +191,7 @@ pub mod names {
         TCAP_MESSAGES,
         TCAP_TIMEOUTS,
         TCAP_DROPPED,
+        SS7_UNDECODABLE,
         SMPP_BIND_UP,
         SMPP_INTERFACE_VERSION,
         SMPP_WINDOW_IN_USE,

@@ -291,6 +291,12 @@ pub mod action_code {
 
 /// SMS_TeleserviceIdentifier values.
 pub mod teleservice {
+    /// 0, "Not used": the SMDPP carries no teleservice. IS-725-A's SMDPPs between the OTAF and
+    /// the MSC (the TRN attach and release, and each relayed IS-683 message) carry OTASP data,
+    /// which is no teleservice: their ServiceIndicator (1 CDMA OTASP, 3 CDMA OTAPA) says what
+    /// SMS_BearerData holds. SMS_TeleserviceIdentifier is still mandatory in the SMDPP SET, so
+    /// it is present, with this value.
+    pub const NOT_USED: u16 = 0;
     /// CDMA Cellular Messaging Teleservice (CMT-95): text messages.
     pub const CMT_95: u16 = 4098;
     /// Wireless Application Protocol (WAP, WDP datagrams).
@@ -897,7 +903,9 @@ pub fn return_error(code: ReturnErrorCode, correlation_id: u8) -> Component {
     }
 }
 
-/// OTASPRequest Invoke (OTAF -> MSC), e.g. ActionCode 8 "Attach MSC to OTAF" with the TRN.
+/// OTASPRequest Invoke: the OTAF's operation towards the HLR/AC for the A-key procedures
+/// (ActionCodes 10-13 and 15). The TRN attach and release are SMDPPs, see
+/// [`SmdppInvoke::otasp_action`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OtaspRequest {
     /// ActionCode (mandatory), see [`action_code`].
@@ -949,7 +957,7 @@ impl Ansi41Parameters for OtaspRequest {
     }
 }
 
-/// OTASPRequest ReturnResult (MSC -> OTAF): the mobile's identities and the outcome.
+/// OTASPRequest ReturnResult (HLR/AC -> OTAF): the outcome and identities.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OtaspRequestResult {
     /// ESN.
@@ -997,7 +1005,8 @@ impl Ansi41Parameters for OtaspRequestResult {
 }
 
 /// SMSDeliveryPointToPoint (SMDPP) Invoke: an IS-683 message (ServiceIndicator 1 or 3) or an
-/// IS-637 message in SMS_BearerData.
+/// IS-637 message in SMS_BearerData; or, with an ActionCode, an IS-725-A request to the MSC
+/// (8 "Attach MSC to OTAF" and 14 "Release TRN" with the TemporaryReferenceNumber).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SmdppInvoke {
     /// SMS_BearerData (mandatory).
@@ -1049,6 +1058,19 @@ impl SmdppInvoke {
             original_originating_address: None,
             extra: Vec::new(),
         }
+    }
+
+    /// An IS-725-A request to the MSC: ActionCode `action` (e.g.
+    /// [`action_code::ATTACH_MSC_TO_OTAF`], [`action_code::RELEASE_TRN`]) for the OTASP call
+    /// `trn`, with ServiceIndicator `service_indicator`. The mandatory SMS_BearerData is empty
+    /// (no IS-683 message rides on it) and SMS_TeleserviceIdentifier is
+    /// [`teleservice::NOT_USED`].
+    pub fn otasp_action(action: u8, trn: Option<String>, service_indicator: u8) -> Self {
+        let mut s = Self::new(Vec::new(), teleservice::NOT_USED);
+        s.action_code = Some(action);
+        s.trn = trn;
+        s.service_indicator = Some(service_indicator);
+        s
     }
 }
 
@@ -1111,13 +1133,24 @@ impl Ansi41Parameters for SmdppInvoke {
     }
 }
 
-/// SMDPP ReturnResult: the mobile's reply (e.g. an IS-683 response) or a cause code.
+/// SMDPP ReturnResult: the mobile's reply (e.g. an IS-683 response) or a cause code; to an
+/// "Attach MSC to OTAF", the mobile's identities and the serving MSC.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct SmdppResult {
     /// SMS_BearerData.
     pub bearer_data: Option<Vec<u8>>,
     /// SMS_CauseCode.
     pub cause_code: Option<u8>,
+    /// ActionCode.
+    pub action_code: Option<u8>,
+    /// ESN.
+    pub esn: Option<Esn>,
+    /// MEID.
+    pub meid: Option<Meid>,
+    /// MobileStationMSID (MobileStationMIN 184 or MobileStationIMSI 286).
+    pub mobile_station_msid: Option<Msid>,
+    /// MSCID (of the serving MSC).
+    pub mscid: Option<Mscid>,
     /// Parameters not typed here, raw.
     pub extra: Vec<Tlv>,
 }
@@ -1131,6 +1164,15 @@ impl Ansi41Parameters for SmdppResult {
             o.put(tag::SMS_BEARER_DATA, b.clone());
         }
         o.opt_u8(tag::SMS_CAUSE_CODE, self.cause_code);
+        o.opt_u8(tag::ACTION_CODE, self.action_code);
+        o.esn(self.esn);
+        o.meid(self.meid);
+        o.msid_pair(
+            tag::MOBILE_STATION_MIN,
+            tag::MOBILE_STATION_IMSI,
+            self.mobile_station_msid.as_ref(),
+        );
+        o.mscid(self.mscid);
         Ok(o.finish(&self.extra))
     }
 
@@ -1139,6 +1181,11 @@ impl Ansi41Parameters for SmdppResult {
         Ok(Self {
             bearer_data: f.octets(tag::SMS_BEARER_DATA)?,
             cause_code: f.u8(tag::SMS_CAUSE_CODE)?,
+            action_code: f.u8(tag::ACTION_CODE)?,
+            esn: f.esn()?,
+            meid: f.meid()?,
+            mobile_station_msid: f.mobile_station_msid()?,
+            mscid: f.mscid()?,
             extra: f.rest(),
         })
     }

@@ -1,5 +1,5 @@
-//! Independent check of the TCAP and ANSI-41 codecs: IS-725-A transactions (OTASPRequest,
-//! SMDPP carrying IS-683, SMSRequest, RegistrationNotification, a ReturnError, a Reject, an
+//! Independent check of the TCAP and ANSI-41 codecs: IS-725-A transactions (the SMDPP TRN
+//! attach and release, OTASPRequest, SMDPP carrying IS-683, SMSRequest, RegistrationNotification, a ReturnError, a Reject, an
 //! Abort) are encoded with `otagw_codecs::tcap` / `ansi41`, wrapped by hand in a minimal ANSI
 //! SCCP UDT inside an M3UA DATA message, written as pcap link type 148 (USER1 -> m3ua) and
 //! decoded by tshark with Wireshark's own ansi_tcap, ansi_map and ansi_683 dissectors.
@@ -135,14 +135,72 @@ fn cases() -> Vec<Case> {
     };
     let mut out = Vec::new();
 
-    // OTASPRequest "Attach MSC to OTAF", and its result. Wireshark 4.0's OTASPRequest SET
-    // has no TemporaryReferenceNumber and lists RandomVariableBaseStation (41) as mandatory,
-    // so this frame carries a RANDBS as a raw extra parameter and no TRN; the TRN's encoding
-    // is checked in an SMDPP below, where Wireshark knows the parameter. Likewise its
-    // OTASPRequest result SET has no ESN, MEID or MobileStationMIN, so only OTASP_ResultCode
-    // is sent there.
+    // IS-725-A's TRN attach: an SMDPP with ActionCode 8, the TRN and ServiceIndicator 1 (and
+    // the SET's mandatory SMS_BearerData, empty, and SMS_TeleserviceIdentifier 0); the MSC's
+    // result names the mobile (ESN, MobileStationMIN) and itself (MSCID). Then the release,
+    // ActionCode 14.
+    let attach = SmdppInvoke::otasp_action(
+        action_code::ATTACH_MSC_TO_OTAF,
+        Some("5551000".to_owned()),
+        service_indicator::CDMA_OTASP,
+    );
+    out.push(case(
+        "SMDPP invoke (Attach MSC to OTAF)",
+        &query(0x50, invoke(&attach, 1).unwrap()),
+        true,
+        SSN_MSC,
+        &[
+            ("ansi_tcap.private", "2357"),
+            ("ansi_map.actionCode", "8"),
+            ("ansi_map.serviceIndicator", "1"),
+            ("ansi_map.bcd_digits", "5551000"),
+        ],
+    ));
+    let attached = SmdppResult {
+        esn: Some(esn),
+        mobile_station_msid: Some(Msid::Min(min())),
+        mscid: Some(mscid),
+        ..SmdppResult::default()
+    };
+    out.push(case(
+        "SMDPP result (attached: ESN, MobileStationMIN, MSCID)",
+        &response(0x50, return_result(&attached, 1).unwrap()),
+        false,
+        SSN_MSC,
+        &[
+            ("ansi_map.electronicSerialNumber", "1a2b3c4d"),
+            ("ansi_map.bcd_digits", "2125551234"),
+            ("ansi_map.marketid", "4145"),
+            ("ansi_map.swno", "1"),
+        ],
+    ));
+    let mut release = SmdppInvoke::otasp_action(
+        action_code::RELEASE_TRN,
+        Some("5551000".to_owned()),
+        service_indicator::CDMA_OTASP,
+    );
+    release.esn = Some(esn);
+    release.msid = Some(Msid::Min(min()));
+    out.push(case(
+        "SMDPP invoke (Release TRN)",
+        &query(0x60, invoke(&release, 1).unwrap()),
+        true,
+        SSN_MSC,
+        &[("ansi_tcap.private", "2357"), ("ansi_map.actionCode", "14")],
+    ));
+    out.push(case(
+        "SMDPP result (released)",
+        &response(0x60, return_result(&SmdppResult::default(), 1).unwrap()),
+        false,
+        SSN_MSC,
+        &[],
+    ));
+
+    // OTASPRequest, the OTAF's operation towards the HLR/AC for the A-key procedures: here
+    // "Generate A-key" with the RandomVariableBaseStation (41) Wireshark's SET makes mandatory
+    // (carried as a raw extra parameter), and a result with OTASP_ResultCode.
     let otasp = OtaspRequest {
-        action_code: action_code::ATTACH_MSC_TO_OTAF,
+        action_code: action_code::GENERATE_A_KEY,
         trn: None,
         esn: None,
         meid: None,
@@ -161,7 +219,7 @@ fn cases() -> Vec<Case> {
         SSN_MSC,
         &[
             ("ansi_tcap.private", "2360"),
-            ("ansi_map.actionCode", "8"),
+            ("ansi_map.actionCode", "11"),
             ("ansi_map.serviceIndicator", "1"),
         ],
     ));
@@ -187,7 +245,7 @@ fn cases() -> Vec<Case> {
     // ("not used"); ServiceIndicator 1 then routes the bearer data to the IS-683 dissector.
     let commit = ForwardMessage::Commit.encode().unwrap();
     assert_eq!(commit, [0x05]);
-    let mut smdpp = SmdppInvoke::new(commit, 0);
+    let mut smdpp = SmdppInvoke::new(commit, teleservice::NOT_USED);
     smdpp.service_indicator = Some(service_indicator::CDMA_OTASP);
     smdpp.esn = Some(esn);
     smdpp.meid = Some(meid);
@@ -217,8 +275,7 @@ fn cases() -> Vec<Case> {
     assert_eq!(commit_rsp, [0x05, 0x00]);
     let smdpp_rr = SmdppResult {
         bearer_data: Some(commit_rsp),
-        cause_code: None,
-        extra: vec![],
+        ..SmdppResult::default()
     };
     out.push(case(
         "SMDPP result (IS-683 Commit Response)",

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use otagw_codecs::ansi41::{
-    self, action_code, service_indicator, teleservice, Ansi41Parameters, Msid, OtaspRequest,
-    OtaspRequestResult, ReturnErrorCode, SmdppInvoke, SmdppResult, SmsRequest, SmsRequestResult,
+    self, action_code, service_indicator, teleservice, Ansi41Parameters, Msid, ReturnErrorCode,
+    SmdppInvoke, SmdppResult, SmsRequest, SmsRequestResult,
 };
 use otagw_codecs::identity::{DeviceId, Esn, Min};
 use otagw_codecs::is637;
@@ -198,17 +198,9 @@ fn min(s: &str) -> Min {
     s.parse().unwrap()
 }
 
-fn otasp(action: u8, trn: &str) -> OtaspRequest {
-    OtaspRequest {
-        action_code: action,
-        trn: Some(trn.to_owned()),
-        esn: None,
-        meid: None,
-        msid: None,
-        mscid: None,
-        service_indicator: None,
-        extra: Vec::new(),
-    }
+/// IS-725-A's attach / release: an SMDPP with this ActionCode for call `trn`.
+fn otasp(action: u8, trn: &str) -> SmdppInvoke {
+    SmdppInvoke::otasp_action(action, Some(trn.to_owned()), service_indicator::CDMA_OTASP)
 }
 
 fn smdpp_pcr(esn: u32) -> SmdppInvoke {
@@ -270,13 +262,13 @@ async fn attach_smdpp_release_register() {
     let m = asp
         .invoke(&otasp(action_code::ATTACH_MSC_TO_OTAF, &trn), 1)
         .await;
-    let r: OtaspRequestResult = outcome(&m).unwrap();
+    let r: SmdppResult = outcome(&m).unwrap();
     assert_eq!(r.esn, Some(Esn::new(0x1A2B_3C4D)));
-    assert_eq!(r.msid, Some(Msid::Min(min("2125551234"))));
+    assert_eq!(r.mobile_station_msid, Some(Msid::Min(min("2125551234"))));
 
     let m = asp.invoke(&otasp(8, "5550999"), 2).await;
     assert_eq!(
-        outcome::<OtaspRequestResult>(&m),
+        outcome::<SmdppResult>(&m),
         Err(ReturnErrorCode::UnrecognizedParameterValue)
     );
 
@@ -289,7 +281,7 @@ async fn attach_smdpp_release_register() {
     assert_eq!(cap.mob_model, 0x2A);
 
     let m = asp.invoke(&otasp(action_code::RELEASE_TRN, &trn), 4).await;
-    assert!(outcome::<OtaspRequestResult>(&m).is_ok());
+    assert!(outcome::<SmdppResult>(&m).is_ok());
     assert_eq!(net.msc().call_state(&trn), Some(CallState::Idle));
     let regs = net.hlr().registrations();
     assert_eq!(
@@ -381,7 +373,7 @@ async fn drop_responses_and_duna_dava() {
     net.stp().set_response_delay(Duration::from_millis(100));
     let started = tokio::time::Instant::now();
     let m = asp.invoke(&otasp(8, &trn), 2).await;
-    assert!(outcome::<OtaspRequestResult>(&m).is_ok());
+    assert!(outcome::<SmdppResult>(&m).is_ok());
     assert!(started.elapsed() >= Duration::from_millis(100));
 }
 

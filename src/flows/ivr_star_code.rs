@@ -19,7 +19,7 @@ use thiserror::Error;
 use super::callback;
 use crate::call_manager::{self, OpenError};
 use crate::iota::ACTIVATE_PATH;
-use crate::mniu::is725::{Is725, Is725Error};
+use crate::mniu::is725::{Attached, Is725, Is725Error};
 use crate::ospp_driver::open::new_token;
 use crate::refusal::{Refusal, RefusalKind};
 use crate::store::outbox::{self, NewOutbox};
@@ -141,6 +141,19 @@ pub(crate) async fn start(
             })
         }
     };
+    start_attached(conn, is725, settings, &attached).await
+}
+
+/// [`start`] for a handset already attached (the star-code flow hands an IOTA-capable handset
+/// here): the session waiting for the call-back opened and the push queued, then the TRN
+/// released either way.
+pub(crate) async fn start_attached(
+    conn: &mut AsyncPgConnection,
+    is725: &Is725,
+    settings: &IvrStarCodeSettings,
+    attached: &Attached,
+) -> Result<IvrStarted, IvrStarCodeError> {
+    let trn = attached.trn.as_deref().unwrap_or_default();
     let device = match (attached.meid, attached.esn) {
         (Some(meid), _) => DeviceId::Meid(meid),
         (None, Some(esn)) => DeviceId::Esn(esn),
@@ -197,7 +210,7 @@ pub(crate) async fn start(
         .await;
     // The voice call ends either way: the handset continues over IOTA, or the IVR tells the
     // caller why not.
-    if let Err(e) = is725.release_trn(&attached).await {
+    if let Err(e) = is725.release_trn(attached).await {
         tracing::warn!(%e, trn, "releasing the TRN");
     }
     let started = opened?;

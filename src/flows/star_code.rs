@@ -1,14 +1,21 @@
 //! Star-code OTASP over SS7: the handset dialled *228, its MSC gave the call a TRN, and an IVR
 //! (or an operator) triggers the gateway with that TRN.
 //!
-//! The gateway attaches to the MSC that allocated the TRN (OTASPRequest "Attach MSC to OTAF"),
-//! which reports the handset's ESN/MEID and MIN; checks the profile (already activated ->
+//! The gateway attaches to the MSC that allocated the TRN (an SMDPP with ActionCode 8 "Attach
+//! MSC to OTAF", the TRN and ServiceIndicator 1, IS-725-A), which reports the handset's ESN/MEID,
+//! MobileStationMIN and its MSCID; checks the profile (already activated ->
 //! refused, with the cause, to the trigger); then walks the same programming plan as one-button
 //! activation over the SS7 bearer (`ospp_driver::ss7`: each IS-683 request relayed in an SMDPP
 //! with ServiceIndicator 1, each answer taken from its ReturnResult, every step committed before
 //! the next SMDPP leaves); commits; marks the profile activated; writes the audit record; and
-//! releases the TRN, after which the MSC lets the handset restart and register (the HLR sees the
-//! RegistrationNotification).
+//! releases the TRN (the same SMDPP with ActionCode 14 "Release TRN"), after which the MSC lets
+//! the handset restart and register (the HLR sees the RegistrationNotification).
+//!
+//! An IOTA-capable handset with `ss7.force_ss7` off is not programmed over the call: it is
+//! handed to the IVR-assisted IOTA path (`flows::ivr_star_code`) on the same attach: a session
+//! waiting for its call-back opens, the WAP push with the call-back URL is queued, the TRN is
+//! released, and the handset activates itself over IOTA. The trigger hears `handed-to-iota`
+//! (202) with the session and the URL.
 
 use std::time::Duration;
 
@@ -20,6 +27,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::call_manager::{self, choose_bearer, OpenError};
+use crate::flows::ivr_star_code::{self, IvrStarCodeError, IvrStarCodeSettings};
 use crate::mniu::is725::{Attached, Is725, Is725Error};
 use crate::ospp_driver::apply::{apply_locked, Applied, ApplyError};
 use crate::ospp_driver::end::labels;
@@ -52,7 +60,13 @@ pub struct StarCodeReport {
     pub cause: Option<String>,
     /// Words for a person.
     pub detail: String,
+    /// The call-back URL the handset was pushed, when it was handed to IOTA.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
 }
+
+/// [`StarCodeReport::outcome`] of a handset handed to the IVR-assisted IOTA path.
+pub(crate) const HANDED_TO_IOTA: &str = "handed-to-iota";
 
 /// Why the trigger was refused before a session opened.
 #[derive(Debug, Error)]
@@ -85,10 +99,13 @@ pub enum StarCodeError {
     /// SS7 is not configured.
     #[error("SS7 is not enabled (ss7.enabled)")]
     Disabled,
-    /// The call manager chose IOTA for this handset: it activates itself from its bootstrap
-    /// URL (one-button), not over this call.
-    #[error("{0} is IOTA-capable and ss7.force_ss7 is off: it activates over IOTA (one-button), not over SS7")]
+    /// The call manager chose IOTA for this handset: it activates itself over IOTA, not over
+    /// this call (handed to the IVR-assisted path; this is what that start-up refused with).
+    #[error("{0} is IOTA-capable and ss7.force_ss7 is off: it activates over IOTA, not over SS7")]
     IotaBearer(String),
+    /// Handing an IOTA-capable handset to the IVR-assisted IOTA path failed.
+    #[error(transparent)]
+    Iota(#[from] IvrStarCodeError),
 }
 
 impl Refusal for StarCodeError {
@@ -101,6 +118,7 @@ impl Refusal for StarCodeError {
             | Self::IotaBearer(_) => RefusalKind::Conflict,
             Self::Attach { .. } => RefusalKind::Upstream,
             Self::Disabled => RefusalKind::Unavailable,
+            Self::Iota(e) => e.kind(),
             Self::Profile(OpenError::Programme(_) | OpenError::Store(_))
             | Self::Store(_)
             | Self::Step(_) => RefusalKind::Internal,
@@ -117,6 +135,7 @@ impl Refusal for StarCodeError {
             Self::Profile(_) | Self::Store(_) | Self::Step(_) => "internal-error",
             Self::Disabled => "ss7-disabled",
             Self::IotaBearer(_) => "iota-capable",
+            Self::Iota(e) => e.code(),
         }
     }
 }
@@ -126,6 +145,7 @@ pub(crate) async fn run(
     store: &Store,
     is725: &Is725,
     settings: &StarCodeSettings,
+    ivr: &IvrStarCodeSettings,
     trn: &str,
 ) -> Result<StarCodeReport, StarCodeError> {
     let attached = match is725.attach_trn(trn).await {
@@ -156,7 +176,7 @@ pub(crate) async fn run(
             return Err(StarCodeError::Attach {
                 trn: trn.to_string(),
                 source: Is725Error::BadAnswer {
-                    operation: "OTASPRequest",
+                    operation: "SMSDeliveryPointToPoint (Attach MSC to OTAF)",
                     reason: "no ESN or MEID".into(),
                 },
             })
@@ -166,6 +186,21 @@ pub(crate) async fn run(
     let mut conn = store.conn().await?;
     let first = match start(&mut conn, &attached, device, settings).await {
         Ok(first) => first,
+        Err(StarCodeError::IotaBearer(device)) => {
+            // Not over this call: the IVR-assisted IOTA path takes the handset (it releases
+            // the TRN).
+            let started = ivr_star_code::start_attached(&mut conn, is725, ivr, &attached).await?;
+            tracing::info!(session = started.session_id, trn, %device, "star code handed to IOTA");
+            return Ok(StarCodeReport {
+                session_id: Some(started.session_id),
+                outcome: HANDED_TO_IOTA.to_string(),
+                cause: None,
+                detail: format!(
+                    "{device} is IOTA-capable: pushed its call-back URL, it activates over IOTA"
+                ),
+                callback_url: Some(started.callback_url),
+            });
+        }
         Err(e) => {
             // The call is not ours to keep: let the MSC release it.
             if let Err(release) = is725.release_trn(&attached).await {
@@ -205,6 +240,7 @@ pub(crate) async fn run(
         outcome: outcome_label.to_string(),
         cause: (cause != "none").then(|| cause.to_string()),
         detail,
+        callback_url: None,
     })
 }
 

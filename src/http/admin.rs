@@ -136,17 +136,18 @@ impl StarCodeTrigger {
 }
 
 /// The star-code trigger (an IVR's or an operator's): runs the activation over SS7 and answers
-/// with its outcome (200 activated, 422 failed with its cause).
+/// with its outcome (200 activated, 422 failed with its cause, 202 an IOTA-capable handset
+/// handed to the IVR-assisted IOTA path).
 async fn star_code(
     State(state): State<AdminState>,
     body: axum::body::Bytes,
 ) -> Result<Response, Problem> {
     let trn = StarCodeTrigger::read(&body)?;
     let report = state.driver.star_code(trn).await?;
-    let status = if report.outcome == "success" {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
+    let status = match report.outcome.as_str() {
+        "success" => StatusCode::OK,
+        crate::flows::star_code::HANDED_TO_IOTA => StatusCode::ACCEPTED,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
     Ok(json(status, report))
 }

@@ -301,6 +301,11 @@ impl Shell {
             self.set_state(AspState::Down);
             match result {
                 Ok(Ended::Stopped | Ended::Abandoned) => return,
+                // Garbage from the peer: counted, and logged a few times a window only.
+                Err(err @ AssociationError::Lost(asp_fsm::Failure::Undecodable(_))) => {
+                    let name = &self.config.name;
+                    super::garbage::global().note(super::garbage::Layer::M3ua, name, &err);
+                }
                 Err(err) => {
                     tracing::warn!(asp = %self.config.name, %err, retry_in = ?backoff, "M3UA association lost");
                 }

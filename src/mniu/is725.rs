@@ -1,12 +1,18 @@
 //! The IS-725-A operations the OTAF uses, as async calls over the TCAP transaction manager:
 //! attach the MSC serving a TRN, relay an IS-683 message in an SMDPP, locate a subscriber's
 //! serving MSC through the HLR, deliver an SMS (a WAP push) in an SMDPP, release the TRN.
+//!
+//! The attach and the release are SMDPPs too, as TIA-41 with IS-725-A has them: ActionCode 8
+//! "Attach MSC to OTAF" or 14 "Release TRN", the TemporaryReferenceNumber and ServiceIndicator
+//! 1 (CDMA OTASP); the attach's ReturnResult carries the mobile's ElectronicSerialNumber (and
+//! MEID), MobileStationMSID and the MSCID. OTASPRequest is the OTAF's operation towards the
+//! HLR/AC for the A-key procedures, which otagw does not run.
 
 use std::time::Duration;
 
 use otagw_codecs::ansi41::{
-    action_code, service_indicator, Ansi41Parameters, Digits, Msid, OtaspRequest,
-    OtaspRequestResult, ReturnErrorCode, SmdppInvoke, SmdppResult, SmsRequest, SmsRequestResult,
+    action_code, service_indicator, teleservice, Ansi41Parameters, Digits, Mscid, Msid,
+    ReturnErrorCode, SmdppInvoke, SmdppResult, SmsRequest, SmsRequestResult,
 };
 use otagw_codecs::identity::{Esn, Meid, Min};
 use otagw_codecs::m3ua::PointCode;
@@ -15,10 +21,10 @@ use thiserror::Error;
 
 use super::tcap::{Endpoint, InvokeOutcome, Tcap, TcapError};
 
-/// SMS_TeleserviceIdentifier sent with IS-683 in an SMDPP. Wireshark hands SMS_BearerData of
-/// any teleservice it knows to its IS-637 decoder; with 0 ("not used") the ServiceIndicator
-/// routes the bearer data to IS-683, which is what it carries.
-pub const IS683_TELESERVICE: u16 = 0;
+/// SMS_TeleserviceIdentifier of an SMDPP carrying IS-683 (or an IS-725-A action): OTASP data is
+/// no teleservice, its ServiceIndicator (CDMA OTASP / OTAPA) says what SMS_BearerData holds, and
+/// the mandatory SMS_TeleserviceIdentifier says "not used" (0).
+pub const IS683_TELESERVICE: u16 = teleservice::NOT_USED;
 
 /// An MSC the gateway can reach, and the TRNs it hands out: one `[[ss7.msc]]` entry of the
 /// configuration.
@@ -146,6 +152,8 @@ pub struct Attached {
     pub meid: Option<Meid>,
     /// MIN.
     pub min: Option<Min>,
+    /// The serving MSC's MSCID, when it reported one.
+    pub mscid: Option<Mscid>,
 }
 
 /// The OTAF's IS-725-A operations.
@@ -225,38 +233,18 @@ impl Is725 {
             .await?)
     }
 
-    /// OTASPRequest "Attach MSC to OTAF" for `trn`: the MSC answers with the handset's identity.
+    /// SMDPP "Attach MSC to OTAF" for `trn`: the MSC answers with the handset's identity
+    /// (ESN / MEID, MobileStationMSID) and its MSCID.
     pub async fn attach_trn(&self, trn: &str) -> Result<Attached, Is725Error> {
         let msc = self.msc_for_trn(trn)?;
-        let request = OtaspRequest {
-            action_code: action_code::ATTACH_MSC_TO_OTAF,
-            trn: Some(trn.to_string()),
-            esn: None,
-            meid: None,
-            msid: None,
-            mscid: None,
-            service_indicator: Some(service_indicator::CDMA_OTASP),
-            extra: Vec::new(),
-        };
+        let request = SmdppInvoke::otasp_action(
+            action_code::ATTACH_MSC_TO_OTAF,
+            Some(trn.to_string()),
+            service_indicator::CDMA_OTASP,
+        );
         let answer = self.call(msc, &request).await?;
-        let result: OtaspRequestResult = outcome("OTASPRequest", msc, answer)?;
-        let min = match result.msid.or(result.mobile_station_msid) {
-            Some(Msid::Min(min)) => Some(min),
-            _ => None,
-        };
-        if result.esn.is_none() && result.meid.is_none() {
-            return Err(Is725Error::BadAnswer {
-                operation: "OTASPRequest",
-                reason: "the MSC returned neither ESN nor MEID".to_string(),
-            });
-        }
-        Ok(Attached {
-            msc,
-            trn: Some(trn.to_string()),
-            esn: result.esn,
-            meid: result.meid,
-            min,
-        })
+        let result: SmdppResult = outcome(ATTACH, msc, answer)?;
+        attached_from(msc, trn, result)
     }
 
     /// SMDPP carrying one IS-683 message to the handset attached at `msc`; returns the
@@ -301,20 +289,18 @@ impl Is725 {
         Ok(())
     }
 
-    /// OTASPRequest "Release TRN": the call ends and the handset restarts with what it committed.
+    /// SMDPP "Release TRN": the call ends and the handset restarts with what it committed.
     pub async fn release_trn(&self, attached: &Attached) -> Result<(), Is725Error> {
-        let request = OtaspRequest {
-            action_code: action_code::RELEASE_TRN,
-            trn: attached.trn.clone(),
-            esn: attached.esn,
-            meid: attached.meid,
-            msid: attached.min.clone().map(Msid::Min),
-            mscid: None,
-            service_indicator: Some(service_indicator::CDMA_OTASP),
-            extra: Vec::new(),
-        };
+        let mut request = SmdppInvoke::otasp_action(
+            action_code::RELEASE_TRN,
+            attached.trn.clone(),
+            service_indicator::CDMA_OTASP,
+        );
+        request.esn = attached.esn;
+        request.meid = attached.meid;
+        request.msid = attached.min.clone().map(Msid::Min);
         let answer = self.call(attached.msc, &request).await?;
-        let _: OtaspRequestResult = outcome("OTASPRequest", attached.msc, answer)?;
+        let _: SmdppResult = outcome(RELEASE, attached.msc, answer)?;
         Ok(())
     }
 
@@ -349,6 +335,7 @@ impl Is725 {
             esn,
             meid,
             min: Some(min.clone()),
+            mscid: None,
         })
     }
 
@@ -368,6 +355,33 @@ impl Is725 {
             reason: "no SMS_Address in the result".to_string(),
         })
     }
+}
+
+/// Name of the attach in errors: the SMDPP and its ActionCode.
+const ATTACH: &str = "SMSDeliveryPointToPoint (Attach MSC to OTAF)";
+/// Name of the release in errors.
+const RELEASE: &str = "SMSDeliveryPointToPoint (Release TRN)";
+
+/// What the MSC's answer to the attach says about the handset on call `trn`.
+fn attached_from(msc: Endpoint, trn: &str, result: SmdppResult) -> Result<Attached, Is725Error> {
+    if result.esn.is_none() && result.meid.is_none() {
+        return Err(Is725Error::BadAnswer {
+            operation: ATTACH,
+            reason: "the MSC returned neither ESN nor MEID".to_string(),
+        });
+    }
+    let min = match result.mobile_station_msid {
+        Some(Msid::Min(min)) => Some(min),
+        _ => None,
+    };
+    Ok(Attached {
+        msc,
+        trn: Some(trn.to_string()),
+        esn: result.esn,
+        meid: result.meid,
+        min,
+        mscid: result.mscid,
+    })
 }
 
 /// IS-683 message length (SSPR Download header included) above which an SMDPP to `attached`
@@ -403,4 +417,43 @@ pub fn max_is683_in_udt(attached: &Attached) -> usize {
             .is_ok_and(|b| b.len() <= otagw_codecs::sccp::MAX_UDT_DATA)
     };
     (1..=255).rev().find(|&len| fits(len)).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn msc() -> Endpoint {
+        Endpoint {
+            point_code: 0x010102,
+            ssn: 8,
+        }
+    }
+
+    #[test]
+    fn the_attach_result_names_the_handset() {
+        let result = SmdppResult {
+            esn: Some(Esn::new(0x1A2B3C4D)),
+            mobile_station_msid: Some(Msid::Min("6195550101".parse().unwrap())),
+            mscid: Some(Mscid {
+                market_id: 1234,
+                switch_number: 1,
+            }),
+            ..SmdppResult::default()
+        };
+        let a = attached_from(msc(), "5550001", result).unwrap();
+        assert_eq!(a.trn.as_deref(), Some("5550001"));
+        assert_eq!(a.esn, Some(Esn::new(0x1A2B3C4D)));
+        assert_eq!(a.min.unwrap().as_str(), "6195550101");
+        assert_eq!(a.mscid.unwrap().market_id, 1234);
+    }
+
+    #[test]
+    fn an_attach_result_without_identity_is_a_bad_answer() {
+        let e = attached_from(msc(), "5550001", SmdppResult::default()).unwrap_err();
+        assert_eq!(e.label(), "bad-answer");
+        assert!(e.to_string().contains("Attach MSC to OTAF"), "{e}");
+    }
 }

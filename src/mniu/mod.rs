@@ -4,6 +4,7 @@
 //! outbox's `ss7` rows (WAP pushes) straight to the serving MSC.
 
 pub mod asp;
+pub(crate) mod garbage;
 pub mod is725;
 pub mod sms_sender;
 pub mod tcap;

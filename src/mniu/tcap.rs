@@ -370,7 +370,8 @@ impl Tcap {
                     return;
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "undecodable SCCP message dropped");
+                    let peer = data.opc;
+                    super::garbage::global().note(super::garbage::Layer::Sccp, &peer, &e);
                     dropped("bad-sccp");
                     return;
                 }
@@ -398,7 +399,7 @@ impl Tcap {
                     st.manager.handle_decoded(now, route, message);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, %remote, "undecodable TCAP message");
+                    super::garbage::global().note(super::garbage::Layer::Tcap, &remote, &e);
                     dropped("bad-tcap");
                     st.manager.handle_undecodable(now, route, &tcap_bytes);
                 }

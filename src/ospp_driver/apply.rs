@@ -278,6 +278,7 @@ pub(crate) async fn apply_locked<S: Shell>(
         );
     }
     let record = Record {
+        session_id: updated.id,
         flow: updated.flow,
         bearer: updated.bearer,
         started,

@@ -12,6 +12,8 @@ use crate::telemetry::names;
 /// What one step of a session did, for the metrics.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
+    /// The session (its id).
+    pub session_id: i64,
     /// The session's flow.
     pub flow: Flow,
     /// The bearer that carried the step.
@@ -30,6 +32,7 @@ impl Record {
     /// A step that changed nothing (a retransmission answered from the stored reply).
     pub fn nothing(session: &Session) -> Self {
         Self {
+            session_id: session.id,
             flow: session.flow,
             bearer: session.bearer,
             started: false,

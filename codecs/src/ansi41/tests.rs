@@ -4,6 +4,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::ber::Identifier;
+use crate::codec::Codec;
 use crate::tcap::{Package, TcapMessage};
 
 fn min(s: &str) -> Min {
@@ -123,6 +124,92 @@ fn smdpp_invoke_by_hand() {
         SmdppInvoke::from_parameters(parameters.as_ref()).unwrap(),
         smdpp
     );
+}
+
+/// IS-725-A's TRN attach: an SMDPP Invoke with ActionCode 8, the TRN and ServiceIndicator 1;
+/// worked out by hand from the SMDPP SET of TIA-41 (mandatory SMS_BearerData, here empty, and
+/// SMS_TeleserviceIdentifier, here 0: no teleservice).
+#[test]
+fn smdpp_attach_by_hand() {
+    let attach = SmdppInvoke::otasp_action(
+        action_code::ATTACH_MSC_TO_OTAF,
+        Some("5551000".to_owned()),
+        service_indicator::CDMA_OTASP,
+    );
+    let expected: Vec<u8> = [
+        &[0xF2, 0x1A][..],                                 // parameter SET, 26 octets
+        &[0x9F, 0x69, 0x00],                               // SMS_BearerData (105), empty
+        &[0x9F, 0x74, 0x02, 0x00, 0x00],                   // SMS_TeleserviceIdentifier (116) 0
+        &[0x9F, 0x81, 0x00, 0x01, 0x08],                   // ActionCode (128) 8
+        &[0x9F, 0x81, 0x41, 0x01, 0x01],                   // ServiceIndicator (193) CDMA OTASP
+        &[0x9F, 0x81, 0x43, 0x04, 0x55, 0x15, 0x00, 0xF0], // TRN (195) 5551000
+    ]
+    .concat();
+    let p = attach.to_parameters().unwrap();
+    assert_eq!(p.get_encoding().unwrap(), expected);
+    assert_eq!(SmdppInvoke::from_parameters(Some(&p)).unwrap(), attach);
+    let c = invoke(&attach, 1).unwrap();
+    let Component::Invoke { operation, .. } = c else {
+        panic!("not an invoke")
+    };
+    assert_eq!(operation.value(), 0x0935, "SMDPP, not OTASPRequest");
+
+    let release = SmdppInvoke::otasp_action(
+        action_code::RELEASE_TRN,
+        Some("5551000".to_owned()),
+        service_indicator::CDMA_OTASP,
+    );
+    assert_eq!(release.action_code, Some(14));
+    assert_eq!(release.teleservice_id, teleservice::NOT_USED);
+}
+
+/// The MSC's answer to the attach: ESN, MSCID and MobileStationMIN (184), not MIN (8).
+#[test]
+fn smdpp_attach_result_by_hand() {
+    let result = SmdppResult {
+        esn: Some(Esn::new(0x1A2B3C4D)),
+        mobile_station_msid: Some(Msid::Min(min("2125551234"))),
+        mscid: Some(Mscid {
+            market_id: 4145,
+            switch_number: 1,
+        }),
+        ..SmdppResult::default()
+    };
+    let expected: Vec<u8> = [
+        &[0xF2, 0x14][..],                                       // parameter SET, 20 octets
+        &[0x89, 0x04, 0x1A, 0x2B, 0x3C, 0x4D],                   // ESN (9)
+        &[0x95, 0x03, 0x10, 0x31, 0x01], // MSCID (21): market 4145, switch 1
+        &[0x9F, 0x81, 0x38, 0x05, 0x12, 0x52, 0x55, 0x21, 0x43], // MobileStationMIN (184)
+    ]
+    .concat();
+    let p = result.to_parameters().unwrap();
+    assert_eq!(p.get_encoding().unwrap(), expected);
+    let back = SmdppResult::from_parameters(Some(&p)).unwrap();
+    assert_eq!(back, result);
+    // MobileStationMIN and MobileStationIMSI at once is refused.
+    let both = Parameters {
+        kind: ParameterKind::Set,
+        elements: vec![
+            Tlv::new(
+                Identifier::context(tag::MOBILE_STATION_MIN),
+                encode_min(&min("2125551234")),
+            ),
+            Tlv::new(
+                Identifier::context(tag::MOBILE_STATION_IMSI),
+                encode_imsi(&"310005123456789".parse().unwrap()),
+            ),
+        ],
+    };
+    assert!(SmdppResult::from_parameters(Some(&both)).is_err());
+    // A short MSCID is a typed error.
+    let short = Parameters {
+        kind: ParameterKind::Set,
+        elements: vec![Tlv::new(Identifier::context(tag::MSCID), vec![1, 2])],
+    };
+    assert!(matches!(
+        SmdppResult::from_parameters(Some(&short)),
+        Err(Ansi41Error::BadValue { .. })
+    ));
 }
 
 #[test]
@@ -300,7 +387,14 @@ proptest! {
 
     #[test]
     fn smdpp_result(bd in opt(proptest::collection::vec(any::<u8>(), 0..200)), cc in opt(any::<u8>()), extra in arb_extra()) {
-        round_trip(&SmdppResult { bearer_data: bd, cause_code: cc, extra });
+        round_trip(&SmdppResult { bearer_data: bd, cause_code: cc, extra, ..SmdppResult::default() });
+    }
+
+    #[test]
+    fn smdpp_attach_result(ac in opt(any::<u8>()), esn in opt(arb_esn()), meid in opt(arb_meid()),
+        ms in opt(arb_msid()), mscid in opt(arb_mscid()), extra in arb_extra()) {
+        round_trip(&SmdppResult { bearer_data: None, cause_code: None, action_code: ac, esn, meid,
+            mobile_station_msid: ms, mscid, extra });
     }
 
     #[test]

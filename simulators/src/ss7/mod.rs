@@ -9,7 +9,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`stp`] | the STP: M3UA SG side per association, routing by DPC to elements or ASPs, fault knobs, counters |
-//! | [`msc`] | the MSC: TRNs, OTASPRequest attach/release, SMDPP relayed to simulated handsets, WAP pushes in SMDPP teleservice 4100 delivered to handsets registered for SMS, RegistrationNotification to the HLR |
+//! | [`msc`] | the MSC: TRNs, the SMDPP attach/release (ActionCode 8 / 14), SMDPP relayed to simulated handsets, WAP pushes in SMDPP teleservice 4100 delivered to handsets registered for SMS, RegistrationNotification to the HLR |
 //! | [`hlr`] | the HLR: SMSRequest (where is this MIN served), RegistrationNotification records |
 //!
 //! Elements speak ANSI SCCP (UDT, or XUDT for long data) routed on SSN, ANSI TCAP and ANSI-41

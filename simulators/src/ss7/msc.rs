@@ -8,9 +8,9 @@
 //!
 //! | Invoke | the MSC answers |
 //! |---|---|
-//! | OTASPRequest, ActionCode 8 (Attach MSC to OTAF) with the TRN of a call | ReturnResult: ESN (the pseudo-ESN for a MEID handset), MEID (when it has one), MSID = the MIN, and MSCID (tag 21, carried among the result's untyped parameters) |
+//! | SMDPP, ActionCode 8 (Attach MSC to OTAF) with the TRN of a call (IS-725-A) | ReturnResult: ESN (the pseudo-ESN for a MEID handset), MEID (when it has one), MobileStationMSID = MobileStationMIN (184), and its MSCID (21) |
 //! | same, unknown or released TRN | ReturnError UnrecognizedParameterValue (the TRN names no call); no TRN: MissingParameter |
-//! | SMDPP, ServiceIndicator 1 (CDMA OTASP) | the handset found by TRN, else ESN (or MEID), else MIN, must be on its call: its IS-683 answer to SMS_BearerData, in a ReturnResult's SMS_BearerData |
+//! | SMDPP without ActionCode, ServiceIndicator 1 (CDMA OTASP) | the handset found by TRN, else ESN (or MEID), else MIN, must be on its call: its IS-683 answer to SMS_BearerData, in a ReturnResult's SMS_BearerData |
 //! | SMDPP, ServiceIndicator 3 (CDMA OTAPA) | same, and a handset whose call was released (idle, registered here) is reached too |
 //! | SMDPP, no such handset | ReturnError UnrecognizedESN (ESN given) or UnrecognizedMIN; no identity at all: MissingParameter |
 //! | SMDPP, handset dropped ([`Msc::drop_handset`]) | ReturnError UnrecognizedESN: the MSC no longer reaches it |
@@ -23,8 +23,9 @@
 //! | same, SMS_BearerData identical to one of the last [`RECENT_SEGMENTS`] it took for the MIN (the OTAF sent it again after losing the answer) | ReturnResult; the handset discards the copy, nothing is delivered twice |
 //! | same, SMS_BearerData not IS-637 / WDP, a segment that does not fit its datagram (another total, another segment with the same number) | ReturnError ParameterError, nothing kept |
 //! | same, a completed datagram not for port 2948 or not a WSP push | ReturnError ParameterError, nothing delivered (the datagram is dropped) |
-//! | OTASPRequest, ActionCode 14 (Release TRN) or 16 (Release resources) | the call ends, the handset reboots (always: it leaves the OTASP call and power-cycles as after a commit), registers: the MSC sends a RegistrationNotification (QueryWithPermission, ESN, MIN, MSCID, MEID) to the HLR; ReturnResult (empty). Releasing an idle or dropped handset's call again: ReturnResult, nothing else |
-//! | OTASPRequest, other ActionCodes | ReturnError UnrecognizedParameterValue |
+//! | SMDPP, ActionCode 14 (Release TRN) or 16 (Release resources), the call found by TRN, else ESN/MEID, else MIN | the call ends, the handset reboots (always: it leaves the OTASP call and power-cycles as after a commit), registers: the MSC sends a RegistrationNotification (QueryWithPermission, ESN, MIN, MSCID, MEID) to the HLR; ReturnResult (empty). Releasing an idle or dropped handset's call again: ReturnResult, nothing else |
+//! | SMDPP, other ActionCodes | ReturnError UnrecognizedParameterValue |
+//! | OTASPRequest (the OTAF's A-key operation towards the HLR/AC, not the MSC) | ReturnError OperationNotSupported |
 //! | any other operation | ReturnError OperationNotSupported |
 //! | parameters that do not decode | ReturnError MissingParameter or ParameterError |
 //!
@@ -40,10 +41,8 @@ use std::sync::Mutex;
 
 use otagw_codecs::ansi41::{
     self, action_code, service_indicator, teleservice, Ansi41Parameters, Digits, Mscid, Msid,
-    Operation, OtaspRequest, OtaspRequestResult, RegistrationNotification, ReturnErrorCode,
-    SmdppInvoke, SmdppResult,
+    Operation, RegistrationNotification, ReturnErrorCode, SmdppInvoke, SmdppResult,
 };
-use otagw_codecs::ber::{Identifier, Tlv};
 use otagw_codecs::identity::{DeviceId, Esn, Meid, Min};
 use otagw_codecs::is637;
 use otagw_codecs::is683::ForwardMessage;
@@ -292,7 +291,7 @@ impl Msc {
         lock(&self.state).answers
     }
 
-    fn attach(&self, req: &OtaspRequest) -> Result<Parameters, ReturnErrorCode> {
+    fn attach(&self, req: &SmdppInvoke) -> Result<Parameters, ReturnErrorCode> {
         let trn = req
             .trn
             .as_deref()
@@ -304,16 +303,12 @@ impl Msc {
             .and_then(|k| s.calls.get(k))
             .filter(|c| c.state == CallState::OnTrafficChannel)
             .ok_or(ReturnErrorCode::UnrecognizedParameterValue)?;
-        let m = self.config.mscid;
-        let mut mscid = m.market_id.to_be_bytes().to_vec();
-        mscid.push(m.switch_number);
-        OtaspRequestResult {
+        SmdppResult {
             esn: Some(call.esn()),
             meid: call.meid(),
-            msid: Some(Msid::Min(call.min.clone())),
-            mobile_station_msid: None,
-            otasp_result_code: None,
-            extra: vec![Tlv::new(Identifier::context(ansi41::tag::MSCID), mscid)],
+            mobile_station_msid: Some(Msid::Min(call.min.clone())),
+            mscid: Some(self.config.mscid),
+            ..SmdppResult::default()
         }
         .to_parameters()
         .map_err(|_| ReturnErrorCode::SystemFailure)
@@ -321,7 +316,7 @@ impl Msc {
 
     fn release(
         &self,
-        req: &OtaspRequest,
+        req: &SmdppInvoke,
         out: &mut Vec<ProtocolData>,
     ) -> Result<Parameters, ReturnErrorCode> {
         let mut s = lock(&self.state);
@@ -347,7 +342,9 @@ impl Msc {
                 out.extend(query);
             }
         }
-        empty_otasp_result()
+        SmdppResult::default()
+            .to_parameters()
+            .map_err(|_| ReturnErrorCode::SystemFailure)
     }
 
     /// A QueryWithPermission to the HLR carrying one RegistrationNotification Invoke.
@@ -402,8 +399,7 @@ impl Msc {
             .map_err(|_| ReturnErrorCode::SystemFailure)?;
         SmdppResult {
             bearer_data: Some(bearer),
-            cause_code: None,
-            extra: Vec::new(),
+            ..SmdppResult::default()
         }
         .to_parameters()
         .map_err(|_| ReturnErrorCode::SystemFailure)
@@ -498,19 +494,6 @@ fn insert(s: &mut State, trn: Option<String>, handset: Handset, min: Min, state:
     key
 }
 
-fn empty_otasp_result() -> Result<Parameters, ReturnErrorCode> {
-    OtaspRequestResult {
-        esn: None,
-        meid: None,
-        msid: None,
-        mobile_station_msid: None,
-        otasp_result_code: None,
-        extra: Vec::new(),
-    }
-    .to_parameters()
-    .map_err(|_| ReturnErrorCode::SystemFailure)
-}
-
 /// The call an Invoke means: by TRN, else by ESN (or pseudo-ESN) or MEID, else by MIN.
 fn find(
     s: &State,
@@ -565,21 +548,17 @@ impl InvokeHandler for Msc {
         out: &mut Vec<ProtocolData>,
     ) -> Result<Parameters, ReturnErrorCode> {
         match op {
-            Some(Operation::OtaspRequest) => {
-                let req = OtaspRequest::from_parameters(cx.parameters)
-                    .map_err(|e| parameter_error(&e))?;
-                match req.action_code {
-                    action_code::ATTACH_MSC_TO_OTAF => self.attach(&req),
-                    action_code::RELEASE_TRN | action_code::RELEASE_RESOURCES => {
-                        self.release(&req, out)
-                    }
-                    _ => Err(ReturnErrorCode::UnrecognizedParameterValue),
-                }
-            }
             Some(Operation::SmsDeliveryPointToPoint) => {
                 let req =
                     SmdppInvoke::from_parameters(cx.parameters).map_err(|e| parameter_error(&e))?;
-                self.smdpp(&req)
+                match req.action_code {
+                    None => self.smdpp(&req),
+                    Some(action_code::ATTACH_MSC_TO_OTAF) => self.attach(&req),
+                    Some(action_code::RELEASE_TRN | action_code::RELEASE_RESOURCES) => {
+                        self.release(&req, out)
+                    }
+                    Some(_) => Err(ReturnErrorCode::UnrecognizedParameterValue),
+                }
             }
             _ => Err(ReturnErrorCode::OperationNotSupported),
         }

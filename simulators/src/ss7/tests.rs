@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use otagw_codecs::ansi41::{
     self, action_code, service_indicator, teleservice, Ansi41Parameters, Digits, Msid, Operation,
-    OtaspRequest, OtaspRequestResult, ReturnErrorCode, SmdppInvoke, SmdppResult, SmsRequest,
-    SmsRequestResult,
+    ReturnErrorCode, SmdppInvoke, SmdppResult, SmsRequest, SmsRequestResult,
 };
 use otagw_codecs::identity::{DeviceId, Esn, Meid, Min};
 use otagw_codecs::is637;
@@ -129,17 +128,9 @@ fn result<P: Ansi41Parameters>(m: &TcapMessage, otid: u32) -> Result<P, ReturnEr
     }
 }
 
-fn otasp(action: u8, trn: &str) -> OtaspRequest {
-    OtaspRequest {
-        action_code: action,
-        trn: Some(trn.to_owned()),
-        esn: None,
-        meid: None,
-        msid: None,
-        mscid: None,
-        service_indicator: None,
-        extra: Vec::new(),
-    }
+/// IS-725-A's attach / release: an SMDPP with this ActionCode for call `trn`.
+fn otasp(action: u8, trn: &str) -> SmdppInvoke {
+    SmdppInvoke::otasp_action(action, Some(trn.to_owned()), service_indicator::CDMA_OTASP)
 }
 
 fn smdpp(esn: u32, si: Option<u8>, bearer: Vec<u8>) -> SmdppInvoke {
@@ -166,27 +157,29 @@ fn attach_answers_identities_and_unknown_trn_is_an_error() {
         &n,
         query(&otasp(action_code::ATTACH_MSC_TO_OTAF, &trn), 1, true),
     );
-    let r: OtaspRequestResult = result(&m, 1).unwrap();
+    let r: SmdppResult = result(&m, 1).unwrap();
     assert_eq!(r.esn, Some(Esn::new(0x1A2B_3C4D)));
     assert_eq!(r.meid, None);
-    assert_eq!(r.msid, Some(Msid::Min(min("2125551234"))));
-    let mscid = r
-        .extra
-        .iter()
-        .find(|t| t.id.tag == ansi41::tag::MSCID)
-        .unwrap();
-    assert_eq!(mscid.value, [0x04, 0xD2, 0x01]);
+    assert_eq!(r.mobile_station_msid, Some(Msid::Min(min("2125551234"))));
+    // MSCID 0x04D2 0x01: market 1234, switch 1.
+    assert_eq!(
+        r.mscid,
+        Some(ansi41::Mscid {
+            market_id: 0x04D2,
+            switch_number: 0x01
+        })
+    );
 
     let m = exchange(&n, query(&otasp(8, "5559999"), 2, true));
     assert_eq!(
-        result::<OtaspRequestResult>(&m, 2),
+        result::<SmdppResult>(&m, 2),
         Err(ReturnErrorCode::UnrecognizedParameterValue)
     );
     let mut no_trn = otasp(8, "1");
     no_trn.trn = None;
     let m = exchange(&n, query(&no_trn, 3, true));
     assert_eq!(
-        result::<OtaspRequestResult>(&m, 3),
+        result::<SmdppResult>(&m, 3),
         Err(ReturnErrorCode::MissingParameter)
     );
 }
@@ -198,7 +191,7 @@ fn attach_of_a_meid_handset_gives_pesn_and_meid() {
     let h = Handset::new(HandsetConfig::new(DeviceId::Meid(meid))).unwrap();
     let trn = n.msc.place_otasp_call(h, min("2125550000"));
     let m = exchange(&n, query(&otasp(8, &trn), 1, true));
-    let r: OtaspRequestResult = result(&m, 1).unwrap();
+    let r: SmdppResult = result(&m, 1).unwrap();
     assert_eq!(r.esn, Some(meid.pesn()));
     assert_eq!(r.meid, Some(meid));
 }
@@ -275,7 +268,7 @@ fn release_reboots_and_registers_with_the_hlr() {
         .msc
         .place_otasp_call(handset(0x0000_0042), min("3035550100"));
     let m = exchange(&n, query(&otasp(action_code::RELEASE_TRN, &trn), 4, true));
-    result::<OtaspRequestResult>(&m, 4).unwrap();
+    result::<SmdppResult>(&m, 4).unwrap();
     assert_eq!(n.msc.call_state(&trn), Some(CallState::Idle));
     assert_eq!(n.msc.handset_state(&trn).unwrap().reboots(), 1);
     assert_eq!(
@@ -290,7 +283,7 @@ fn release_reboots_and_registers_with_the_hlr() {
         &n,
         query(&otasp(action_code::RELEASE_RESOURCES, &trn), 5, true),
     );
-    result::<OtaspRequestResult>(&m, 5).unwrap();
+    result::<SmdppResult>(&m, 5).unwrap();
     assert_eq!(n.hlr.registrations().len(), 1);
 
     // OTASP is over; OTAPA still reaches the idle handset.
@@ -324,26 +317,43 @@ fn other_operations_and_error_knobs() {
         result::<SmsRequestResult>(&m, 1),
         Err(ReturnErrorCode::OperationNotSupported)
     );
+    // So is OTASPRequest (the A-key procedures, towards the HLR/AC): the attach is an SMDPP.
+    let a_key = ansi41::OtaspRequest {
+        action_code: action_code::ATTACH_MSC_TO_OTAF,
+        trn: Some(trn.clone()),
+        esn: None,
+        meid: None,
+        msid: None,
+        mscid: None,
+        service_indicator: Some(service_indicator::CDMA_OTASP),
+        extra: Vec::new(),
+    };
+    let m = exchange(&n, query(&a_key, 5, true));
+    assert_eq!(
+        result::<ansi41::OtaspRequestResult>(&m, 5),
+        Err(ReturnErrorCode::OperationNotSupported)
+    );
     let m = exchange(
         &n,
         query(&otasp(action_code::GENERATE_A_KEY, &trn), 2, true),
     );
     assert_eq!(
-        result::<OtaspRequestResult>(&m, 2),
+        result::<SmdppResult>(&m, 2),
         Err(ReturnErrorCode::UnrecognizedParameterValue)
     );
     n.msc.set_error_for(
-        Operation::OtaspRequest,
+        Operation::SmsDeliveryPointToPoint,
         Some(ReturnErrorCode::SystemFailure),
     );
     let m = exchange(&n, query(&otasp(8, &trn), 3, true));
     assert_eq!(
-        result::<OtaspRequestResult>(&m, 3),
+        result::<SmdppResult>(&m, 3),
         Err(ReturnErrorCode::SystemFailure)
     );
-    n.msc.set_error_for(Operation::OtaspRequest, None);
+    n.msc
+        .set_error_for(Operation::SmsDeliveryPointToPoint, None);
     let m = exchange(&n, query(&otasp(8, &trn), 4, true));
-    assert!(result::<OtaspRequestResult>(&m, 4).is_ok());
+    assert!(result::<SmdppResult>(&m, 4).is_ok());
 }
 
 #[test]
