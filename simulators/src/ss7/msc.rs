@@ -174,6 +174,8 @@ pub struct Msc {
     config: MscConfig,
     state: Mutex<State>,
     tcap: TcapUser,
+    /// Fault: the ReturnError every SMDPP carrying IS-683 data gets.
+    data_error: Mutex<Option<ReturnErrorCode>>,
 }
 
 impl Msc {
@@ -183,6 +185,7 @@ impl Msc {
             config,
             state: Mutex::new(State::default()),
             tcap: TcapUser::default(),
+            data_error: Mutex::new(None),
         }
     }
 
@@ -218,6 +221,12 @@ impl Msc {
     /// Fault: answer every Invoke of `operation` with `code` (None: answer normally again).
     pub fn set_error_for(&self, operation: Operation, code: Option<ReturnErrorCode>) {
         self.tcap.set_error(operation, code);
+    }
+
+    /// Fault: answer every SMDPP that carries IS-683 data (no ActionCode) with `code`, while
+    /// the TRN attach and release are answered as usual (None: answer normally again).
+    pub fn set_data_error(&self, code: Option<ReturnErrorCode>) {
+        *lock(&self.data_error) = code;
     }
 
     /// The handset with MIN `min` is registered here for SMS: WAP pushes sent to it as SMDPP
@@ -552,7 +561,10 @@ impl InvokeHandler for Msc {
                 let req =
                     SmdppInvoke::from_parameters(cx.parameters).map_err(|e| parameter_error(&e))?;
                 match req.action_code {
-                    None => self.smdpp(&req),
+                    None => match *lock(&self.data_error) {
+                        Some(code) => Err(code),
+                        None => self.smdpp(&req),
+                    },
                     Some(action_code::ATTACH_MSC_TO_OTAF) => self.attach(&req),
                     Some(action_code::RELEASE_TRN | action_code::RELEASE_RESOURCES) => {
                         self.release(&req, out)
