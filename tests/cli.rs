@@ -295,3 +295,48 @@ fn imports_persist_across_commands_and_the_server_serves() {
     // It stopped the cluster it started.
     assert!(!pg.join("postmaster.pid").exists());
 }
+
+#[test]
+fn demo_uses_and_keeps_the_cluster_in_data_dir() {
+    let dir = workdir();
+    let pg = dir.path().join("pg");
+    let out = otagw(&pg)
+        .args(["demo", "--handsets", "2", "--concurrency", "2"])
+        .env("OTAGW_HTTP_LISTEN", "127.0.0.1:0")
+        .env("OTAGW_IOTA_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("kept ("), "{}", text(&out));
+    assert!(pg.join("PG_VERSION").exists(), "{}", text(&out));
+    assert!(!pg.join("postmaster.pid").exists(), "stopped on exit");
+    // The demo's profiles are there for the next command.
+    let out = otagw(&pg)
+        .args(["profile", "show", "D3000000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn prl_import_refuses_a_file_larger_than_a_prl_without_reading_it() {
+    let dir = workdir();
+    let big = dir.path().join("big.prl");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(200_000_000)
+        .unwrap();
+    let out = otagw(&dir.path().join("pg"))
+        .args(["prl", "import"])
+        .arg(&big)
+        .args(["--id", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is 200000000 octets; a PRL is at most 65535"),
+        "{}",
+        text(&out)
+    );
+}
