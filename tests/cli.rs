@@ -335,7 +335,8 @@ fn prl_import_refuses_a_file_larger_than_a_prl_without_reading_it() {
         .unwrap();
     assert!(!out.status.success(), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("is 200000000 octets; a PRL is at most 65535"),
+        String::from_utf8_lossy(&out.stderr)
+            .contains("is 200000000 octets; a PRL is at most 65535"),
         "{}",
         text(&out)
     );

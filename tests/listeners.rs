@@ -83,9 +83,7 @@ fn open_many(addr: SocketAddr, source: [u8; 4], n: usize) -> Vec<TcpStream> {
                 Some(socket2::Protocol::TCP),
             )
             .unwrap();
-            socket
-                .bind(&SocketAddr::from((source, 0)).into())
-                .unwrap();
+            socket.bind(&SocketAddr::from((source, 0)).into()).unwrap();
             socket.connect(&addr.into()).unwrap();
             socket.into()
         })
@@ -133,9 +131,15 @@ async fn floods_of_iota_and_ospp_are_capped_and_the_admin_port_answers() {
         // The connections over the per-source cap were closed at once (well before the header
         // and idle timeouts, 10 and 300 s here).
         let closed = count_closed(iota_flood, Duration::from_secs(5));
-        assert!(closed >= 180, "IOTA closed {closed} of 200 (cap 20 per source)");
+        assert!(
+            closed >= 180,
+            "IOTA closed {closed} of 200 (cap 20 per source)"
+        );
         let closed = count_closed(ospp_flood, Duration::from_secs(5));
-        assert!(closed >= 192, "OSPP closed {closed} of 200 (cap 8 per source)");
+        assert!(
+            closed >= 192,
+            "OSPP closed {closed} of 200 (cap 8 per source)"
+        );
         let (status, _) = common::get(admin, "/healthz");
         assert_eq!(status, 200);
     })
@@ -158,14 +162,23 @@ async fn slow_and_idle_connections_are_closed_after_their_timeouts() {
     tokio::task::spawn_blocking(move || {
         // A connection that never sends a request, to each HTTP server.
         let mut idle = TcpStream::connect(iota).unwrap();
-        assert!(closed_by_server(&mut idle, DEADLINE), "idle IOTA connection kept");
+        assert!(
+            closed_by_server(&mut idle, DEADLINE),
+            "idle IOTA connection kept"
+        );
         let mut idle = TcpStream::connect(admin).unwrap();
-        assert!(closed_by_server(&mut idle, DEADLINE), "idle admin connection kept");
+        assert!(
+            closed_by_server(&mut idle, DEADLINE),
+            "idle admin connection kept"
+        );
         // Headers that never end.
         let mut slow = TcpStream::connect(iota).unwrap();
         slow.write_all(b"GET /iota/bootstrap HTTP/1.1\r\nHost: x\r\nX-Slow: ")
             .unwrap();
-        assert!(closed_by_server(&mut slow, DEADLINE), "unfinished head kept");
+        assert!(
+            closed_by_server(&mut slow, DEADLINE),
+            "unfinished head kept"
+        );
         // A body that stops coming: 408.
         let status = raw_status(
             iota,
@@ -176,7 +189,10 @@ async fn slow_and_idle_connections_are_closed_after_their_timeouts() {
         let mut kept = TcpStream::connect(admin).unwrap();
         kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             .unwrap();
-        assert!(closed_by_server(&mut kept, DEADLINE), "kept-alive connection kept");
+        assert!(
+            closed_by_server(&mut kept, DEADLINE),
+            "kept-alive connection kept"
+        );
 
         // OSPP: a PDU declaring 8,192 octets of which 100 come.
         let mut partial = TcpStream::connect(ospp).unwrap();
@@ -187,7 +203,10 @@ async fn slow_and_idle_connections_are_closed_after_their_timeouts() {
         assert!(closed_by_server(&mut partial, DEADLINE), "partial PDU kept");
         // OSPP: a connection that sends nothing.
         let mut silent = TcpStream::connect(ospp).unwrap();
-        assert!(closed_by_server(&mut silent, DEADLINE), "silent OSPP connection kept");
+        assert!(
+            closed_by_server(&mut silent, DEADLINE),
+            "silent OSPP connection kept"
+        );
     })
     .await
     .unwrap();
@@ -233,7 +252,11 @@ fn listener_limits_are_range_checked() {
             "100000",
             "iota.max_connections_per_source",
         ),
-        ("OTAGW_IOTA_HEADER_TIMEOUT_SECS", "0", "iota.header_timeout_secs"),
+        (
+            "OTAGW_IOTA_HEADER_TIMEOUT_SECS",
+            "0",
+            "iota.header_timeout_secs",
+        ),
         ("OTAGW_HTTP_MAX_BODY_BYTES", "10", "http.max_body_bytes"),
         ("OTAGW_OSPP_PDU_TIMEOUT_SECS", "0", "ospp.pdu_timeout_secs"),
         ("OTAGW_OSPP_MAX_CONNECTIONS", "0", "ospp.max_connections"),
