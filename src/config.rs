@@ -211,7 +211,12 @@ fn validate_listener(section: &'static str, v: ListenerValues) -> Result<(), Inv
     setting::secs_within(key("header"), v.header_timeout, 1..=3600)?;
     setting::secs_within(key("body"), v.body_timeout, 1..=3600)?;
     setting::secs_within(key("idle"), v.idle_timeout, 1..=86_400)?;
-    setting::within(key("body_bytes"), v.max_body_bytes, 1024..=64 * 1024 * 1024, "octets")
+    setting::within(
+        key("body_bytes"),
+        v.max_body_bytes,
+        1024..=64 * 1024 * 1024,
+        "octets",
+    )
 }
 
 /// IOTA settings: the IOTA HTTP server, its sessions, and the PRL pushes that wake handsets

@@ -161,7 +161,12 @@ impl Gateway {
         });
         for (listener, app, limits, name) in [
             (iota_listener, iota_app, config.iota.limits(), "IOTA server"),
-            (admin_listener, admin_app, config.http.limits(), "admin server"),
+            (
+                admin_listener,
+                admin_app,
+                config.http.limits(),
+                "admin server",
+            ),
         ] {
             supervisor.spawn(Task::once(name, Stage::Intake, move |stop| {
                 crate::http::server::serve(listener, app, limits, name, stop)

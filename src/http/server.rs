@@ -101,10 +101,7 @@ pub(crate) async fn serve(
         }
     }
     drop(listener);
-    let _ = tokio::time::timeout(DRAIN, async {
-        while conns.join_next().await.is_some() {}
-    })
-    .await;
+    let _ = tokio::time::timeout(DRAIN, async { while conns.join_next().await.is_some() {} }).await;
     conns.abort_all();
 }
 
@@ -192,9 +189,10 @@ fn too_large(max: usize) -> Response {
     )
     .into_response();
     // The body is not read: the connection cannot carry another request.
-    response
-        .headers_mut()
-        .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    response.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
     response
 }
 

@@ -23,7 +23,9 @@ pub enum PrlImportError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The file is larger than any PRL can be (PR_LIST_SIZE is 16 bits); it was not read.
-    #[error("{path} is {size} octets; a PRL is at most {MAX_PRL_OCTETS} (PR_LIST_SIZE is 16 bits)")]
+    #[error(
+        "{path} is {size} octets; a PRL is at most {MAX_PRL_OCTETS} (PR_LIST_SIZE is 16 bits)"
+    )]
     TooLarge {
         /// The file.
         path: PathBuf,

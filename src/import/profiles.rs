@@ -520,7 +520,10 @@ mod tests {
         assert_eq!(errors[0].line, 3);
         assert_eq!(
             errors[0].reason,
-            format!("column 2 (make) is {} octets long; at most 1024", long.len())
+            format!(
+                "column 2 (make) is {} octets long; at most 1024",
+                long.len()
+            )
         );
     }
 

@@ -137,7 +137,11 @@ impl PgBinaries {
             data_dir: data_dir.to_path_buf(),
             cluster,
             server: bin.major_version().unwrap_or_else(|| "?".to_string()),
-            bin: bin.pg_ctl.parent().map(Path::to_path_buf).unwrap_or_default(),
+            bin: bin
+                .pg_ctl
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
         })
     }
 

@@ -2,7 +2,7 @@
 //! Fuzz target `wbxml_prov`: never panics on any input; what it decodes and encodes again decodes the same.
 
 use libfuzzer_sys::fuzz_target;
-use otagw_codecs::wap::wbxml::prov::ProvisioningDoc;
+use otagw_codecs::wap::wbxml::ProvisioningDoc;
 
 #[path = "common.rs"]
 mod common;

@@ -2,7 +2,7 @@
 //! Fuzz target `wbxml_si`: never panics on any input; what it decodes and encodes again decodes the same.
 
 use libfuzzer_sys::fuzz_target;
-use otagw_codecs::wap::wbxml::si::ServiceIndication;
+use otagw_codecs::wap::wbxml::ServiceIndication;
 
 #[path = "common.rs"]
 mod common;

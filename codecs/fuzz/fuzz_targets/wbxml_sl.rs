@@ -2,7 +2,7 @@
 //! Fuzz target `wbxml_sl`: never panics on any input; what it decodes and encodes again decodes the same.
 
 use libfuzzer_sys::fuzz_target;
-use otagw_codecs::wap::wbxml::sl::ServiceLoading;
+use otagw_codecs::wap::wbxml::ServiceLoading;
 
 #[path = "common.rs"]
 mod common;
