@@ -169,6 +169,7 @@ impl HttpConfig {
             body_timeout: self.body_timeout,
             idle_timeout: self.idle_timeout,
             max_body: self.max_body_bytes,
+            too_large: crate::http::server::too_large,
         }
     }
 }
@@ -328,6 +329,7 @@ impl IotaConfig {
             body_timeout: self.body_timeout,
             idle_timeout: self.idle_timeout,
             max_body: self.max_body_bytes,
+            too_large: crate::http::iota::too_large,
         }
     }
 }

@@ -41,7 +41,7 @@ use super::problem::Problem;
 use crate::listener::ConnectionGate;
 
 /// The limits one HTTP listener serves within.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct HttpLimits {
     /// Connections served at once.
     pub max_connections: usize,
@@ -55,6 +55,8 @@ pub(crate) struct HttpLimits {
     pub idle_timeout: Duration,
     /// Largest request body in octets.
     pub max_body: usize,
+    /// How a body over `max_body` is refused (the listener's own error format).
+    pub too_large: fn(usize) -> Response,
 }
 
 /// How long a stopping server waits for the requests in hand.
@@ -143,7 +145,7 @@ async fn read_body(State(limits): State<HttpLimits>, request: Request, next: Nex
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limits.max_body as u64) {
-        return too_large(limits.max_body);
+        return (limits.too_large)(limits.max_body);
     }
     let (parts, body) = request.into_parts();
     let body = match tokio::time::timeout(
@@ -159,7 +161,7 @@ async fn read_body(State(limits): State<HttpLimits>, request: Request, next: Nex
             let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
             while let Some(e) = source {
                 if e.is::<http_body_util::LengthLimitError>() {
-                    return too_large(limits.max_body);
+                    return (limits.too_large)(limits.max_body);
                 }
                 source = e.source();
             }
@@ -181,7 +183,8 @@ async fn read_body(State(limits): State<HttpLimits>, request: Request, next: Nex
     next.run(Request::from_parts(parts, Body::from(body))).await
 }
 
-fn too_large(max: usize) -> Response {
+/// A body over the limit, as the admin API refuses it (problem+json).
+pub(crate) fn too_large(max: usize) -> Response {
     let mut response = Problem::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "too-large",
