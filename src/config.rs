@@ -112,14 +112,112 @@ pub struct HttpConfig {
     /// Address the admin HTTP server listens on (port 0: any).
     #[serde(with = "crate::setting::addr")]
     pub listen: SocketAddr,
+    /// Connections the admin server serves at once (more are closed at once).
+    pub max_connections: usize,
+    /// Connections the admin server serves at once from one source address.
+    pub max_connections_per_source: usize,
+    /// Time for a request's head to arrive (`header_timeout_secs`).
+    #[serde(rename = "header_timeout_secs", with = "crate::setting::secs")]
+    pub header_timeout: Duration,
+    /// Time for a request's body to arrive (`body_timeout_secs`).
+    #[serde(rename = "body_timeout_secs", with = "crate::setting::secs")]
+    pub body_timeout: Duration,
+    /// Time a connection may make no progress while the server waits on it
+    /// (`idle_timeout_secs`).
+    #[serde(rename = "idle_timeout_secs", with = "crate::setting::secs")]
+    pub idle_timeout: Duration,
+    /// Largest request body in octets.
+    pub max_body_bytes: usize,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_connections: 64,
+            max_connections_per_source: 32,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_body_bytes: 2 * 1024 * 1024,
         }
     }
+}
+
+impl HttpConfig {
+    /// Checks the values the types allow but the admin server does not take.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        validate_listener(
+            "http",
+            ListenerValues {
+                max_connections: self.max_connections,
+                max_connections_per_source: self.max_connections_per_source,
+                header_timeout: self.header_timeout,
+                body_timeout: self.body_timeout,
+                idle_timeout: self.idle_timeout,
+                max_body_bytes: self.max_body_bytes,
+            },
+        )
+    }
+
+    /// The limits the admin server serves within.
+    pub(crate) fn limits(&self) -> crate::http::server::HttpLimits {
+        crate::http::server::HttpLimits {
+            max_connections: self.max_connections,
+            max_connections_per_source: self.max_connections_per_source,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            idle_timeout: self.idle_timeout,
+            max_body: self.max_body_bytes,
+            too_large: crate::http::server::too_large,
+        }
+    }
+}
+
+/// An HTTP listener's limits, for [`validate_listener`].
+struct ListenerValues {
+    max_connections: usize,
+    max_connections_per_source: usize,
+    header_timeout: Duration,
+    body_timeout: Duration,
+    idle_timeout: Duration,
+    max_body_bytes: usize,
+}
+
+/// Checks the limits of the HTTP listener of `section` (`http` or `iota`).
+fn validate_listener(section: &'static str, v: ListenerValues) -> Result<(), InvalidSetting> {
+    let key = |k: &str| -> &'static str {
+        match (section, k) {
+            ("http", "max") => "http.max_connections",
+            ("http", "per") => "http.max_connections_per_source",
+            ("http", "header") => "http.header_timeout_secs",
+            ("http", "body") => "http.body_timeout_secs",
+            ("http", "idle") => "http.idle_timeout_secs",
+            ("http", _) => "http.max_body_bytes",
+            (_, "max") => "iota.max_connections",
+            (_, "per") => "iota.max_connections_per_source",
+            (_, "header") => "iota.header_timeout_secs",
+            (_, "body") => "iota.body_timeout_secs",
+            (_, "idle") => "iota.idle_timeout_secs",
+            _ => "iota.max_body_bytes",
+        }
+    };
+    setting::within(key("max"), v.max_connections, 1..=100_000, "connections")?;
+    setting::within(
+        key("per"),
+        v.max_connections_per_source,
+        1..=v.max_connections.max(1),
+        "connections (at most max_connections)",
+    )?;
+    setting::secs_within(key("header"), v.header_timeout, 1..=3600)?;
+    setting::secs_within(key("body"), v.body_timeout, 1..=3600)?;
+    setting::secs_within(key("idle"), v.idle_timeout, 1..=86_400)?;
+    setting::within(
+        key("body_bytes"),
+        v.max_body_bytes,
+        1024..=64 * 1024 * 1024,
+        "octets",
+    )
 }
 
 /// IOTA settings: the IOTA HTTP server, its sessions, and the PRL pushes that wake handsets
@@ -151,6 +249,23 @@ pub struct IotaConfig {
     /// MSC the HLR names, to the MIN; needs `ss7.enabled`).
     #[serde(deserialize_with = "push_bearer")]
     pub otapa_push_bearer: OutboxBearer,
+    /// Connections the IOTA server serves at once (more are closed at once).
+    pub max_connections: usize,
+    /// Connections the IOTA server serves at once from one source address (a WAP gateway
+    /// carries many handsets).
+    pub max_connections_per_source: usize,
+    /// Time for a request's head to arrive (`header_timeout_secs`).
+    #[serde(rename = "header_timeout_secs", with = "crate::setting::secs")]
+    pub header_timeout: Duration,
+    /// Time for a request's body to arrive (`body_timeout_secs`).
+    #[serde(rename = "body_timeout_secs", with = "crate::setting::secs")]
+    pub body_timeout: Duration,
+    /// Time a connection may make no progress while the server waits on it
+    /// (`idle_timeout_secs`).
+    #[serde(rename = "idle_timeout_secs", with = "crate::setting::secs")]
+    pub idle_timeout: Duration,
+    /// Largest request body in octets.
+    pub max_body_bytes: usize,
 }
 
 impl Default for IotaConfig {
@@ -163,6 +278,12 @@ impl Default for IotaConfig {
             public_url: String::new(),
             otapa_callback_timeout: Duration::from_secs(600),
             otapa_push_bearer: OutboxBearer::Smsc,
+            max_connections: 512,
+            max_connections_per_source: 256,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_body_bytes: 64 * 1024,
         }
     }
 }
@@ -185,7 +306,31 @@ impl IotaConfig {
             "iota.otapa_callback_timeout_secs",
             self.otapa_callback_timeout,
             1..=604_800,
+        )?;
+        validate_listener(
+            "iota",
+            ListenerValues {
+                max_connections: self.max_connections,
+                max_connections_per_source: self.max_connections_per_source,
+                header_timeout: self.header_timeout,
+                body_timeout: self.body_timeout,
+                idle_timeout: self.idle_timeout,
+                max_body_bytes: self.max_body_bytes,
+            },
         )
+    }
+
+    /// The limits the IOTA server serves within.
+    pub(crate) fn limits(&self) -> crate::http::server::HttpLimits {
+        crate::http::server::HttpLimits {
+            max_connections: self.max_connections,
+            max_connections_per_source: self.max_connections_per_source,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            idle_timeout: self.idle_timeout,
+            max_body: self.max_body_bytes,
+            too_large: crate::http::iota::too_large,
+        }
     }
 }
 
@@ -380,6 +525,7 @@ impl Config {
     /// code is checked again when the gateway starts.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.database.validate()?;
+        self.http.validate()?;
         self.iota.validate()?;
         self.ss7.validate()?;
         if self.iota.otapa_push_bearer == OutboxBearer::Ss7 && !self.ss7.enabled {

@@ -140,7 +140,8 @@ impl Database {
         self.embedded.is_some()
     }
 
-    /// Closes the pool and stops the embedded cluster if this process started it.
+    /// Closes the pool and leaves the embedded cluster (stopped when this process is its last
+    /// user: see `store::embedded`).
     pub async fn shutdown(mut self) -> Result<(), DatabaseError> {
         drop(self.store);
         if let Some(mut pg) = self.embedded.take() {

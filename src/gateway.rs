@@ -159,22 +159,18 @@ impl Gateway {
             driver: driver.clone(),
             campaigns: campaigns.clone(),
         });
-        for (listener, app, name) in [
-            (iota_listener, iota_app, "IOTA server"),
-            (admin_listener, admin_app, "admin server"),
+        for (listener, app, limits, name) in [
+            (iota_listener, iota_app, config.iota.limits(), "IOTA server"),
+            (
+                admin_listener,
+                admin_app,
+                config.http.limits(),
+                "admin server",
+            ),
         ] {
-            supervisor.spawn(Task::once(
-                name,
-                Stage::Intake,
-                move |mut stop| async move {
-                    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    });
-                    if let Err(err) = serve.await {
-                        tracing::error!(%err, server = name, "HTTP server stopped");
-                    }
-                },
-            ));
+            supervisor.spawn(Task::once(name, Stage::Intake, move |stop| {
+                crate::http::server::serve(listener, app, limits, name, stop)
+            }));
         }
         let interval = config.iota.scheduler_interval;
         let scheduled = driver.clone();

@@ -33,6 +33,7 @@ pub mod gateway;
 mod http;
 pub mod import;
 mod iota;
+mod listener;
 pub mod mniu;
 mod ospp_driver;
 pub mod ospp_handler;

@@ -56,7 +56,8 @@ enum Command {
     #[command(subcommand)]
     Prl(PrlCommand),
     /// Run the gateway with simulated handsets end to end and print a summary. Uses a throwaway
-    /// database unless database.url is set.
+    /// database unless database.url is set, or --data-dir (database.data_dir) names the
+    /// embedded cluster to use and keep.
     Demo(DemoArgs),
 }
 
@@ -343,8 +344,7 @@ async fn dispatch(command: Command, config: &Config, db: &Database) -> Result<()
             sspr_p_rev,
             replace,
         }) => {
-            let data =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let data = import::prl::read_file(&file)?;
             let mut conn = db.store.conn().await?;
             let summary =
                 import::prl::import(&mut conn, id, &data, sspr_p_rev, &description, replace)
@@ -408,10 +408,23 @@ fn read_subscribers(file: &std::path::Path) -> Result<Vec<String>> {
 }
 
 async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
-    let db = if config.database.url.is_empty() {
-        Database::open_throwaway(config.database.pool_size).await?
+    // The configured database; else the embedded cluster in --data-dir (database.data_dir),
+    // kept; else a throwaway cluster.
+    let (db, which) = if !config.database.url.is_empty() {
+        (
+            Database::open(&config.database, &config.data_dir()).await?,
+            "configured".to_string(),
+        )
+    } else if !config.database.data_dir.is_empty() {
+        (
+            Database::open(&config.database, &config.data_dir()).await?,
+            format!("kept ({})", config.data_dir().display()),
+        )
     } else {
-        Database::open(&config.database, &config.data_dir()).await?
+        (
+            Database::open_throwaway(config.database.pool_size).await?,
+            "throwaway".to_string(),
+        )
     };
     let options = cli::demo::DemoOptions {
         scenario: args.scenario,
@@ -422,11 +435,7 @@ async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
         "otagw demo: {} handsets, scenario {}, {} database{}",
         args.handsets,
         args.scenario.name(),
-        if db.is_embedded() {
-            "throwaway"
-        } else {
-            "configured"
-        },
+        which,
         if args.verbose == 0 {
             " (the gateway logs warnings only; -v shows its log)"
         } else {

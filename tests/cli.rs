@@ -295,3 +295,112 @@ fn imports_persist_across_commands_and_the_server_serves() {
     // It stopped the cluster it started.
     assert!(!pg.join("postmaster.pid").exists());
 }
+
+#[test]
+fn demo_uses_and_keeps_the_cluster_in_data_dir() {
+    let dir = workdir();
+    let pg = dir.path().join("pg");
+    let out = otagw(&pg)
+        .args(["demo", "--handsets", "2", "--concurrency", "2"])
+        .env("OTAGW_HTTP_LISTEN", "127.0.0.1:0")
+        .env("OTAGW_IOTA_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("kept ("), "{}", text(&out));
+    assert!(pg.join("PG_VERSION").exists(), "{}", text(&out));
+    assert!(!pg.join("postmaster.pid").exists(), "stopped on exit");
+    // The demo's profiles are there for the next command.
+    let out = otagw(&pg)
+        .args(["profile", "show", "D3000000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn prl_import_refuses_a_file_larger_than_a_prl_without_reading_it() {
+    let dir = workdir();
+    let big = dir.path().join("big.prl");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(200_000_000)
+        .unwrap();
+    let out = otagw(&dir.path().join("pg"))
+        .args(["prl", "import"])
+        .arg(&big)
+        .args(["--id", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("is 200000000 octets; a PRL is at most 65535"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// Starts `otagw serve` on `pg` with its admin server on `port`, and waits for /healthz.
+fn serve(pg: &Path, port: u16) -> std::process::Child {
+    let mut server = otagw(pg)
+        .env("OTAGW_HTTP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("OTAGW_IOTA_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        assert!(server.try_wait().unwrap().is_none(), "server exited early");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    assert!(Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+}
+
+#[test]
+fn two_gateways_share_the_cluster_and_a_killed_ones_orphan_is_adopted() {
+    let dir = workdir();
+    let pg = dir.path().join("pg");
+    // Gateway A starts the cluster, gateway B joins it; SIGTERM to A: B keeps its database.
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut a = serve(&pg, port_a);
+    let mut b = serve(&pg, port_b);
+    signal(&a, "-TERM");
+    assert!(a.wait().unwrap().success());
+    assert!(pg.join("postmaster.pid").exists(), "A stopped B's database");
+    let health = http_get(port_b, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+
+    // kill -9 of B: its cluster is left running, orphaned.
+    signal(&b, "-KILL");
+    let _ = b.wait();
+    assert!(pg.join("postmaster.pid").exists());
+
+    // The next gateway adopts it, serves, and stops it on exit.
+    let port_c = free_port();
+    let mut c = serve(&pg, port_c);
+    let health = http_get(port_c, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    signal(&c, "-TERM");
+    assert!(c.wait().unwrap().success());
+    assert!(
+        !pg.join("postmaster.pid").exists(),
+        "the adopted cluster was left running"
+    );
+}

@@ -53,6 +53,12 @@ fn document(status: u16, body: String, route: &'static str) -> Response {
     (status, [("content-type", CONTENT_TYPE)], body).into_response()
 }
 
+/// The answer to a body over the listener's limit, as the IOTA server refuses (an MMC error
+/// document), for `http::server`.
+pub(crate) fn too_large(max: usize) -> Response {
+    refuse(IotaError::TooLarge(max), "/iota/s/{token}")
+}
+
 fn refuse(err: IotaError, route: &'static str) -> Response {
     let (status, code) = err.status_and_code();
     if status >= 500 {

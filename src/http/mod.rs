@@ -5,5 +5,6 @@
 pub(crate) mod admin;
 pub(crate) mod iota;
 pub(crate) mod problem;
+pub(crate) mod server;
 
 pub(crate) use admin::{router, AdminState};

@@ -47,6 +47,10 @@ pub const COLUMNS: &[&str] = &[
     "activation_state",
 ];
 
+/// Longest value of a field, in octets. Longer values are refused with their line and column
+/// before anything reaches the database (whose indexes cannot hold a value of megabytes).
+pub const MAX_FIELD_OCTETS: usize = 1024;
+
 /// One rejected row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
@@ -135,6 +139,24 @@ pub fn parse(input: impl Read) -> Result<Vec<ParsedRow>, ImportError> {
             }
         };
         let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let too_long: Vec<RowError> = header
+            .iter()
+            .zip(record.iter())
+            .enumerate()
+            .filter(|(_, (_, value))| value.len() > MAX_FIELD_OCTETS)
+            .map(|(i, (column, value))| RowError {
+                line,
+                reason: format!(
+                    "column {} ({column}) is {} octets long; at most {MAX_FIELD_OCTETS}",
+                    i + 1,
+                    value.len()
+                ),
+            })
+            .collect();
+        if !too_long.is_empty() {
+            errors.extend(too_long);
+            continue;
+        }
         let fields: HashMap<&str, &str> = header
             .iter()
             .map(String::as_str)
@@ -486,6 +508,22 @@ mod tests {
             errs[1].reason.contains("16 hexadecimal digits"),
             "{}",
             errs[1]
+        );
+    }
+
+    #[test]
+    fn a_field_too_long_is_reported_with_its_line_and_column() {
+        let long = "x".repeat(4 * 1024 * 1024);
+        let csv = format!("esn,make,model\nD3000001,Acme,M1\nD3000002,{long},M2\n");
+        let errors = rows_err(&csv);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, 3);
+        assert_eq!(
+            errors[0].reason,
+            format!(
+                "column 2 (make) is {} octets long; at most 1024",
+                long.len()
+            )
         );
     }
 

@@ -69,7 +69,23 @@ pub(super) async fn serve(
         if conn.link.session.is_closed() {
             continue; // its Closed event is next
         }
+        // A PDU begun must be complete within pdu_timeout; a connection that sends nothing is
+        // closed after idle_timeout.
+        let partial = conn.link.session.partial_pdu() > 0;
+        let quiet = if partial {
+            conn.shared.config.pdu_timeout
+        } else {
+            conn.shared.config.idle_timeout
+        };
+        let read_deadline = tokio::time::Instant::from_std(conn.link.last_input) + quiet;
         tokio::select! {
+            () = tokio::time::sleep_until(read_deadline) => {
+                let what = if partial { "PDU incomplete" } else { "idle" };
+                tracing::info!(%peer, secs = quiet.as_secs(), "OSPP handler: connection {what} too long; closing");
+                conn.link.session.close_now();
+                conn.link.flush().await;
+                break;
+            }
             changed = stop.changed(), if !stopping => {
                 if changed.is_err() || *stop.borrow() {
                     // Bound: unbind (and wait a second for the answer); not bound: close.

@@ -69,6 +69,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::dispatcher::Dispatcher;
+use crate::listener::ConnectionGate;
 use crate::setting::{self, InvalidSetting};
 use crate::store::Store;
 use crate::supervisor::{Stage, Supervisor, Task};
@@ -96,6 +97,17 @@ pub struct OsppConfig {
     /// How long a reply waits for a bind that can receive it (`reply_wait_secs`).
     #[serde(rename = "reply_wait_secs", with = "crate::setting::secs")]
     pub reply_wait: Duration,
+    /// Connections served at once (more are closed at once).
+    pub max_connections: usize,
+    /// Connections served at once from one source address.
+    pub max_connections_per_source: usize,
+    /// Time for a PDU begun to be complete (`pdu_timeout_secs`); then the connection is closed.
+    #[serde(rename = "pdu_timeout_secs", with = "crate::setting::secs")]
+    pub pdu_timeout: Duration,
+    /// Time a connection may send nothing, not even enquire_link (`idle_timeout_secs`); then
+    /// it is closed.
+    #[serde(rename = "idle_timeout_secs", with = "crate::setting::secs")]
+    pub idle_timeout: Duration,
 }
 
 /// One tool's account.
@@ -117,6 +129,10 @@ impl Default for OsppConfig {
             poll_interval: Duration::from_millis(200),
             result_watch: Duration::from_secs(3600),
             reply_wait: Duration::from_secs(30),
+            max_connections: 64,
+            max_connections_per_source: 16,
+            pdu_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -126,7 +142,21 @@ impl OsppConfig {
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         setting::millis_within("ospp.poll_interval_ms", self.poll_interval, 10..=60_000)?;
         setting::secs_within("ospp.result_watch_secs", self.result_watch, 1..=86_400)?;
-        setting::secs_within("ospp.reply_wait_secs", self.reply_wait, 1..=3600)
+        setting::secs_within("ospp.reply_wait_secs", self.reply_wait, 1..=3600)?;
+        setting::within(
+            "ospp.max_connections",
+            self.max_connections,
+            1..=100_000,
+            "connections",
+        )?;
+        setting::within(
+            "ospp.max_connections_per_source",
+            self.max_connections_per_source,
+            1..=self.max_connections.max(1),
+            "connections (at most max_connections)",
+        )?;
+        setting::secs_within("ospp.pdu_timeout_secs", self.pdu_timeout, 1..=3600)?;
+        setting::secs_within("ospp.idle_timeout_secs", self.idle_timeout, 1..=86_400)
     }
 }
 
@@ -337,6 +367,10 @@ async fn accept_loop(
 ) {
     let mut conns = JoinSet::new();
     let mut requests = JoinSet::new();
+    let gate = ConnectionGate::new(
+        shared.config.max_connections,
+        shared.config.max_connections_per_source,
+    );
     loop {
         tokio::select! {
             changed = stop.changed() => {
@@ -347,8 +381,20 @@ async fn accept_loop(
             accepted = listener.accept() => {
                 match accepted {
                     Ok((tcp, peer)) => {
+                        // Over a cap: closed at once.
+                        let permit = match gate.admit(peer.ip()) {
+                            Ok(p) => p,
+                            Err(refused) => {
+                                tracing::debug!(%peer, reason = refused.label(), "OSPP handler: connection refused");
+                                continue;
+                            }
+                        };
                         let _ = tcp.set_nodelay(true);
-                        conns.spawn(connection::serve(tcp, peer, shared.clone(), shared.stop.clone()));
+                        let serve = connection::serve(tcp, peer, shared.clone(), shared.stop.clone());
+                        conns.spawn(async move {
+                            serve.await;
+                            drop(permit);
+                        });
                     }
                     Err(err) => {
                         tracing::warn!(%err, "OSPP handler: accept failed");

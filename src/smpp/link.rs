@@ -26,6 +26,8 @@ pub(crate) struct Link {
     armed: Option<Instant>,
     /// The I/O error that ended the connection, if one did.
     pub(crate) io_error: Option<std::io::Error>,
+    /// When octets last came from the peer (or the link was made): for read timeouts.
+    pub(crate) last_input: Instant,
 }
 
 impl Link {
@@ -37,6 +39,7 @@ impl Link {
             timer: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
             armed: None,
             io_error: None,
+            last_input: Instant::now(),
         }
     }
 
@@ -77,6 +80,7 @@ impl Link {
             read = self.tcp.read(&mut self.buf) => match read {
                 Ok(0) => self.lost(None),
                 Ok(n) => {
+                    self.last_input = Instant::now();
                     let octets = self.buf.get(..n).unwrap_or_default();
                     self.session.handle_data(Instant::now(), octets);
                 }

@@ -3,9 +3,22 @@
 //!
 //! With no database URL configured, otagw keeps its own cluster in a data directory, listening
 //! only on a Unix socket inside that directory (no TCP port is opened). The cluster is created
-//! with `initdb` on first use, started with `pg_ctl` on demand and stopped again when the command
-//! that started it exits. A cluster that is already running on the data directory (another otagw
-//! command is using it) is shared and left running.
+//! with `initdb` on first use and started with `pg_ctl` on demand.
+//!
+//! **Its life follows its users.** Every otagw process using the cluster (a gateway, an import,
+//! any command) holds a shared `flock` on `DATA_DIR.users.lock`, beside the data directory, for
+//! as long as it uses it; creating and starting the cluster happen one process at a time (an
+//! exclusive lock on `DATA_DIR.users.lock.setup`). On
+//! exit a process tries for the exclusive lock without waiting: it gets it only when no other
+//! process uses the cluster, and then stops the server, whoever started it. So a command that
+//! ends never stops the database under a gateway still running, and the last one out stops it.
+//! The kernel drops a killed process's lock, so a gateway started after a `kill -9` joins the
+//! orphaned server (named by `postmaster.pid`) and stops it when it exits.
+//!
+//! The data directory's `PG_VERSION` is checked against the server binaries: the binaries of
+//! that major version are used when installed (`/usr/lib/postgresql/N/bin`), otherwise start-up
+//! stops with [`EmbeddedError::VersionMismatch`], which says to upgrade the cluster with
+//! `pg_upgrade` or install that version.
 //!
 //! `initdb` refuses to run as root, so when otagw runs as root the cluster is owned by and run as
 //! the `postgres` system user.
@@ -20,6 +33,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use rustix::fs::{flock, FlockOperation};
 use thiserror::Error;
 
 /// Name of the database otagw uses inside its embedded cluster.
@@ -65,6 +79,24 @@ pub enum EmbeddedError {
         /// What it printed.
         output: String,
     },
+    /// The cluster was created by another major version of PostgreSQL than the server found.
+    #[error(
+        "the embedded cluster in {data_dir} was created by PostgreSQL {cluster} (its PG_VERSION), \
+         but the server binaries found are PostgreSQL {server} ({bin}) and those of {cluster} are not \
+         installed: install PostgreSQL {cluster} again (Debian/Ubuntu: apt-get install postgresql-{cluster}; \
+         otagw then uses /usr/lib/postgresql/{cluster}/bin, or put its bin directory first on PATH), \
+         or upgrade the cluster with pg_upgrade (old binaries -b, new -B {bin}) into a new --data-dir"
+    )]
+    VersionMismatch {
+        /// The data directory.
+        data_dir: PathBuf,
+        /// The major version in its PG_VERSION.
+        cluster: String,
+        /// The major version of the binaries found.
+        server: String,
+        /// Where those binaries are.
+        bin: PathBuf,
+    },
     /// The data directory holds something that is not a PostgreSQL cluster.
     #[error("data directory {0} is not empty and holds no PostgreSQL cluster (no PG_VERSION): choose another --data-dir")]
     NotACluster(PathBuf),
@@ -80,6 +112,51 @@ pub struct PgBinaries {
 }
 
 impl PgBinaries {
+    /// The binaries for the cluster in `data_dir`: those of its `PG_VERSION` when installed
+    /// under `/usr/lib/postgresql/N/bin` (unless the ones on PATH are that version), else
+    /// [`PgBinaries::locate`]'s, which must then be that version.
+    pub fn for_cluster(data_dir: &Path) -> Result<Self, EmbeddedError> {
+        let Some(cluster) = cluster_version(data_dir) else {
+            return Self::locate();
+        };
+        let found = Self::locate();
+        if let Ok(bin) = &found {
+            if bin.major_version().as_deref() == Some(cluster.as_str()) {
+                return found;
+            }
+        }
+        let pinned = Path::new("/usr/lib/postgresql").join(&cluster).join("bin");
+        if pinned.join("initdb").is_file() && pinned.join("pg_ctl").is_file() {
+            return Ok(Self {
+                initdb: pinned.join("initdb"),
+                pg_ctl: pinned.join("pg_ctl"),
+            });
+        }
+        let bin = found?;
+        Err(EmbeddedError::VersionMismatch {
+            data_dir: data_dir.to_path_buf(),
+            cluster,
+            server: bin.major_version().unwrap_or_else(|| "?".to_string()),
+            bin: bin
+                .pg_ctl
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The major version of these binaries (`pg_ctl --version`: "pg_ctl (PostgreSQL) 16.4").
+    pub fn major_version(&self) -> Option<String> {
+        let out = Command::new(&self.pg_ctl).arg("--version").output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let version = text.split_whitespace().last()?;
+        let major = version.split(['.', ' ']).next()?;
+        major
+            .chars()
+            .all(|c| c.is_ascii_digit())
+            .then(|| major.to_string())
+    }
+
     /// Finds `initdb` and `pg_ctl` on PATH, else in the newest `/usr/lib/postgresql/N/bin`.
     pub fn locate() -> Result<Self, EmbeddedError> {
         let on_path = |name: &str| -> Option<PathBuf> {
@@ -107,6 +184,83 @@ impl PgBinaries {
             initdb: bin.join("initdb"),
             pg_ctl: bin.join("pg_ctl"),
         })
+    }
+}
+
+/// The major version a data directory's cluster was created by (its `PG_VERSION`).
+fn cluster_version(data_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(data_dir.join("PG_VERSION")).ok()?;
+    let v = text.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// The lock file whose shared locks count the processes using the cluster in `data_dir`.
+pub fn users_lock_path(data_dir: &Path) -> PathBuf {
+    let mut name = data_dir
+        .file_name()
+        .map(OsString::from)
+        .unwrap_or_else(|| OsString::from("pgdata"));
+    name.push(".users.lock");
+    data_dir.with_file_name(name)
+}
+
+/// This process's use of a persistent cluster: a `flock` on its users' lock file.
+#[derive(Debug)]
+struct Users {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl Users {
+    /// Opens the lock file `path` and takes `op` on it.
+    fn open(path: PathBuf, op: FlockOperation) -> Result<Self, EmbeddedError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(EmbeddedPostgres::io("creating", parent))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(EmbeddedPostgres::io("opening", &path))?;
+        let lock = Self { file, path };
+        lock.lock(op)?;
+        Ok(lock)
+    }
+
+    /// Becomes a user of the cluster in `data_dir`: the shared lock (waiting while its last
+    /// user stops it).
+    fn join(data_dir: &Path) -> Result<Self, EmbeddedError> {
+        Self::open(users_lock_path(data_dir), FlockOperation::LockShared)
+    }
+
+    /// The lock that makes creating and starting the cluster one process's at a time (held
+    /// until dropped).
+    fn setup(data_dir: &Path) -> Result<Self, EmbeddedError> {
+        let mut path = users_lock_path(data_dir).into_os_string();
+        path.push(".setup");
+        Self::open(PathBuf::from(path), FlockOperation::LockExclusive)
+    }
+
+    fn lock(&self, op: FlockOperation) -> Result<(), EmbeddedError> {
+        loop {
+            match flock(&self.file, op) {
+                Err(rustix::io::Errno::INTR) => continue,
+                other => {
+                    return other.map_err(|e| EmbeddedError::Io {
+                        action: "locking",
+                        path: self.path.clone(),
+                        source: e.into(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Whether this process is the cluster's last user: the exclusive lock, without waiting.
+    /// When it is, it holds that lock until dropped.
+    fn last_out(&self) -> bool {
+        flock(&self.file, FlockOperation::NonBlockingLockExclusive).is_ok()
     }
 }
 
@@ -145,8 +299,10 @@ pub struct EmbeddedPostgres {
     bin: PgBinaries,
     data_dir: PathBuf,
     run_as: Option<RunAs>,
-    /// Whether this process started the server (and so stops it).
+    /// Whether this process started the server (a throwaway cluster is stopped by it).
     started_here: bool,
+    /// For a persistent cluster: this process's use of it (see the module documentation).
+    users: Option<Users>,
     /// Set for throwaway clusters: the directory removed on drop.
     throwaway: Option<tempfile::TempDir>,
     stopped: bool,
@@ -154,20 +310,28 @@ pub struct EmbeddedPostgres {
 
 impl EmbeddedPostgres {
     /// Starts (creating if needed) the persistent cluster in `data_dir`.
+    /// Joins it when it is running (another process uses it, or an earlier one was killed and
+    /// left it running); stops it on [`EmbeddedPostgres::stop`] only as its last user.
     pub fn start(data_dir: &Path) -> Result<Self, EmbeddedError> {
-        let bin = PgBinaries::locate()?;
+        // Using the cluster under the shared lock; creating and starting it one at a time.
+        let users = Users::join(data_dir)?;
+        let setup = Users::setup(data_dir)?;
+        let bin = PgBinaries::for_cluster(data_dir)?;
         let run_as = Self::run_as()?;
         let mut pg = Self {
             bin,
             data_dir: data_dir.to_path_buf(),
             run_as,
             started_here: false,
+            users: None,
             throwaway: None,
             stopped: false,
         };
         pg.prepare_dir(data_dir)?;
         pg.init_if_needed(false)?;
+        pg.users = Some(users);
         pg.start_server(false)?;
+        drop(setup);
         Ok(pg)
     }
 
@@ -191,6 +355,7 @@ impl EmbeddedPostgres {
             data_dir: data_dir.clone(),
             run_as,
             started_here: false,
+            users: None,
             throwaway: None,
             stopped: false,
         };
@@ -312,12 +477,14 @@ impl EmbeddedPostgres {
     fn running_pid(&self) -> Option<u32> {
         let pid_file = std::fs::read_to_string(self.data_dir.join("postmaster.pid")).ok()?;
         let pid: u32 = pid_file.lines().next()?.trim().parse().ok()?;
-        Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+        // A stale file may name a pid now used by another program: only a postgres counts.
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        (comm.starts_with("postgres") || comm.starts_with("postmaster")).then_some(pid)
     }
 
     fn start_server(&mut self, fast: bool) -> Result<(), EmbeddedError> {
-        if self.running_pid().is_some() {
-            tracing::debug!(data_dir = %self.data_dir.display(), "embedded PostgreSQL already running; sharing it");
+        if let Some(pid) = self.running_pid() {
+            tracing::info!(data_dir = %self.data_dir.display(), pid, "embedded PostgreSQL already running; joining it");
             return Ok(());
         }
         let mut options = format!(
@@ -389,13 +556,25 @@ impl EmbeddedPostgres {
             })
     }
 
-    /// Stops the server if this process started it. Idempotent.
+    /// Leaves the cluster: a throwaway cluster is stopped; a persistent one is stopped when this
+    /// process is its last user (whoever started it), else left running for the others.
+    /// Idempotent.
     pub fn stop(&mut self) -> Result<(), EmbeddedError> {
-        if self.stopped || !self.started_here {
-            self.stopped = true;
+        if self.stopped {
             return Ok(());
         }
         self.stopped = true;
+        if let Some(users) = &self.users {
+            if !users.last_out() {
+                tracing::info!(data_dir = %self.data_dir.display(), "embedded PostgreSQL left running: another otagw process uses it");
+                return Ok(());
+            }
+            if self.running_pid().is_none() {
+                return Ok(());
+            }
+        } else if !self.started_here {
+            return Ok(());
+        }
         let mut cmd = self.command(&self.bin.pg_ctl);
         cmd.arg("stop")
             .arg("-w")

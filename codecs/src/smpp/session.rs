@@ -305,6 +305,11 @@ impl Session {
         self.state
     }
 
+    /// Octets of a PDU received in part (not yet complete): a shell gives them a read timeout.
+    pub fn partial_pdu(&self) -> usize {
+        self.framer.buffered()
+    }
+
     /// Whether the session is over (what is left in [`Session::poll_transmit`] still goes).
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed
