@@ -212,7 +212,9 @@ fn text_of(bytes: &[u8]) -> Result<&str, OsppError> {
         return Err(OsppError::Empty);
     }
     let text = std::str::from_utf8(bytes).map_err(|_| OsppError::NotText)?;
-    if !text.is_ascii() {
+    // ASCII text: no control characters but the line end and the C string's NULs at the end.
+    let body = text.trim_end_matches(['\r', '\n', '\0']);
+    if !text.is_ascii() || body.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
         return Err(OsppError::NotText);
     }
     Ok(text)
@@ -624,5 +626,18 @@ mod tests {
                 prop_assert_eq!(Reply::decode(&r.encode().unwrap()).unwrap(), r);
             }
         }
+    }
+
+    /// Found by the `ospp` fuzz target: a value with NUL and BEL inside decoded, and lost its
+    /// trailing NULs on the way back. OSPP is ASCII text without control characters.
+    #[test]
+    fn control_characters_inside_a_message_are_refused() {
+        let mut text = b"OSPP/1 ACCEPTED tref=42 ref=g\x001093\x07".to_vec();
+        text.extend([0u8; 10]);
+        text.push(b' ');
+        assert_eq!(Reply::decode(&text), Err(OsppError::NotText));
+        // A C string's terminating NULs and a line end are still fine.
+        let ok = b"OSPP/1 ACCEPTED tref=42 ref=g1093\r\n\x00\x00";
+        assert!(Reply::decode(ok).is_ok());
     }
 }

@@ -234,9 +234,14 @@ fn write_value_length(out: &mut Vec<u8>, len: usize) -> Result<(), WspError> {
     Ok(())
 }
 
+/// Whether `octets` are TEXT as WSP (RFC 2616) has it: no control octets (0-31, 127).
+fn is_text(octets: &[u8]) -> bool {
+    !octets.iter().any(|&b| b < 0x20 || b == 0x7F)
+}
+
 /// Appends a Text-string (with the 0x7F quote when the text starts with an octet >= 0x80).
 fn write_text(out: &mut Vec<u8>, text: &str, what: &'static str) -> Result<(), WspError> {
-    if text.as_bytes().contains(&0) {
+    if !is_text(text.as_bytes()) {
         return Err(WspError::BadText(what));
     }
     if text.as_bytes().first().is_some_and(|&b| b >= 0x80) {
@@ -254,6 +259,9 @@ fn read_text(c: &mut Cursor<'_>, what: &'static str) -> Result<String, WspError>
         Some((0x7F, rest)) => rest,
         _ => raw,
     };
+    if !is_text(raw) {
+        return Err(WspError::BadText(what));
+    }
     utf8(raw, what)
 }
 
@@ -807,5 +815,18 @@ mod tests {
                 let _ = pdu.encode();
             }
         }
+    }
+
+    /// Found by the `wsp` fuzz target: a content type whose text held control octets decoded,
+    /// and its encoding read back as another structure. TEXT has no control octets.
+    #[test]
+    fn a_text_with_control_octets_is_refused() {
+        let mut input = vec![0x01, 0x06, 0x21, 0x7F, 0x7F, 0x16, 0x7F, 0x3F, 0x7F, 0x00];
+        input.extend([0xFF; 40]);
+        if let Ok(p) = PushPdu::decode(&input) {
+            let again = PushPdu::decode(&p.encode().unwrap()).unwrap();
+            assert_eq!(again, p);
+        }
+        assert!(PushPdu::decode(&input).is_err());
     }
 }
