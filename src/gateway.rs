@@ -158,6 +158,7 @@ impl Gateway {
             metrics,
             driver: driver.clone(),
             campaigns: campaigns.clone(),
+            allowed_hosts: config.http.allowed_hosts.clone().into(),
         });
         for (listener, app, name) in [
             (iota_listener, iota_app, "IOTA server"),
