@@ -128,6 +128,10 @@ pub struct HttpConfig {
     pub idle_timeout: Duration,
     /// Largest request body in octets.
     pub max_body_bytes: usize,
+    /// Host names the API answers to besides IP literals and `localhost` (the `Host` header
+    /// is checked on every `/api/v1` request, against DNS rebinding; an `Origin` on a
+    /// state-changing request must be the same host or one of these).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -140,6 +144,7 @@ impl Default for HttpConfig {
             body_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             max_body_bytes: 2 * 1024 * 1024,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -586,23 +591,151 @@ impl Config {
     }
 }
 
-/// Replaces the password of a `postgres://user:password@host/db` URL or a `password=...` pair.
+/// What a password is replaced with.
+const REDACTED: &str = "***";
+
+/// The connection string with its password replaced by `***`, in every form libpq accepts: a
+/// URL's userinfo (`postgresql://u:pw@host/db`), a URL's query parameter (`?password=pw`,
+/// the key in any case or percent-encoded), and a key=value string with or without spaces
+/// around `=` and with a single-quoted value (`password = 'my s3cr3t'`). A string that cannot
+/// be read as either form and mentions a password is replaced whole.
 pub fn redact_url(url: &str) -> String {
-    if let Some(rest) = url.split_once("://").map(|(_, r)| r) {
-        if let Some((userinfo, _)) = rest.split_once('@') {
-            if let Some((user, _password)) = userinfo.split_once(':') {
-                return url.replacen(userinfo, &format!("{user}:***"), 1);
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        redact_uri(url)
+    } else {
+        redact_conninfo(url).unwrap_or_else(|| {
+            if lower.contains("password") || lower.contains("pass") {
+                format!("<connection string redacted: {REDACTED}>")
+            } else {
+                url.to_string()
+            }
+        })
+    }
+}
+
+/// Decodes `%XX` escapes (for comparing query keys).
+pub(crate) fn percent_decode(s: &str) -> String {
+    fn hex(c: u8) -> Option<u8> {
+        (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
             }
         }
-        return url.to_string();
+        out.push(b[i]);
+        i += 1;
     }
-    url.split_whitespace()
-        .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-            _ => pair.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn redact_uri(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    // The authority ends at the first '/' or '?' after the userinfo's '@' (a password may hold
+    // a raw '/', so look for the last '@' before the query first).
+    let (authority_end, query_start) = {
+        let before_query = rest.find('?').unwrap_or(rest.len());
+        let from = rest[..before_query].rfind('@').unwrap_or(0);
+        let end = rest[from..]
+            .find(['/', '?'])
+            .map_or(rest.len(), |i| from + i);
+        (end, rest[end..].find('?').map(|i| end + i))
+    };
+    let authority = &rest[..authority_end];
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:{REDACTED}@{hosts}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    let (path, query) = match query_start {
+        Some(q) => (&rest[authority_end..q], Some(&rest[q + 1..])),
+        None => (&rest[authority_end..], None),
+    };
+    let mut out = format!("{scheme}://{authority}{path}");
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if percent_decode(k).eq_ignore_ascii_case("password") => {
+                    format!("{k}={REDACTED}")
+                }
+                _ => pair.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
+/// A libpq key=value string with the value of `password` replaced; `None` when it is not one.
+fn redact_conninfo(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < b.len() {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == b.len() {
+            break;
+        }
+        let key_start = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'=' {
+            i += 1;
+        }
+        let key = &s[key_start..i];
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == b.len() || b[i] != b'=' || key.is_empty() {
+            return None;
+        }
+        i += 1;
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let value_start = i;
+        if i < b.len() && b[i] == b'\'' {
+            i += 1;
+            loop {
+                match b.get(i) {
+                    None => return None, // unterminated quote
+                    Some(b'\\') => i += 2,
+                    Some(b'\'') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(_) => i += 1,
+                }
+            }
+        } else {
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+        }
+        let value_end = i.min(b.len());
+        if key.eq_ignore_ascii_case("password") {
+            out.push_str(&s[copied..value_start]);
+            out.push_str(REDACTED);
+            copied = value_end;
+        }
+        i = value_end;
+    }
+    out.push_str(&s[copied..]);
+    Some(out)
 }
 
 #[cfg(test)]
@@ -1042,5 +1175,78 @@ mod tests {
         let mut c = Config::default();
         c.database.url = "postgres://u:hunter2@h/db".into();
         assert!(!c.to_redacted_toml().contains("hunter2"));
+    }
+
+    /// Every form libpq takes a password in, through `otagw config` (the TOML) and through
+    /// the `Debug` a log line would use: the secret never shows, the rest stays readable.
+    #[test]
+    fn the_database_password_never_shows_in_any_libpq_form() {
+        let cases = [
+            ("postgresql://u:s3cr3tA@db/x", "postgresql://u:***@db/x"),
+            (
+                "postgres://u:s3cr3tA@db:5432/x?sslmode=require",
+                "postgres://u:***@db:5432/x?sslmode=require",
+            ),
+            (
+                "postgresql://u:p@ss/s3cr3tA@db/x",
+                "postgresql://u:***@db/x",
+            ),
+            (
+                "postgresql://u@db/x?password=s3cr3tA",
+                "postgresql://u@db/x?password=***",
+            ),
+            (
+                "postgresql://db/x?user=x&password=s3cr3tA&sslmode=disable",
+                "postgresql://db/x?user=x&password=***&sslmode=disable",
+            ),
+            (
+                "postgresql://db/x?user=x&PASSWORD=s3cr3tA",
+                "postgresql://db/x?user=x&PASSWORD=***",
+            ),
+            (
+                "postgresql://db/x?pass%77ord=s3cr3tA",
+                "postgresql://db/x?pass%77ord=***",
+            ),
+            (
+                "postgresql://db/x?user=a@b&password=s3cr3tA",
+                "postgresql://db/x?user=a@b&password=***",
+            ),
+            (
+                "host=db user=x password=s3cr3tA",
+                "host=db user=x password=***",
+            ),
+            (
+                "host=db password = s3cr3tA user=x",
+                "host=db password = *** user=x",
+            ),
+            (
+                "host=db password='my s3cr3tA' user=x",
+                "host=db password=*** user=x",
+            ),
+            (
+                "host=db password = 'my \\' s3cr3tA' dbname=x",
+                "host=db password = *** dbname=x",
+            ),
+            ("host=db PassWord=s3cr3tA", "host=db PassWord=***"),
+            (
+                "host=db password='unterminated s3cr3tA",
+                "<connection string redacted: ***>",
+            ),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact_url(url), shown, "{url}");
+            let mut c = Config::default();
+            c.database.url = url.to_string();
+            let toml = c.to_redacted_toml();
+            assert!(!toml.contains("s3cr3tA"), "{url}: {toml}");
+            let debug = format!("{:?}", c.database);
+            assert!(!debug.contains("s3cr3tA"), "{url}: {debug}");
+        }
+        // Nothing to hide: left alone.
+        assert_eq!(
+            redact_url("host=/tmp dbname=otagw"),
+            "host=/tmp dbname=otagw"
+        );
+        assert_eq!(redact_url("postgresql://u@db/x"), "postgresql://u@db/x");
     }
 }

@@ -10,8 +10,9 @@ use crate::setting::InvalidSetting;
 use crate::store::embedded::{EmbeddedError, EmbeddedPostgres, DATABASE_NAME};
 use crate::store::{self, Store, StoreError};
 
-/// The database section of the configuration (`[database]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The database section of the configuration (`[database]`). Its `Debug` redacts the URL's
+/// password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// Postgres URL or `key=value` connection string. Empty: run the embedded private cluster
@@ -21,6 +22,16 @@ pub struct DatabaseConfig {
     pub data_dir: String,
     /// Maximum connections in the pool.
     pub pool_size: usize,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &crate::config::redact_url(&self.url))
+            .field("data_dir", &self.data_dir)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
 }
 
 impl Default for DatabaseConfig {
@@ -82,14 +93,24 @@ pub enum DatabaseError {
     Task(String),
 }
 
-/// An open store, with the embedded cluster behind it when there is one.
-#[derive(Debug)]
+/// An open store, with the embedded cluster behind it when there is one. Its `Debug` redacts
+/// the URL's password.
 pub struct Database {
     /// The pool.
     pub store: Store,
     /// The connection string in use.
     pub url: String,
     embedded: Option<EmbeddedPostgres>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("store", &self.store)
+            .field("url", &crate::config::redact_url(&self.url))
+            .field("embedded", &self.embedded)
+            .finish()
+    }
 }
 
 impl Database {

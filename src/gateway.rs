@@ -158,6 +158,7 @@ impl Gateway {
             metrics,
             driver: driver.clone(),
             campaigns: campaigns.clone(),
+            allowed_hosts: config.http.allowed_hosts.clone().into(),
         });
         for (listener, app, limits, name) in [
             (iota_listener, iota_app, config.iota.limits(), "IOTA server"),

@@ -6,6 +6,7 @@
 //!
 //! | module | component |
 //! |---|---|
+//! | [`access`] | roles, permissions and the one table between them; passwords and API keys |
 //! | [`config`] | the TOML file and its `OTAGW_*` overrides |
 //! | [`setting`] | how a setting is written in that file (timers, addresses) and its range checks |
 //! | [`store`] | the customer-profile store (Postgres, diesel-async), including the embedded cluster |
@@ -24,6 +25,7 @@
 
 #![warn(unreachable_pub)]
 
+pub mod access;
 pub mod call_manager;
 pub mod config;
 pub mod database;

@@ -18,8 +18,9 @@ use otagw::store::profiles::{self, Lookup};
 /// customer-profile store.
 ///
 /// With no command, `otagw` serves: it opens the store (its own private PostgreSQL cluster
-/// unless database.url is set), applies migrations, and runs the gateway (IOTA, the admin API
-/// with /healthz, /metrics and the triggers, and SS7, SMPP and the OSPP handler when configured)
+/// unless database.url is set), applies migrations, and runs the gateway (IOTA, the admin server
+/// with /healthz, /metrics and the REST API /api/v1, and SS7, SMPP and the OSPP handler when
+/// configured)
 /// until stopped with Ctrl-C or SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "otagw", version, propagate_version = true)]
@@ -55,6 +56,12 @@ enum Command {
     /// The PRL (SSPR) library.
     #[command(subcommand)]
     Prl(PrlCommand),
+    /// Accounts of operators (API) and SMPP tools (OSPP handler), with their roles.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// API keys (`Authorization: Bearer` on /api/v1).
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
     /// Run the gateway with simulated handsets end to end and print a summary. Uses a throwaway
     /// database unless database.url is set, or --data-dir (database.data_dir) names the
     /// embedded cluster to use and keep.
@@ -79,6 +86,62 @@ struct DemoArgs {
     /// warnings and errors are logged, so the progress bar and the summary stay readable.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Create an account. Its password is never read from the command line: it comes from
+    /// OTAGW_ACCOUNT_PASSWORD, from standard input (--password-stdin), or from a prompt.
+    Create {
+        /// Login name (for ivr and otap-tool accounts: the SMPP system_id).
+        name: String,
+        /// A role: admin, otap-admin, customer-care, noc, partner, corporate, ivr, otap-tool
+        /// (repeat for more).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long, conflicts_with = "no_password")]
+        password_stdin: bool,
+        /// No password: an operator that uses API keys only.
+        #[arg(long)]
+        no_password: bool,
+    },
+    /// List the accounts.
+    List,
+    /// Disable an account: its keys and binds are refused from now on.
+    Disable {
+        /// The account.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApikeyCommand {
+    /// Make an API key for an account and print it (shown this once; only its digest is kept).
+    Create {
+        /// The account it acts for.
+        account: String,
+        /// The roles it carries (some of the account's; all of them when not given).
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// A note kept with it.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// It stops working after this many days.
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u32>,
+    },
+    /// List API keys (prefix, account, roles, state, last use; never the key).
+    List {
+        /// Only this account's.
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Revoke an API key at once.
+    Revoke {
+        /// Its prefix (as `apikey list` shows it).
+        prefix: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,7 +256,9 @@ fn report(err: &anyhow::Error) -> String {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let mut config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    // The new account's password is the CLI's, not a setting.
+    let env = std::env::vars().filter(|(k, _)| k != cli::accounts::PASSWORD_VAR);
+    let mut config = Config::load(cli.config.as_deref(), env)?;
     if let Some(dir) = &cli.data_dir {
         config.database.data_dir = dir.display().to_string();
     }
@@ -237,6 +302,38 @@ async fn dispatch(command: Command, config: &Config, db: &Database) -> Result<()
     match command {
         Command::Serve => serve(config, db).await,
         Command::Config | Command::Demo(_) => Ok(()),
+        Command::Account(AccountCommand::Create {
+            name,
+            roles,
+            password_stdin,
+            no_password,
+        }) => {
+            use cli::accounts::PasswordSource;
+            let source = if no_password {
+                PasswordSource::None
+            } else if password_stdin {
+                PasswordSource::Stdin
+            } else {
+                PasswordSource::EnvOrPrompt
+            };
+            cli::accounts::create(&db.store, &name, &roles, source).await
+        }
+        Command::Account(AccountCommand::List) => cli::accounts::list(&db.store).await,
+        Command::Account(AccountCommand::Disable { name }) => {
+            cli::accounts::disable(&db.store, &name).await
+        }
+        Command::Apikey(ApikeyCommand::Create {
+            account,
+            roles,
+            label,
+            expires_in_days,
+        }) => cli::accounts::create_key(&db.store, &account, &roles, &label, expires_in_days).await,
+        Command::Apikey(ApikeyCommand::List { account }) => {
+            cli::accounts::list_keys(&db.store, account.as_deref()).await
+        }
+        Command::Apikey(ApikeyCommand::Revoke { prefix }) => {
+            cli::accounts::revoke_key(&db.store, &prefix).await
+        }
         Command::Db(DbCommand::Migrate) => {
             // Database::open has applied them; say where things stand.
             println!(
@@ -316,7 +413,7 @@ async fn dispatch(command: Command, config: &Config, db: &Database) -> Result<()
             }
             if progress.targets.skipped > i64::try_from(progress.skipped.len()).unwrap_or(0) {
                 println!(
-                    "  ... {} skipped in all; GET /admin/prl-campaign/{} has them by cause",
+                    "  ... {} skipped in all; GET /api/v1/campaigns/{} has them by cause",
                     progress.targets.skipped, started.campaign_id
                 );
             }

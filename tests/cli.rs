@@ -111,11 +111,19 @@ fn sample_prl() -> Vec<u8> {
 }
 
 fn http_get(port: u16, path: &str) -> String {
+    http_get_as(port, path, None)
+}
+
+/// GET with an API key, when given.
+fn http_get_as(port: u16, path: &str, key: Option<&str>) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let auth = key
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut body = String::new();
@@ -250,6 +258,67 @@ fn imports_persist_across_commands_and_the_server_serves() {
         );
     }
 
+    // The first admin, made on the command line with its password on standard input, and a
+    // NOC operator with an API key (printed once, on stdout).
+    let mut admin = otagw(&pg)
+        .args([
+            "account",
+            "create",
+            "root-admin",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    admin
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long admin password\n")
+        .unwrap();
+    let out = admin.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = otagw(&pg)
+        .args([
+            "account",
+            "create",
+            "noc1",
+            "--role",
+            "noc",
+            "--no-password",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = otagw(&pg)
+        .args(["apikey", "create", "noc1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(key.starts_with("otagw_"), "{}", text(&out));
+    // Without a password source and with no terminal, no account is made.
+    let out = otagw(&pg)
+        .args(["account", "create", "nopw", "--role", "admin"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    let out = otagw(&pg).args(["account", "list"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("root-admin") && listed.contains("noc1"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains("nopw") && !listed.contains("argon2"),
+        "{listed}"
+    );
+
     // Serve: /healthz and /metrics, until SIGTERM.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -279,7 +348,8 @@ fn imports_persist_across_commands_and_the_server_serves() {
         "{metrics}"
     );
     // The campaign the command line created is there, finished.
-    let campaign = http_get(port, "/admin/prl-campaign/1");
+    assert!(http_get(port, "/api/v1/campaigns/1").starts_with("HTTP/1.1 401"));
+    let campaign = http_get_as(port, "/api/v1/campaigns/1", Some(&key));
     assert!(campaign.starts_with("HTTP/1.1 200"), "{campaign}");
     assert!(campaign.contains(r#""state":"finished""#), "{campaign}");
     assert!(campaign.contains(r#""not-activated":2"#), "{campaign}");

@@ -134,7 +134,7 @@ async fn lab() -> Lab {
 async fn trigger(lab: &Lab, trn: &str) -> (u16, serde_json::Value) {
     let addr = lab.gateway.admin_addr;
     let body = format!(r#"{{"trn": "{trn}"}}"#);
-    tokio::task::spawn_blocking(move || post(addr, "/admin/ivr-star-code", &body))
+    tokio::task::spawn_blocking(move || post(addr, "/api/v1/triggers/ivr-star-code", &body))
         .await
         .unwrap()
 }

@@ -219,7 +219,7 @@ async fn a_declared_body_over_the_limit_gets_413_at_once() {
     let (_db, gateway) = start(&c).await;
     let (iota, admin) = (gateway.iota_addr, gateway.admin_addr);
     tokio::task::spawn_blocking(move || {
-        for (addr, path) in [(iota, "/iota/s/abc"), (admin, "/admin/prl-push")] {
+        for (addr, path) in [(iota, "/iota/s/abc"), (admin, "/api/v1/triggers/prl-push")] {
             let started = Instant::now();
             let request = format!(
                 "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n{{}}"

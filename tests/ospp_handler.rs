@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use otagw::gateway::Gateway;
-use otagw::ospp_handler::{OsppAccount, OsppConfig, OsppHandler, OsppHandlerHandle};
+use otagw::ospp_handler::{OsppConfig, OsppHandler, OsppHandlerHandle};
 use otagw::store::models::Profile;
 use otagw::store::profiles::{self, Lookup};
 use otagw::store::Store;
@@ -56,13 +56,23 @@ async fn lab() -> Lab {
     let mut c = common::loopback_config();
     let smsc = common::simulated_smsc(&mut c).await;
     let gateway = common::gateway_bound(&c, db.store.clone()).await;
+    // The tool's account, in the store: both SMPP roles, so every protocol ID.
+    {
+        let mut conn = db.store.conn().await.unwrap();
+        let hash = otagw::access::password::hash("ivrpw").unwrap();
+        otagw::store::accounts::create(
+            &mut conn,
+            "ivr",
+            &[otagw::access::Role::Ivr, otagw::access::Role::OtapTool],
+            Some(&hash),
+            "tests",
+        )
+        .await
+        .unwrap();
+    }
     let handler = OsppHandler::start(
         OsppConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
-            accounts: vec![OsppAccount {
-                system_id: "ivr".into(),
-                password: "ivrpw".into(),
-            }],
             poll_interval: Duration::from_millis(100),
             ..OsppConfig::default()
         },
@@ -96,13 +106,14 @@ async fn reload(store: &Store, id: i64) -> Profile {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binds_and_bad_requests_are_refused_and_start_nothing() {
     let lab = lab().await;
-    // Wrong password, unknown system_id.
+    // Wrong password, unknown system_id: one code for both (issue #10: ESME_RBINDFAIL, where
+    // ESME_RINVPASWD and ESME_RINVSYSID told an outsider which system_ids exist).
     match Ivr::connect(lab.handler.addr(), "ivr", "nope").await {
-        Err(IvrError::BindRefused { status }) => assert_eq!(status, 0x0E),
+        Err(IvrError::BindRefused { status }) => assert_eq!(status, 0x0D),
         other => panic!("{other:?}"),
     }
     match Ivr::connect(lab.handler.addr(), "stranger", "ivrpw").await {
-        Err(IvrError::BindRefused { status }) => assert_eq!(status, 0x0F),
+        Err(IvrError::BindRefused { status }) => assert_eq!(status, 0x0D),
         other => panic!("{other:?}"),
     }
 
@@ -326,6 +337,73 @@ async fn star_code_without_ss7_and_ivr_activation_are_rejected() {
         other => panic!("{other:?}"),
     }
     assert_eq!(session_count(&lab.db.store).await, 0);
+    ivr.unbind().await;
+    lab.stop().await;
+}
+
+/// Issue #10's OSPP door: accounts from the store limited to their role's protocol IDs, a
+/// disabled account refused, failed binds from one address slowed down, triggers audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_are_limited_to_their_protocol_ids_and_failed_binds_slow_down() {
+    let lab = lab().await;
+    {
+        let mut conn = lab.db.store.conn().await.unwrap();
+        let hash = otagw::access::password::hash("toolpw").unwrap();
+        otagw::store::accounts::create(
+            &mut conn,
+            "tool",
+            &[otagw::access::Role::Ivr],
+            Some(&hash),
+            "tests",
+        )
+        .await
+        .unwrap();
+    }
+    // An ivr account may not start a PRL download (0x7C): refused, nothing started.
+    let tool = Ivr::connect(lab.handler.addr(), "tool", "toolpw")
+        .await
+        .unwrap();
+    match tool.prl_push(2, MDN.parse().unwrap()).await {
+        Err(IvrError::Refused { status }) => assert_eq!(status, 0x65),
+        other => panic!("{other:?}"),
+    }
+    // ... but may ask for a status (0x7D).
+    tool.status("1").await.unwrap();
+    assert_eq!(session_count(&lab.db.store).await, 0);
+    tool.unbind().await;
+
+    // Disabled: refused like a wrong password.
+    {
+        let mut conn = lab.db.store.conn().await.unwrap();
+        otagw::store::accounts::disable(&mut conn, "tool")
+            .await
+            .unwrap();
+    }
+    let started = std::time::Instant::now();
+    for _ in 0..4 {
+        match Ivr::connect(lab.handler.addr(), "tool", "toolpw").await {
+            Err(IvrError::BindRefused { status }) => assert_eq!(status, 0x0D),
+            other => panic!("{other:?}"),
+        }
+    }
+    // 4 failures: the 2nd, 3rd and 4th binds waited 250 + 500 + 1000 ms.
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1750), "{took:?}");
+
+    // A PRL download by the account allowed to: audited with the account.
+    let ivr = lab.ivr().await;
+    let _ = ivr.prl_push(9, MDN.parse().unwrap()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut conn = lab.db.store.conn().await.unwrap();
+    let rows = otagw::store::operator_audit::list(&mut conn, Some("ivr"), 10)
+        .await
+        .unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.door == "ospp" && r.action.contains("prl")),
+        "{rows:?}"
+    );
+    drop(conn);
     ivr.unbind().await;
     lab.stop().await;
 }

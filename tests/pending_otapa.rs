@@ -41,7 +41,9 @@ async fn lab(smsc: bool) -> Lab {
             common::gateway_bound(&c, db.store.clone()).await,
         )
     } else {
-        (None, Gateway::start(&c, db.store.clone()).await.unwrap())
+        let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
+        common::authorize(&db.store, gateway.admin_addr).await;
+        (None, gateway)
     };
     Lab {
         db,
@@ -55,7 +57,7 @@ async fn push(lab: &Lab) -> i64 {
     let addr = lab.gateway.admin_addr;
     let body = format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#);
     let (status, started) =
-        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-push", &body))
+        tokio::task::spawn_blocking(move || post(addr, "/api/v1/triggers/prl-push", &body))
             .await
             .unwrap();
     assert_eq!(status, 202, "{started}");

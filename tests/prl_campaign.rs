@@ -102,7 +102,9 @@ async fn gateway(store: &Store, max_queued: u64) -> Gateway {
     c.http.listen = "127.0.0.1:0".parse().unwrap();
     c.prl_campaign.refresh_interval = Duration::from_millis(100);
     c.prl_campaign.max_queued = max_queued;
-    Gateway::start(&c, store.clone()).await.unwrap()
+    let gateway = Gateway::start(&c, store.clone()).await.unwrap();
+    common::authorize(store, gateway.admin_addr).await;
+    gateway
 }
 
 /// (profile id, session id) of every session of the campaign.
@@ -166,7 +168,7 @@ async fn wait_progress(
 ) -> serde_json::Value {
     let mut last = serde_json::Value::Null;
     for _ in 0..200 {
-        let path = format!("/admin/prl-campaign/{id}");
+        let path = format!("/api/v1/campaigns/{id}");
         let (status, p) = tokio::task::spawn_blocking(move || get(addr, &path))
             .await
             .unwrap();
@@ -184,7 +186,7 @@ async fn wait_progress(
 async fn start_campaign(addr: std::net::SocketAddr, subscribers: Vec<String>) -> i64 {
     let body = serde_json::json!({"prl": PRL, "subscribers": subscribers}).to_string();
     let (status, started) =
-        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign", &body))
+        tokio::task::spawn_blocking(move || post(addr, "/api/v1/campaigns", &body))
             .await
             .unwrap();
     assert_eq!(status, 202, "{started}");
@@ -586,7 +588,7 @@ async fn progress_and_gauges_follow_the_campaign_and_drop_it_when_finished() {
     }
     assert!(text.contains("otagw_prl_campaign_pushes_total"), "{text}");
 
-    let (status, list) = tokio::task::spawn_blocking(move || get(addr, "/admin/prl-campaigns"))
+    let (status, list) = tokio::task::spawn_blocking(move || get(addr, "/api/v1/campaigns"))
         .await
         .unwrap();
     assert_eq!(status, 200);
@@ -637,9 +639,9 @@ async fn progress_and_gauges_follow_the_campaign_and_drop_it_when_finished() {
     gw.stop().await;
 }
 
-/// `POST /admin/prl-campaign/{id}/{action}`: (status, body).
+/// `POST /api/v1/campaigns/{id}/{action}`: (status, body).
 async fn control(addr: std::net::SocketAddr, id: i64, action: &str) -> (u16, serde_json::Value) {
-    let path = format!("/admin/prl-campaign/{id}/{action}");
+    let path = format!("/api/v1/campaigns/{id}/{action}");
     tokio::task::spawn_blocking(move || post(addr, &path, ""))
         .await
         .unwrap()
@@ -716,7 +718,7 @@ async fn a_paused_campaign_creates_no_push_until_resumed() {
     let (status, unknown) = control(addr, id, "stop").await;
     assert_eq!((status, &unknown["error"]), (404, &"unknown-action".into()));
     let (status, bad) =
-        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign/x/pause", ""))
+        tokio::task::spawn_blocking(move || post(addr, "/api/v1/campaigns/x/pause", ""))
             .await
             .unwrap();
     assert_eq!(

@@ -52,7 +52,7 @@ async fn a_push_nobody_follows_goes_over_ss7() {
     let addr = gateway.admin_addr;
     let body = format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#);
     let (status, started) =
-        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-push", &body))
+        tokio::task::spawn_blocking(move || post(addr, "/api/v1/triggers/prl-push", &body))
             .await
             .unwrap();
     assert_eq!(status, 202, "{started}");

@@ -51,7 +51,7 @@ async fn lab(callback_timeout_secs: u64) -> Lab {
 async fn trigger(lab: &Lab, body: &str) -> (u16, serde_json::Value) {
     let addr = lab.gateway.admin_addr;
     let body = body.to_string();
-    tokio::task::spawn_blocking(move || post(addr, "/admin/prl-push", &body))
+    tokio::task::spawn_blocking(move || post(addr, "/api/v1/triggers/prl-push", &body))
         .await
         .unwrap()
 }
@@ -308,7 +308,7 @@ async fn a_campaign_pushes_to_many_and_reports_progress() {
     let addr = lab.gateway.admin_addr;
     let body = format!(r#"{{"prl": 2, "subscribers": ["{MDN}", "6195559999", "xyz"]}}"#);
     let (status, started) =
-        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign", &body))
+        tokio::task::spawn_blocking(move || post(addr, "/api/v1/campaigns", &body))
             .await
             .unwrap();
     assert_eq!(status, 202, "{started}");
@@ -327,7 +327,7 @@ async fn a_campaign_pushes_to_many_and_reports_progress() {
         .expect("the handset ran its session");
     let mut progress = serde_json::Value::Null;
     for _ in 0..100 {
-        let path = format!("/admin/prl-campaign/{id}");
+        let path = format!("/api/v1/campaigns/{id}");
         let (status, p) = tokio::task::spawn_blocking(move || get(addr, &path))
             .await
             .unwrap();
@@ -370,7 +370,7 @@ async fn a_campaign_pushes_to_many_and_reports_progress() {
     // By make/model: the (only) activated Acme X1 again.
     let body = r#"{"prl": 1, "make": "Acme", "model": "X1"}"#;
     let (status, started) =
-        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-campaign", body))
+        tokio::task::spawn_blocking(move || post(addr, "/api/v1/campaigns", body))
             .await
             .unwrap();
     assert_eq!(status, 202, "{started}");
@@ -378,7 +378,7 @@ async fn a_campaign_pushes_to_many_and_reports_progress() {
     let id = started["campaign_id"].as_i64().unwrap();
     let mut queued = serde_json::Value::Null;
     for _ in 0..100 {
-        let path = format!("/admin/prl-campaign/{id}");
+        let path = format!("/api/v1/campaigns/{id}");
         let (_, p) = tokio::task::spawn_blocking(move || get(addr, &path))
             .await
             .unwrap();
@@ -389,7 +389,7 @@ async fn a_campaign_pushes_to_many_and_reports_progress() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(queued, 1);
-    let (status, _) = tokio::task::spawn_blocking(move || get(addr, "/admin/prl-campaign/999"))
+    let (status, _) = tokio::task::spawn_blocking(move || get(addr, "/api/v1/campaigns/999"))
         .await
         .unwrap();
     assert_eq!(status, 404);
@@ -402,11 +402,12 @@ async fn a_commit_whose_otapa_stop_goes_unanswered_still_updates_the_profile() {
     let mut c = common::loopback_config();
     c.iota.session_timeout = Duration::from_secs(1);
     let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
+    common::authorize(&db.store, gateway.admin_addr).await;
     let addr = gateway.admin_addr;
     let (status, started) = tokio::task::spawn_blocking(move || {
         post(
             addr,
-            "/admin/prl-push",
+            "/api/v1/triggers/prl-push",
             &format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#),
         )
     })

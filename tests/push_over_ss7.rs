@@ -60,7 +60,7 @@ async fn lab(trace: Option<&std::path::Path>) -> Lab {
 async fn push(lab: &Lab) -> (u16, serde_json::Value) {
     let addr = lab.gateway.admin_addr;
     let body = format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#);
-    tokio::task::spawn_blocking(move || post(addr, "/admin/prl-push", &body))
+    tokio::task::spawn_blocking(move || post(addr, "/api/v1/triggers/prl-push", &body))
         .await
         .unwrap()
 }
@@ -188,10 +188,11 @@ async fn pushes_wait_for_the_signalling_link_without_using_up_attempts() {
         sms_address: Some(otagw_sim::ss7::DEFAULT_MSC_SMS_ADDRESS.into()),
     }];
     let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
+    common::authorize(&db.store, gateway.admin_addr).await;
     let addr_admin = gateway.admin_addr;
     let body = format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#);
     let (status, started) =
-        tokio::task::spawn_blocking(move || post(addr_admin, "/admin/prl-push", &body))
+        tokio::task::spawn_blocking(move || post(addr_admin, "/api/v1/triggers/prl-push", &body))
             .await
             .unwrap();
     assert_eq!(status, 202, "{started}");
@@ -294,10 +295,11 @@ async fn a_profile_without_a_min_is_refused_and_nothing_is_queued() {
     c.iota.otapa_push_bearer = otagw::store::outbox::OutboxBearer::Ss7;
     use_network(&mut c, &net);
     let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
+    common::authorize(&db.store, gateway.admin_addr).await;
     let addr = gateway.admin_addr;
     let body = format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#);
     let (status, answer) =
-        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-push", &body))
+        tokio::task::spawn_blocking(move || post(addr, "/api/v1/triggers/prl-push", &body))
             .await
             .unwrap();
     assert_eq!((status, answer["error"].as_str()), (409, Some("no-min")));

@@ -54,7 +54,7 @@ async fn push(gateway: &Gateway) -> (i64, String) {
     let addr = gateway.admin_addr;
     let body = format!(r#"{{"prl": 2, "mdn": "{MDN}"}}"#);
     let (status, started) =
-        tokio::task::spawn_blocking(move || post(addr, "/admin/prl-push", &body))
+        tokio::task::spawn_blocking(move || post(addr, "/api/v1/triggers/prl-push", &body))
             .await
             .unwrap();
     assert_eq!(status, 202, "{started}");
@@ -86,6 +86,7 @@ async fn audit_of(store: &Store, session_id: i64) -> otagw::store::models::Audit
 async fn over_iota_the_right_key_opens_the_nam_and_the_prl_goes_in() {
     let (db, profile) = store_with(Some(KEY)).await;
     let gateway = Gateway::start(&config(60), db.store.clone()).await.unwrap();
+    common::authorize(&db.store, gateway.admin_addr).await;
     let (session_id, url) = push(&gateway).await;
     let mut h = protected_handset();
     let outcome = run_session(&url, &mut h, NetFaults::default())
@@ -131,6 +132,7 @@ async fn over_iota_a_wrong_key_or_no_key_writes_nothing() {
     ] {
         let (db, profile) = store_with(key).await;
         let gateway = Gateway::start(&config(60), db.store.clone()).await.unwrap();
+        common::authorize(&db.store, gateway.admin_addr).await;
         let (session_id, url) = push(&gateway).await;
         let mut h = protected_handset();
         let _ = run_session(&url, &mut h, NetFaults::default()).await;

@@ -121,6 +121,7 @@ async fn lab_with(tweak: impl FnOnce(&mut Config)) -> Lab {
     let mut c = config(net.stp().addr());
     tweak(&mut c);
     let gateway = Gateway::start(&c, db.store.clone()).await.unwrap();
+    common::authorize(&db.store, gateway.admin_addr).await;
     assert!(
         gateway
             .linkset
@@ -152,7 +153,7 @@ fn min() -> Min {
 async fn trigger(lab: &Lab, trn: &str) -> (u16, serde_json::Value) {
     let addr = lab.gateway.admin_addr;
     let body = format!(r#"{{"trn": "{trn}"}}"#);
-    tokio::task::spawn_blocking(move || post(addr, "/admin/star-code", &body))
+    tokio::task::spawn_blocking(move || post(addr, "/api/v1/triggers/star-code", &body))
         .await
         .unwrap()
 }
@@ -318,7 +319,8 @@ async fn tcap_timeout_fails_the_session_with_its_cause() {
     let store = lab.db.store.clone();
     let admin = lab.gateway.admin_addr;
     let body = format!(r#"{{"trn": "{trn}"}}"#);
-    let call = tokio::task::spawn_blocking(move || post(admin, "/admin/star-code", &body));
+    let call =
+        tokio::task::spawn_blocking(move || post(admin, "/api/v1/triggers/star-code", &body));
     // Wait for the session to open, then drop responses.
     for _ in 0..200 {
         let n = {
@@ -356,7 +358,8 @@ async fn the_session_survives_an_association_lost_and_restored() {
     lab.net.stp().set_response_delay(Duration::from_millis(100));
     let admin = lab.gateway.admin_addr;
     let body = format!(r#"{{"trn": "{trn}"}}"#);
-    let call = tokio::task::spawn_blocking(move || post(admin, "/admin/star-code", &body));
+    let call =
+        tokio::task::spawn_blocking(move || post(admin, "/api/v1/triggers/star-code", &body));
     tokio::time::sleep(Duration::from_millis(450)).await;
     lab.net.stp().drop_associations();
     let (status, report) = call.await.unwrap();
@@ -377,14 +380,16 @@ async fn the_session_survives_an_association_lost_and_restored() {
 async fn bad_triggers_are_refused() {
     let lab = lab().await;
     let addr = lab.gateway.admin_addr;
-    let (status, _) = tokio::task::spawn_blocking(move || post(addr, "/admin/star-code", "{}"))
-        .await
-        .unwrap();
-    assert_eq!(status, 400);
     let (status, _) =
-        tokio::task::spawn_blocking(move || post(addr, "/admin/star-code", r#"{"trn":"12a"}"#))
+        tokio::task::spawn_blocking(move || post(addr, "/api/v1/triggers/star-code", "{}"))
             .await
             .unwrap();
+    assert_eq!(status, 400);
+    let (status, _) = tokio::task::spawn_blocking(move || {
+        post(addr, "/api/v1/triggers/star-code", r#"{"trn":"12a"}"#)
+    })
+    .await
+    .unwrap();
     assert_eq!(status, 400);
     lab.gateway.stop().await;
 }

@@ -1,8 +1,10 @@
-//! The gateway's HTTP edges: the admin server ([`admin`]: health, metrics, the flows'
-//! triggers) and the IOTA server ([`iota`]: the handsets' bootstrap, call-back and session
-//! URLs).
+//! The gateway's HTTP edges: the admin server ([`admin`]: health, metrics, and the REST API
+//! [`api`] behind its [`guard`]) and the IOTA server ([`iota`]: the handsets' bootstrap,
+//! call-back and session URLs).
 
 pub(crate) mod admin;
+pub(crate) mod api;
+pub(crate) mod guard;
 pub(crate) mod iota;
 pub(crate) mod problem;
 pub(crate) mod server;

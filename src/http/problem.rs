@@ -1,9 +1,11 @@
-//! RFC 9457 problem details: how the admin API says no.
+//! RFC 9457 problem details: how the HTTP API says no.
 //!
 //! Every refusal is a [`Problem`]: an HTTP status from the error's [`RefusalKind`] and a JSON
 //! body of content type `application/problem+json` with `type` (`urn:otagw:problem:<code>`),
-//! `title`, `status`, `detail` and, as an extension member, `error` (the short code, the same
-//! one the OSPP handler reports). A failure of the gateway's own is logged in full and
+//! `title`, `status`, `detail` and, as extension members, `error` (the short code, the same
+//! one the OSPP handler reports) and, for a validation error, `field` (the request field at
+//! fault). 401 (no valid credential, with a `WWW-Authenticate: Bearer` challenge) and 403 (a
+//! valid credential whose roles do not allow it) are kept apart. A failure of the gateway's own is logged in full and
 //! answered without its details.
 
 use axum::http::StatusCode;
@@ -14,6 +16,7 @@ use crate::flows::prl_campaign::CampaignError;
 use crate::flows::prl_push::PrlPushError;
 use crate::flows::star_code::StarCodeError;
 use crate::refusal::{Refusal, RefusalKind};
+use crate::store::accounts::AccountError;
 
 /// Content type of a problem.
 pub(crate) const CONTENT_TYPE: &str = "application/problem+json";
@@ -27,6 +30,9 @@ pub(crate) struct Problem {
     pub code: &'static str,
     /// What went wrong, for a person.
     pub detail: String,
+    /// The request field at fault (`trn`), for a validation error: the extension member
+    /// `field`.
+    pub field: Option<String>,
 }
 
 impl Problem {
@@ -36,7 +42,31 @@ impl Problem {
             status,
             code,
             detail: detail.into(),
+            field: None,
         }
+    }
+
+    /// A validation error on one field of the request (400 `invalid-field`, naming it).
+    pub(crate) fn invalid_field(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid-field", detail)
+        }
+    }
+
+    /// No credential, or one that is not valid (401 `unauthenticated`, with a
+    /// `WWW-Authenticate: Bearer` challenge). The detail never says which part was wrong.
+    pub(crate) fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "an API key is required: Authorization: Bearer <key> (a missing, unknown, revoked or expired key, or a disabled account)",
+        )
+    }
+
+    /// A valid credential whose roles do not allow this (403 `forbidden`).
+    pub(crate) fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
     }
 
     /// A malformed request (400 `bad-request`).
@@ -74,19 +104,29 @@ impl<E: Refusal> From<E> for Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let title = self.status.canonical_reason().unwrap_or("Error");
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "type": format!("urn:otagw:problem:{}", self.code),
             "title": title,
             "status": self.status.as_u16(),
             "detail": self.detail,
             "error": self.code,
         });
-        (
+        if let Some(field) = self.field {
+            body["field"] = serde_json::Value::String(field);
+        }
+        let mut response = (
             self.status,
             [("content-type", CONTENT_TYPE)],
             body.to_string(),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"otagw\""),
+            );
+        }
+        response
     }
 }
 
@@ -103,7 +143,13 @@ macro_rules! problem_responses {
     };
 }
 
-problem_responses!(StarCodeError, PrlPushError, IvrStarCodeError, CampaignError);
+problem_responses!(
+    StarCodeError,
+    PrlPushError,
+    IvrStarCodeError,
+    CampaignError,
+    AccountError
+);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -143,5 +189,28 @@ mod tests {
         assert_eq!(json["status"], 400);
         assert_eq!(json["detail"], "trn must be decimal digits");
         assert_eq!(json["error"], "bad-request");
+        assert!(json.get("field").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_validation_error_names_its_field_and_401_challenges() {
+        let response = Problem::invalid_field("trn", "trn: too long").into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["field"], "trn");
+        assert_eq!(json["type"], "urn:otagw:problem:invalid-field");
+        let response = Problem::unauthenticated().into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer"));
+        assert_eq!(
+            Problem::forbidden("no").into_response().status(),
+            StatusCode::FORBIDDEN
+        );
     }
 }

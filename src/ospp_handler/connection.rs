@@ -21,6 +21,10 @@ use super::{BindEntry, Shared};
 use crate::smpp::link::Link;
 use crate::telemetry::names;
 
+/// ESME_RX_P_APPN: the receiver's permanent refusal, here "this account may not use this
+/// protocol ID".
+const ESME_RX_P_APPN: u32 = 0x65;
+
 /// The system_id the handler answers binds with.
 const SYSTEM_ID: &str = "otagw";
 
@@ -38,6 +42,7 @@ pub(super) async fn serve(
         conn_id,
         peer,
         bound: None,
+        roles: Vec::new(),
     };
     let (out_tx, mut out_rx) = mpsc::channel::<DeliverSm>(256);
     let mut stopping = false;
@@ -48,7 +53,7 @@ pub(super) async fn serve(
                 Event::BindRequested {
                     sequence_number,
                     request,
-                } => conn.on_bind(sequence_number, &request, &out_tx),
+                } => conn.on_bind(sequence_number, &request, &out_tx).await,
                 Event::SubmitSm {
                     sequence_number,
                     pdu,
@@ -116,6 +121,8 @@ struct Connection {
     peer: SocketAddr,
     /// The system_id it bound with.
     bound: Option<String>,
+    /// The roles of that account (what protocol IDs it may use).
+    roles: Vec<crate::access::Role>,
 }
 
 /// The OSPP text of a submit_sm: the short_message, or the message_payload TLV when the
@@ -135,13 +142,18 @@ pub(super) fn ospp_text(sm: &SubmitSm) -> Vec<u8> {
 }
 
 impl Connection {
-    /// A bind: accepted with a configured system_id and its password, else refused and the
-    /// connection closed.
-    fn on_bind(&mut self, seq: u32, request: &BindRequest, out: &mpsc::Sender<DeliverSm>) {
-        let status = u32::from(
-            self.shared
-                .check_account(&request.system_id, &request.password),
-        );
+    /// A bind: accepted with an account's system_id and password, else refused (one code
+    /// for both causes) and the connection closed.
+    async fn on_bind(&mut self, seq: u32, request: &BindRequest, out: &mpsc::Sender<DeliverSm>) {
+        let roles = self
+            .shared
+            .authenticate(self.peer.ip(), &request.system_id, &request.password)
+            .await;
+        let status = if roles.is_some() {
+            ESME_ROK
+        } else {
+            otagw_codecs::smpp::status::ESME_RBINDFAIL
+        };
         let system_id = request.system_id.as_str();
         if self
             .link
@@ -157,6 +169,7 @@ impl Connection {
             return;
         }
         self.bound = Some(system_id.to_string());
+        self.roles = roles.unwrap_or_default();
         self.shared.binds().insert(
             self.conn_id,
             BindEntry {
@@ -195,6 +208,38 @@ impl Connection {
                 return;
             }
         };
+        let allowed = crate::access::Permission::for_ospp_protocol_id(pid)
+            .is_some_and(|p| crate::access::any_permits(&self.roles, p));
+        if !allowed {
+            tracing::info!(peer = %self.peer, %system_id, pid, "OSPP submit_sm refused: protocol ID not allowed for this account");
+            requests::count(label, "forbidden");
+            let _ = self.link.session.respond_submit_sm(seq, ESME_RX_P_APPN, "");
+            return;
+        }
+        if pid != 0x7D {
+            // A trigger (not a status query): audited with the account.
+            let store = self.shared.store.clone();
+            let account = system_id.clone();
+            let action = format!("OSPP {}", label);
+            tokio::spawn(async move {
+                let row = crate::store::operator_audit::NewAction {
+                    door: crate::store::operator_audit::Door::Ospp,
+                    account_id: None,
+                    account: &account,
+                    key_prefix: None,
+                    action: &action,
+                    target: &account,
+                    outcome: "accepted",
+                };
+                let written = match store.conn().await {
+                    Ok(mut conn) => crate::store::operator_audit::record(&mut conn, &row).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(err) = written {
+                    tracing::error!(%err, account, "operator audit not written");
+                }
+            });
+        }
         let message_id = self.shared.message_id();
         let _ = self
             .link

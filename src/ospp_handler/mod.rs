@@ -13,9 +13,17 @@
 //! Each connection runs the SMPP session machine of `otagw_codecs::smpp` in its server role
 //! (the one the simulated SMSC runs too); `connection.rs` is its shell and the decisions below.
 //!
-//! Binds: `bind_transceiver`, `bind_transmitter` and `bind_receiver` are accepted only with a
-//! configured system_id and its password; otherwise the bind_*_resp carries ESME_RINVSYSID
-//! (0x0F) or ESME_RINVPASWD (0x0E) and the connection is closed. A second bind on a bound
+//! Binds: `bind_transceiver`, `bind_transmitter` and `bind_receiver` are accepted only with the
+//! system_id and password of an enabled SMPP account of the store (roles `ivr`, `otap-tool`;
+//! argon2id hash, `crate::access`) or of a legacy `[ospp] accounts` entry of the file (hashed
+//! at start-up, allowed what both SMPP roles allow). Otherwise the bind_*_resp carries
+//! ESME_RBINDFAIL (0x0D), the same for an unknown system_id and a wrong password, and the
+//! connection is closed. A system_id in both places is refused (never shadowed). Failed binds
+//! from one address are slowed down: after the n-th failure within [`FAILURE_WINDOW`], the
+//! next bind from that address is answered only after `250 ms * 2^(n-1)` (at most
+//! [`MAX_BIND_DELAY`]); a successful bind clears the count. A submit_sm whose protocol_id the
+//! account's roles do not allow (`crate::access::TABLE`) is answered ESME_RX_P_APPN (0x65) and
+//! nothing is started. A second bind on a bound
 //! connection gets ESME_RALYBND. `submit_sm` before a bind (or on a receiver bind) gets
 //! ESME_RINVBNDSTS (0x04), any other request before a bind a generic_nack with that status.
 //! `enquire_link` is answered in any state, `unbind` is answered and closes the connection,
@@ -56,7 +64,7 @@ mod connection;
 pub mod requests;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -68,6 +76,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use crate::access::{password, Role};
 use crate::dispatcher::Dispatcher;
 use crate::listener::ConnectionGate;
 use crate::setting::{self, InvalidSetting};
@@ -85,7 +94,9 @@ pub struct OsppConfig {
     /// Where the handler listens (port 0: any).
     #[serde(with = "crate::setting::addr")]
     pub listen: SocketAddr,
-    /// The accounts tools bind with (file only; passwords are redacted by `otagw config`).
+    /// Legacy accounts tools bind with, from the file (passwords are redacted by `otagw
+    /// config`; empty passwords and repeated system_ids are refused). Prefer accounts in the
+    /// store: `otagw account create NAME --role ivr`.
     pub accounts: Vec<OsppAccount>,
     /// How often a started session's row is read to see whether it ended (`poll_interval_ms`).
     #[serde(rename = "poll_interval_ms", with = "crate::setting::millis")]
@@ -140,6 +151,29 @@ impl Default for OsppConfig {
 impl OsppConfig {
     /// Checks the values the types allow but the handler does not take.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
+        for (i, a) in self.accounts.iter().enumerate() {
+            if a.system_id.is_empty() {
+                return Err(InvalidSetting::new(
+                    "ospp.accounts",
+                    format!("account {i} has an empty system_id"),
+                ));
+            }
+            if a.password.is_empty() {
+                return Err(InvalidSetting::new(
+                    "ospp.accounts",
+                    format!("account {:?} has an empty password", a.system_id),
+                ));
+            }
+            if self.accounts[..i]
+                .iter()
+                .any(|b| b.system_id == a.system_id)
+            {
+                return Err(InvalidSetting::new(
+                    "ospp.accounts",
+                    format!("system_id {:?} is given twice", a.system_id),
+                ));
+            }
+        }
         setting::millis_within("ospp.poll_interval_ms", self.poll_interval, 10..=60_000)?;
         setting::secs_within("ospp.result_watch_secs", self.result_watch, 1..=86_400)?;
         setting::secs_within("ospp.reply_wait_secs", self.reply_wait, 1..=3600)?;
@@ -163,6 +197,12 @@ impl OsppConfig {
 /// Why the handler could not start.
 #[derive(Debug, Error)]
 pub enum OsppHandlerError {
+    /// The configuration's accounts are not usable.
+    #[error(transparent)]
+    Accounts(#[from] InvalidSetting),
+    /// A configured account's password could not be hashed.
+    #[error("OSPP handler: {0}")]
+    Hash(#[from] password::PasswordError),
     /// The listening socket could not be opened.
     #[error("OSPP handler: listening on {addr}: {source}")]
     Listen {
@@ -189,6 +229,12 @@ impl OsppHandler {
         driver: Dispatcher,
         store: Store,
     ) -> Result<(OsppHandlerHandle, Task), OsppHandlerError> {
+        config.validate()?;
+        let file_accounts = config
+            .accounts
+            .iter()
+            .map(|a| Ok((a.system_id.clone(), password::hash(&a.password)?)))
+            .collect::<Result<Vec<_>, password::PasswordError>>()?;
         let listen = config.listen;
         let listener =
             TcpListener::bind(listen)
@@ -215,6 +261,8 @@ impl OsppHandler {
             driver,
             store,
             binds: Mutex::new(HashMap::new()),
+            file_accounts,
+            failures: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             next_message: AtomicU64::new(base),
             stop: stopping,
@@ -273,6 +321,20 @@ impl OsppHandlerHandle {
     }
 }
 
+/// Failed binds older than this are forgotten.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(600);
+/// The longest a bind is held back for its address's failures.
+pub const MAX_BIND_DELAY: Duration = Duration::from_secs(8);
+
+/// The wait before answering a bind from an address with `failures` recent failed binds.
+fn bind_delay_after(failures: u32) -> Duration {
+    if failures == 0 {
+        return Duration::ZERO;
+    }
+    let factor = 1u32 << failures.saturating_sub(1).min(10);
+    (Duration::from_millis(250) * factor).min(MAX_BIND_DELAY)
+}
+
 /// A bind that is up, as the reply router sees it.
 #[derive(Debug)]
 struct BindEntry {
@@ -289,6 +351,10 @@ struct Shared {
     driver: Dispatcher,
     store: Store,
     binds: Mutex<HashMap<u64, BindEntry>>,
+    /// The file's legacy accounts: system_id and argon2id hash (made at start-up).
+    file_accounts: Vec<(String, String)>,
+    /// Failed binds by source address: how many, and when the last was.
+    failures: Mutex<HashMap<IpAddr, (u32, std::time::Instant)>>,
     next_conn: AtomicU64,
     next_message: AtomicU64,
     /// Turns true when the handler stops.
@@ -302,18 +368,78 @@ impl Shared {
         self.binds.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The account check: the bind status for `system_id` / `password`.
-    fn check_account(&self, system_id: &str, password: &str) -> rusmpp::CommandStatus {
-        match self
-            .config
-            .accounts
-            .iter()
-            .find(|a| a.system_id == system_id)
-        {
-            None => rusmpp::CommandStatus::EsmeRinvsysid,
-            Some(a) if a.password != password => rusmpp::CommandStatus::EsmeRinvpaswd,
-            Some(_) => rusmpp::CommandStatus::EsmeRok,
+    /// How long a bind from `ip` waits before it is answered (its recent failures).
+    fn bind_delay(&self, ip: IpAddr) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.retain(|_, (_, last)| last.elapsed() < FAILURE_WINDOW);
+        match failures.get(&ip) {
+            Some((n, _)) => bind_delay_after(*n),
+            None => Duration::ZERO,
         }
+    }
+
+    fn note_bind(&self, ip: IpAddr, ok: bool) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if ok {
+            failures.remove(&ip);
+        } else {
+            let entry = failures.entry(ip).or_insert((0, std::time::Instant::now()));
+            entry.0 = entry.0.saturating_add(1);
+            entry.1 = std::time::Instant::now();
+        }
+    }
+
+    /// The account check: the roles of `system_id` when `password` is its password, else
+    /// `None` (an unknown system_id and a wrong password alike, in about the same time).
+    /// Binds from an address with recent failures wait first.
+    async fn authenticate(&self, peer: IpAddr, system_id: &str, pw: &str) -> Option<Vec<Role>> {
+        let delay = self.bind_delay(peer);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let stored = match self.store.conn().await {
+            Ok(mut conn) => crate::store::accounts::by_name(&mut conn, system_id).await,
+            Err(e) => Err(e.into()),
+        };
+        let stored = match stored {
+            Ok(a) => {
+                a.filter(|a| a.disabled_at.is_none() && a.typed_roles().iter().any(|r| r.is_smpp()))
+            }
+            Err(err) => {
+                tracing::error!(%err, "OSPP bind: accounts cannot be read");
+                None
+            }
+        };
+        let from_file = self
+            .file_accounts
+            .iter()
+            .find(|(id, _)| id == system_id)
+            .map(|(_, hash)| hash.clone());
+        let (hash, roles) = match (stored, from_file) {
+            (Some(_), Some(_)) => {
+                tracing::error!(
+                    system_id,
+                    "OSPP bind refused: system_id is both in the store and in [ospp] accounts"
+                );
+                (None, Vec::new())
+            }
+            (Some(a), None) => {
+                let roles = a
+                    .typed_roles()
+                    .into_iter()
+                    .filter(|r| r.is_smpp())
+                    .collect();
+                (a.password_hash, roles)
+            }
+            (None, Some(h)) => (Some(h), vec![Role::Ivr, Role::OtapTool]),
+            (None, None) => (None, Vec::new()),
+        };
+        let pw = pw.to_string();
+        let ok = tokio::task::spawn_blocking(move || password::verify(hash.as_deref(), &pw))
+            .await
+            .unwrap_or(false);
+        self.note_bind(peer, ok);
+        ok.then_some(roles)
     }
 
     /// Runs a request's work in the handler's task (dropped if the handler is stopping).
@@ -418,4 +544,39 @@ async fn accept_loop(
     .await;
     conns.abort_all();
     requests.abort_all();
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_binds_slow_down_then_cap() {
+        assert_eq!(bind_delay_after(0), Duration::ZERO);
+        assert_eq!(bind_delay_after(1), Duration::from_millis(250));
+        assert_eq!(bind_delay_after(3), Duration::from_secs(1));
+        assert_eq!(bind_delay_after(200), MAX_BIND_DELAY);
+    }
+
+    #[test]
+    fn empty_passwords_and_repeated_system_ids_are_refused() {
+        let account = |id: &str, pw: &str| OsppAccount {
+            system_id: id.into(),
+            password: pw.into(),
+        };
+        let mut c = OsppConfig {
+            accounts: vec![account("ivr", "")],
+            ..OsppConfig::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("empty password"));
+        c.accounts = vec![account("ivr", "a"), account("ivr", "b")];
+        assert!(c.validate().unwrap_err().to_string().contains("twice"));
+        c.accounts = vec![account("ivr", "a"), account("tool", "b")];
+        assert!(c.validate().is_ok());
+    }
 }

@@ -6,12 +6,14 @@
 //! return [`StoreError`], whose variants name what went wrong (a duplicate ESN, an unknown
 //! profile, a stale version) rather than a bare database error.
 
+pub mod accounts;
 pub mod audit;
 pub mod campaigns;
 pub mod embedded;
 pub mod enums;
 mod error;
 pub mod models;
+pub mod operator_audit;
 pub mod outbox;
 pub mod prl_library;
 pub mod profiles;

@@ -234,6 +234,78 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Operator and SMPP accounts.
+    accounts (id) {
+        /// Row id.
+        id -> Int8,
+        /// Login name (the system_id of an SMPP account).
+        name -> Text,
+        /// Role names.
+        roles -> Array<Text>,
+        /// argon2id PHC string (none: API keys only).
+        password_hash -> Nullable<Text>,
+        /// When disabled.
+        disabled_at -> Nullable<Timestamptz>,
+        /// When created.
+        created_at -> Timestamptz,
+        /// Who created it.
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    /// API keys.
+    api_keys (id) {
+        /// Row id.
+        id -> Int8,
+        /// The account it acts for.
+        account_id -> Int8,
+        /// Public prefix.
+        prefix -> Text,
+        /// SHA-256 of the whole key.
+        secret_digest -> Bytea,
+        /// Free text.
+        label -> Text,
+        /// Role names.
+        roles -> Array<Text>,
+        /// When it stops working.
+        expires_at -> Nullable<Timestamptz>,
+        /// When revoked.
+        revoked_at -> Nullable<Timestamptz>,
+        /// When last used.
+        last_used_at -> Nullable<Timestamptz>,
+        /// When created.
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Who changed what, from any door.
+    operator_audit (id) {
+        /// Row id.
+        id -> Int8,
+        /// When.
+        at -> Timestamptz,
+        /// api, cli or ospp.
+        door -> Text,
+        /// The account.
+        account_id -> Nullable<Int8>,
+        /// The account's name.
+        account -> Text,
+        /// The API key's prefix.
+        key_prefix -> Nullable<Text>,
+        /// Route or command.
+        action -> Text,
+        /// Path or name acted on.
+        target -> Text,
+        /// HTTP status, ok, or a refusal code.
+        outcome -> Text,
+    }
+}
+
+diesel::joinable!(api_keys -> accounts (account_id));
+
 diesel::joinable!(ota_sessions -> profiles (profile_id));
 diesel::joinable!(ota_sessions -> prl_campaigns (campaign_id));
 diesel::joinable!(prl_campaign_targets -> prl_campaigns (campaign_id));
@@ -245,5 +317,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     profiles,
     ota_sessions,
     audit_records,
-    outbox
+    outbox,
+    accounts,
+    api_keys
 );

@@ -119,6 +119,21 @@ pub async fn by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Session, Sto
         .ok_or_else(|| StoreError::SessionNotFound(id.to_string()))
 }
 
+/// The newest `limit` sessions of a profile, newest first (the API's subscriber view).
+pub async fn for_profile(
+    conn: &mut AsyncPgConnection,
+    profile_id: i64,
+    limit: i64,
+) -> Result<Vec<Session>, StoreError> {
+    Ok(ota_sessions::table
+        .filter(ota_sessions::profile_id.eq(profile_id))
+        .order(ota_sessions::id.desc())
+        .limit(limit)
+        .select(Session::as_select())
+        .load(conn)
+        .await?)
+}
+
 /// The part of a session row a step changes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {

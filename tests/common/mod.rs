@@ -19,18 +19,74 @@ use otagw_sim::handset::{run_session, Handset, NetFaults, SessionOutcome};
 use otagw_sim::smsc::SmscHandle;
 use tokio::sync::Mutex;
 
-/// Sends one HTTP/1.1 request and returns the status and the JSON body (null if none).
+/// The API key each admin server's requests carry (see [`authorize`]).
+static API_KEYS: std::sync::Mutex<Vec<(SocketAddr, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Makes an account with the operator roles and an API key for it in `store`, through the
+/// store, and has every later request of [`http_json`] to `addr` carry that key.
+pub async fn authorize(store: &otagw::store::Store, addr: SocketAddr) -> String {
+    use otagw::access::Role;
+    use otagw::store::accounts;
+    let mut conn = store.conn().await.unwrap();
+    let name = format!("test-{}", addr.port());
+    if accounts::by_name(&mut conn, &name).await.unwrap().is_none() {
+        let roles = [Role::Admin, Role::OtapAdmin, Role::CustomerCare, Role::Noc];
+        accounts::create(&mut conn, &name, &roles, None, "tests")
+            .await
+            .unwrap();
+    }
+    let (key, _) = accounts::create_key(&mut conn, &name, &[], "tests", None)
+        .await
+        .unwrap();
+    let mut keys = API_KEYS.lock().unwrap();
+    keys.retain(|(a, _)| *a != addr);
+    keys.push((addr, key.key.clone()));
+    key.key
+}
+
+fn key_for(addr: SocketAddr) -> Option<String> {
+    API_KEYS
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(a, _)| *a == addr)
+        .map(|(_, k)| k.clone())
+}
+
+/// Sends one HTTP/1.1 request and returns the status and the JSON body (null if none). A
+/// request to an address [`authorize`]d carries its API key.
 pub fn http_json(
     addr: SocketAddr,
     method: &str,
     path: &str,
     body: &str,
 ) -> (u16, serde_json::Value) {
+    let auth = key_for(addr)
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
+    http_raw(
+        addr,
+        method,
+        path,
+        &format!("{auth}Content-Type: application/json\r\n"),
+        body,
+    )
+}
+
+/// Sends one HTTP/1.1 request with these extra header lines (each ending in CRLF) and returns
+/// the status and the JSON body (null if none).
+pub fn http_raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -210,7 +266,9 @@ pub async fn gateway_bound(
     store: otagw::store::Store,
 ) -> otagw::gateway::Gateway {
     assert!(c.smpp.enabled, "SMPP is enabled");
-    lab::start_gateway(c, store).await.unwrap()
+    let gateway = lab::start_gateway(c, store.clone()).await.unwrap();
+    authorize(&store, gateway.admin_addr).await;
+    gateway
 }
 
 /// Starts a gateway on `store` and waits for an M3UA association to be active.
@@ -219,5 +277,7 @@ pub async fn gateway_linked(
     store: otagw::store::Store,
 ) -> otagw::gateway::Gateway {
     assert!(c.ss7.enabled, "SS7 is enabled");
-    lab::start_gateway(c, store).await.unwrap()
+    let gateway = lab::start_gateway(c, store.clone()).await.unwrap();
+    authorize(&store, gateway.admin_addr).await;
+    gateway
 }

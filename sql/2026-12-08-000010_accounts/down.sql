@@ -1,0 +1,3 @@
+DROP TABLE operator_audit;
+DROP TABLE api_keys;
+DROP TABLE accounts;
