@@ -46,11 +46,12 @@ impl Problem {
         }
     }
 
-    /// A validation error on one field of the request (400 `invalid-field`, naming it).
+    /// A validation error on one field of the request (400 `bad-request`, naming the field in
+    /// the `field` member).
     pub(crate) fn invalid_field(field: impl Into<String>, detail: impl Into<String>) -> Self {
         Self {
             field: Some(field.into()),
-            ..Self::new(StatusCode::BAD_REQUEST, "invalid-field", detail)
+            ..Self::bad_request(detail)
         }
     }
 
@@ -201,7 +202,7 @@ mod tests {
             .unwrap();
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["field"], "trn");
-        assert_eq!(json["type"], "urn:otagw:problem:invalid-field");
+        assert_eq!(json["type"], "urn:otagw:problem:bad-request");
         let response = Problem::unauthenticated().into_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert!(response.headers()["www-authenticate"]
