@@ -16,8 +16,14 @@
 //! `submit_sm_resp` that does not come within `response_timeout` makes the request
 //! [`EsmeEvent::Unknown`] (a response coming later is dropped); on any loss of the bind every
 //! request still in the window is reported [`EsmeEvent::Unknown`], and the actor reconnects
-//! with a growing back-off. On stop it unbinds and waits up to a second for the `unbind_resp`
-//! (answers to the window still count meanwhile).
+//! with a growing back-off that starts again only after a bind stayed up [`STABLE_BIND`]
+//! (`Reconnect`; its log lines thin out while the SMSC keeps dropping binds). On stop it
+//! drains first: it takes no more jobs, waits for the answers to its window and for the
+//! worker to record the receipts it handed over, until the SMSC has sent no deliver_sm for
+//! [`RECEIPTS_QUIET`] (at most `response_timeout`, capped at [`MAX_DRAIN`]); then it unbinds
+//! and waits up to a second for the `unbind_resp` (answers to the window still count
+//! meanwhile; a deliver_sm that crosses the unbind is refused with ESME_RX_T_APPN, so the SMSC
+//! sends it again). A job it had taken but not sent is handed back ([`EsmeEvent::Unsent`]).
 //!
 //! **Version.** The bind offers `interface_version` (5.0 by default). The bind runs the lower of
 //! that and the SMSC's `sc_interface_version` (SMPP 5.0 §4.1.1.4; none given: 3.4). An SMSC that
@@ -345,6 +351,23 @@ fn drain_limit(s: &SmppConfig) -> Duration {
     s.response_timeout.min(MAX_DRAIN)
 }
 
+/// A draining bind unbinds once no deliver_sm has come for this long (and its window and
+/// receipts are done), so the SMSC's receipts for the last submits are not cut off.
+pub const RECEIPTS_QUIET: Duration = Duration::from_millis(200);
+
+/// When a draining bind looks again by itself: when the SMSC has been quiet long enough (if
+/// that is still to come), else at the drain's deadline (answers and acks wake it too).
+fn drain_wake(draining: Option<Instant>, last_deliver: Instant) -> Instant {
+    let now = Instant::now();
+    let deadline = draining.unwrap_or(now);
+    let quiet = last_deliver + RECEIPTS_QUIET;
+    if quiet > now {
+        quiet.min(deadline)
+    } else {
+        deadline
+    }
+}
+
 /// The longest drain of a stopping bind (within the supervisor's grace for the links stage).
 pub const MAX_DRAIN: Duration = Duration::from_secs(5);
 
@@ -516,6 +539,8 @@ impl Actor {
         let mut draining: Option<Instant> = None;
         let mut in_window = 0usize;
         let mut late = 0u64;
+        // When the last deliver_sm came: a draining bind waits for the SMSC to fall quiet.
+        let mut last_deliver = Instant::now();
         loop {
             while let Some(event) = link.session.poll_event() {
                 match event {
@@ -526,8 +551,17 @@ impl Actor {
                         sequence_number,
                         pdu,
                     } => {
-                        self.on_deliver_sm(&mut link.session, sequence_number, &pdu, &mut acks)
-                            .await;
+                        last_deliver = Instant::now();
+                        if stopping {
+                            // Unbinding: refused at once (the SMSC sends it again on the next
+                            // bind) rather than left unanswered.
+                            let _ = link
+                                .session
+                                .respond_deliver_sm(sequence_number, ESME_RX_T_APPN);
+                        } else {
+                            self.on_deliver_sm(&mut link.session, sequence_number, &pdu, &mut acks)
+                                .await;
+                        }
                     }
                     Event::Congestion {
                         state,
@@ -566,7 +600,9 @@ impl Actor {
                 tracing::debug!(bind = %self.name, late, "submit_sm_resp after its timeout dropped");
             }
             if let Some(deadline) = draining.filter(|_| !stopping) {
-                let drained = link.session.in_flight() == 0 && acks.is_empty();
+                let drained = link.session.in_flight() == 0
+                    && acks.is_empty()
+                    && last_deliver.elapsed() >= RECEIPTS_QUIET;
                 if drained || Instant::now() >= deadline {
                     if !drained {
                         tracing::warn!(bind = %self.name, in_window = link.session.in_flight(), receipts = acks.len(), "SMPP bind unbinding before its window and receipts drained");
@@ -590,7 +626,7 @@ impl Actor {
                         draining = Some(Instant::now() + drain_limit(&self.settings));
                     }
                 }
-                () = tokio::time::sleep_until(draining.unwrap_or_else(Instant::now)), if draining.is_some() && !stopping => {}
+                () = tokio::time::sleep_until(drain_wake(draining, last_deliver)), if draining.is_some() && !stopping => {}
                 () = link.input() => {}
                 job = async {
                     if let Some(Some(at)) = ready {

@@ -354,7 +354,10 @@ impl OutboxWorker {
                     }
                 }
             }
-            Err(StoreError::Duplicate { .. }) => {
+            Err(StoreError::Database(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ))) => {
                 for (id, message_id) in accepted {
                     let r = async {
                         let mut conn = self.store.conn().await?;
