@@ -15,13 +15,27 @@
 //! the lease expires and the row is claimed again; a row whose lease expires with its attempts
 //! used up fails with a cause instead. Nothing is lost, and no row is retried without bound.
 //!
+//! Claims, responses and receipts are written in batches: [`claim_due`] takes many rows in one
+//! transaction, [`mark_submitted_all`] records the submit_sm_resps of a batch in one
+//! `UPDATE ... FROM unnest(...)`, [`apply_receipts`] the receipts of a batch likewise, and
+//! [`release`] hands claimed rows that were never sent back to the queue (a sender that stops
+//! cleanly). Each answers per row exactly as its one-row counterpart ([`mark_submitted`],
+//! [`apply_receipt`]) would.
+//!
 //! ## The at-least-once window
 //!
 //! A row can be sent twice only when a `submit_sm` reached the SMSC but its `submit_sm_resp`
-//! was not recorded: the gateway died between the two, the bind dropped while the request was
-//! in the window, or the response came after the response timeout. The outbox cannot tell
-//! these from a request that never arrived, so it sends again. Everything else (rows not yet
-//! claimed, rows recorded `submitted`) is sent exactly once.
+//! was not recorded: the gateway died between the two (with batches, that includes responses
+//! already received and waiting in the batch being written: at most the rows `submitting` when
+//! it died, which are the binds' windows, the answers not yet written and the jobs claimed but
+//! not yet sent, these last never sent twice), the bind dropped while the request was in the
+//! window, or the response came after the response timeout. The outbox cannot tell these from
+//! a request that never arrived, so it sends again. Everything else (rows not yet claimed, rows
+//! recorded `submitted`) is sent exactly once.
+//!
+//! A receipt is acknowledged to the SMSC (`deliver_sm_resp`) only once [`apply_receipts`] has
+//! recorded it, so a gateway that dies with receipts unrecorded leaves them unanswered and the
+//! SMSC sends them again: no receipt is lost in a crash.
 
 use std::time::Duration;
 
