@@ -16,8 +16,14 @@
 //! `submit_sm_resp` that does not come within `response_timeout` makes the request
 //! [`EsmeEvent::Unknown`] (a response coming later is dropped); on any loss of the bind every
 //! request still in the window is reported [`EsmeEvent::Unknown`], and the actor reconnects
-//! with a growing back-off. On stop it unbinds and waits up to a second for the `unbind_resp`
-//! (answers to the window still count meanwhile).
+//! with a growing back-off that starts again only after a bind stayed up [`STABLE_BIND`]
+//! (`Reconnect`; its log lines thin out while the SMSC keeps dropping binds). On stop it
+//! drains first: it takes no more jobs, waits for the answers to its window and for the
+//! worker to record the receipts it handed over, until the SMSC has sent no deliver_sm for
+//! [`RECEIPTS_QUIET`] (at most `response_timeout`, capped at [`MAX_DRAIN`]); then it unbinds
+//! and waits up to a second for the `unbind_resp` (answers to the window still count
+//! meanwhile; a deliver_sm that crosses the unbind is refused with ESME_RX_T_APPN, so the SMSC
+//! sends it again). A job it had taken but not sent is handed back ([`EsmeEvent::Unsent`]).
 //!
 //! **Version.** The bind offers `interface_version` (5.0 by default). The bind runs the lower of
 //! that and the SMSC's `sc_interface_version` (SMPP 5.0 §4.1.1.4; none given: 3.4). An SMSC that
@@ -126,6 +132,12 @@ pub enum EsmeEvent {
     },
     /// The job's claim had expired before it could be sent; nothing was sent.
     LeaseLost {
+        /// Outbox row id.
+        id: i64,
+    },
+    /// The bind stopped with this job taken from the queue but not sent: nothing was sent, the
+    /// claim may be handed back at once.
+    Unsent {
         /// Outbox row id.
         id: i64,
     },
@@ -267,6 +279,98 @@ fn session_config(s: &SmppConfig) -> Config {
     }
 }
 
+/// The first pause before binding again.
+pub const FIRST_RECONNECT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How long a bind must stay up for the reconnection back-off to start again from
+/// [`FIRST_RECONNECT_BACKOFF`]: an SMSC that accepts binds and drops them at once is bound
+/// again ever more slowly (up to `max_reconnect_backoff`), not every 100 ms.
+pub const STABLE_BIND: Duration = Duration::from_secs(30);
+
+/// Reconnection pacing of one bind, and which of its reconnection log lines are written. Pure.
+///
+/// The pause before binding again starts at [`FIRST_RECONNECT_BACKOFF`] and doubles after each
+/// attempt up to the configured maximum; only a bind that stayed up [`STABLE_BIND`] starts it
+/// again. Failures in a row (binds refused or lost before they were stable) are counted; the
+/// first three are logged, then only the 4th, 8th, 16th... with the count, so a flapping SMSC
+/// writes a few lines an hour, not two per attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reconnect {
+    pause: Duration,
+    max: Duration,
+    failures: u32,
+}
+
+impl Reconnect {
+    pub(crate) fn new(max: Duration) -> Self {
+        Self {
+            pause: FIRST_RECONNECT_BACKOFF,
+            max: max.max(FIRST_RECONNECT_BACKOFF),
+            failures: 0,
+        }
+    }
+
+    /// A bind that had been up for `up` was lost.
+    pub(crate) fn bind_ended(&mut self, up: Duration) {
+        if up >= STABLE_BIND {
+            self.pause = FIRST_RECONNECT_BACKOFF;
+            self.failures = 0;
+        }
+        self.failures = self.failures.saturating_add(1);
+    }
+
+    /// A connection or bind attempt failed.
+    pub(crate) fn bind_failed(&mut self) {
+        self.failures = self.failures.saturating_add(1);
+    }
+
+    /// The pause before the next attempt.
+    pub(crate) fn pause(&self) -> Duration {
+        self.pause
+    }
+
+    /// After an attempt: the next pause doubles, up to the maximum.
+    pub(crate) fn grow(&mut self) {
+        self.pause = (self.pause * 2).min(self.max);
+    }
+
+    /// Failures (and lost binds) in a row since the last stable bind.
+    pub(crate) fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// Whether the line about the present failure (or the bind that follows it) is written.
+    pub(crate) fn log_now(&self) -> bool {
+        self.failures <= 3 || self.failures.is_power_of_two()
+    }
+}
+
+/// How long a stopping bind waits for the answers to its window and for its receipts to be
+/// recorded before it unbinds: the response timeout, at most [`MAX_DRAIN`].
+fn drain_limit(s: &SmppConfig) -> Duration {
+    s.response_timeout.min(MAX_DRAIN)
+}
+
+/// A draining bind unbinds once no deliver_sm has come for this long (and its window and
+/// receipts are done), so the SMSC's receipts for the last submits are not cut off.
+pub const RECEIPTS_QUIET: Duration = Duration::from_millis(200);
+
+/// When a draining bind looks again by itself: when the SMSC has been quiet long enough (if
+/// that is still to come), else at the drain's deadline (answers and acks wake it too).
+fn drain_wake(draining: Option<Instant>, last_deliver: Instant) -> Instant {
+    let now = Instant::now();
+    let deadline = draining.unwrap_or(now);
+    let quiet = last_deliver + RECEIPTS_QUIET;
+    if quiet > now {
+        quiet.min(deadline)
+    } else {
+        deadline
+    }
+}
+
+/// The longest drain of a stopping bind (within the supervisor's grace for the links stage).
+pub const MAX_DRAIN: Duration = Duration::from_secs(5);
+
 /// The outbox row id of a session request id (the row id's bits, unchanged both ways).
 fn row_id(id: u64) -> i64 {
     i64::from_ne_bytes(id.to_ne_bytes())
@@ -320,21 +424,24 @@ impl Actor {
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
         self.set_up(None);
         self.window_gauge(0);
-        let mut backoff = Duration::from_millis(100);
+        let mut pacing = Reconnect::new(self.settings.max_reconnect_backoff);
         loop {
             if *stop.borrow() || stop.has_changed().is_err() {
                 break;
             }
             match self.connect_and_bind().await {
                 Ok((link, version)) => {
-                    backoff = Duration::from_millis(100);
-                    tracing::info!(
-                        bind = %self.name,
-                        smsc = %self.settings.smsc,
-                        version = %super::version_name(version),
-                        "SMPP bound"
-                    );
+                    if pacing.log_now() {
+                        tracing::info!(
+                            bind = %self.name,
+                            smsc = %self.settings.smsc,
+                            version = %super::version_name(version),
+                            drops = pacing.failures(),
+                            "SMPP bound"
+                        );
+                    }
                     self.set_up(Some(version));
+                    let since = Instant::now();
                     let ended = self.session(link, &mut stop).await;
                     self.set_up(None);
                     self.window_gauge(0);
@@ -343,11 +450,19 @@ impl Actor {
                     self.offer.bind_ended();
                     match ended {
                         Ok(()) => break,
-                        Err(e) => tracing::warn!(bind = %self.name, error = %e, "SMPP bind lost"),
+                        Err(e) => {
+                            pacing.bind_ended(since.elapsed());
+                            if pacing.log_now() {
+                                tracing::warn!(bind = %self.name, error = %e, drops = pacing.failures(), next_try_ms = pacing.pause().as_millis() as u64, "SMPP bind lost");
+                            }
+                        }
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(bind = %self.name, smsc = %self.settings.smsc, error = %e, "SMPP bind failed");
+                    pacing.bind_failed();
+                    if pacing.log_now() {
+                        tracing::warn!(bind = %self.name, smsc = %self.settings.smsc, error = %e, failures = pacing.failures(), next_try_ms = pacing.pause().as_millis() as u64, "SMPP bind failed");
+                    }
                     if let EsmeError::BindRefused(code) = e {
                         if self.offer.refused(code) {
                             tracing::warn!(
@@ -360,10 +475,13 @@ impl Actor {
                 }
             }
             tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
+                _ = tokio::time::sleep(pacing.pause()) => {}
                 _ = stop.changed() => {}
             }
-            backoff = (backoff * 2).min(self.settings.max_reconnect_backoff.max(backoff));
+            pacing.grow();
+        }
+        if let Some(job) = self.pending.take() {
+            let _ = self.events.send(EsmeEvent::Unsent { id: job.id }).await;
         }
         self.set_up(None);
     }
@@ -416,8 +534,13 @@ impl Actor {
         let mut acks: JoinSet<(u32, bool)> = JoinSet::new();
         let jobs = self.jobs.clone();
         let mut stopping = false;
+        // Since stop: no job is taken; the window and the receipts drain until this deadline,
+        // then the bind unbinds.
+        let mut draining: Option<Instant> = None;
         let mut in_window = 0usize;
         let mut late = 0u64;
+        // When the last deliver_sm came: a draining bind waits for the SMSC to fall quiet.
+        let mut last_deliver = Instant::now();
         loop {
             while let Some(event) = link.session.poll_event() {
                 match event {
@@ -428,8 +551,17 @@ impl Actor {
                         sequence_number,
                         pdu,
                     } => {
-                        self.on_deliver_sm(&mut link.session, sequence_number, &pdu, &mut acks)
-                            .await;
+                        last_deliver = Instant::now();
+                        if stopping {
+                            // Unbinding: refused at once (the SMSC sends it again on the next
+                            // bind) rather than left unanswered.
+                            let _ = link
+                                .session
+                                .respond_deliver_sm(sequence_number, ESME_RX_T_APPN);
+                        } else {
+                            self.on_deliver_sm(&mut link.session, sequence_number, &pdu, &mut acks)
+                                .await;
+                        }
                     }
                     Event::Congestion {
                         state,
@@ -467,18 +599,34 @@ impl Actor {
                 late = stats.late_responses;
                 tracing::debug!(bind = %self.name, late, "submit_sm_resp after its timeout dropped");
             }
-            let ready = if stopping {
+            if let Some(deadline) = draining.filter(|_| !stopping) {
+                let drained = link.session.in_flight() == 0
+                    && acks.is_empty()
+                    && last_deliver.elapsed() >= RECEIPTS_QUIET;
+                if drained || Instant::now() >= deadline {
+                    if !drained {
+                        tracing::warn!(bind = %self.name, in_window = link.session.in_flight(), receipts = acks.len(), "SMPP bind unbinding before its window and receipts drained");
+                    }
+                    stopping = true;
+                    link.session.unbind(std::time::Instant::now());
+                    if let Some(job) = self.pending.take() {
+                        let _ = self.events.send(EsmeEvent::Unsent { id: job.id }).await;
+                    }
+                    continue; // the unbind goes out first
+                }
+            }
+            let ready = if draining.is_some() {
                 None
             } else {
                 ready_at(link.session.submit_ready(std::time::Instant::now()))
             };
             tokio::select! {
-                changed = stop.changed(), if !stopping => {
+                changed = stop.changed(), if draining.is_none() => {
                     if changed.is_err() || *stop.borrow() {
-                        stopping = true;
-                        link.session.unbind(std::time::Instant::now());
+                        draining = Some(Instant::now() + drain_limit(&self.settings));
                     }
                 }
+                () = tokio::time::sleep_until(drain_wake(draining, last_deliver)), if draining.is_some() && !stopping => {}
                 () = link.input() => {}
                 job = async {
                     if let Some(Some(at)) = ready {
@@ -710,6 +858,44 @@ mod tests {
             EsmeError::of(&CloseReason::BindTimedOut, None).to_string(),
             "timed out waiting for bind_transceiver_resp"
         );
+    }
+
+    #[test]
+    fn a_bind_dropped_at_once_backs_off_ever_longer_and_logs_less() {
+        let mut r = Reconnect::new(Duration::from_secs(10));
+        let mut pauses = Vec::new();
+        let mut logged = 0;
+        for _ in 0..706 {
+            // bound, then dropped after 50 ms
+            r.bind_ended(Duration::from_millis(50));
+            if r.log_now() {
+                logged += 1;
+            }
+            pauses.push(r.pause());
+            r.grow();
+        }
+        assert_eq!(pauses[0], FIRST_RECONNECT_BACKOFF);
+        assert_eq!(pauses[1], Duration::from_millis(200));
+        assert!(pauses.windows(2).all(|w| w[0] <= w[1]), "never shorter");
+        assert_eq!(pauses.last(), Some(&Duration::from_secs(10)));
+        assert!(logged <= 12, "{logged} lines for 706 drops");
+        assert_eq!(r.failures(), 706);
+        // A bind that stayed up a while starts the back-off (and the log) again.
+        r.bind_ended(STABLE_BIND);
+        assert_eq!(r.pause(), FIRST_RECONNECT_BACKOFF);
+        assert_eq!(r.failures(), 1);
+        assert!(r.log_now());
+    }
+
+    #[test]
+    fn refused_binds_back_off_too() {
+        let mut r = Reconnect::new(Duration::from_millis(300));
+        r.bind_failed();
+        assert_eq!(r.pause(), FIRST_RECONNECT_BACKOFF);
+        r.grow();
+        r.grow();
+        r.grow();
+        assert_eq!(r.pause(), Duration::from_millis(300));
     }
 
     #[test]

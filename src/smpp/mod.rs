@@ -278,6 +278,24 @@ impl<'de> Deserialize<'de> for InterfaceVersion {
     }
 }
 
+/// Most claimed rows waiting in the job queue beyond the binds' windows.
+pub const MAX_PREFETCH: usize = 500;
+
+/// Room in the job queue the binds share: their windows, plus claimed rows waiting so a bind
+/// whose window frees finds the next job at once while the worker records and claims the next
+/// batch. The rows waiting are bounded by [`MAX_PREFETCH`] and by what the binds send in half
+/// the time a claim leaves them (`lease - response_timeout`) at their `max_rate_per_sec`, so a
+/// waiting job is not left to expire.
+pub fn queue_capacity(config: &SmppConfig) -> usize {
+    let binds = config.binds.max(1);
+    let windows = binds.saturating_mul(config.window.max(1));
+    let spare = config.lease.saturating_sub(config.response_timeout) / 2;
+    let rate = u64::from(config.max_rate_per_sec).saturating_mul(binds as u64);
+    let in_spare = usize::try_from(u128::from(rate).saturating_mul(spare.as_millis()) / 1000)
+        .unwrap_or(usize::MAX);
+    windows.saturating_add(in_spare.min(MAX_PREFETCH))
+}
+
 /// The whole sender: the binds and the outbox worker, started and stopped together.
 #[derive(Debug)]
 pub struct SmppSender {
@@ -292,7 +310,7 @@ impl SmppSender {
     /// a supervisor.
     pub fn new(store: Store, config: SmppConfig) -> (Self, Vec<Task>) {
         let binds_n = config.binds.max(1);
-        let (job_tx, job_rx) = mpsc::channel(binds_n * config.window.max(1));
+        let (job_tx, job_rx) = mpsc::channel(queue_capacity(&config));
         let jobs: JobQueue = std::sync::Arc::new(Mutex::new(job_rx));
         let (event_tx, event_rx) = mpsc::channel(4096);
         let mut binds = Vec::new();
@@ -308,7 +326,9 @@ impl SmppSender {
             tasks.push(task);
         }
         drop(event_tx);
-        let worker = OutboxWorker::new(store, config).with_binds(binds.clone());
+        let worker = OutboxWorker::new(store, config)
+            .with_binds(binds.clone())
+            .with_job_queue(jobs);
         tasks.push(worker.task(job_tx, event_rx));
         (
             Self {
@@ -375,6 +395,25 @@ mod tests {
         );
         assert!(InterfaceVersion::try_from(0x33).is_err());
         assert_eq!(InterfaceVersion::default(), InterfaceVersion::V5_0);
+    }
+
+    #[test]
+    fn the_job_queue_holds_the_windows_and_a_prefetch_the_leases_allow() {
+        let c = SmppConfig::default();
+        // window 10 + min(500, 100/s x 25 s)
+        assert_eq!(queue_capacity(&c), 10 + MAX_PREFETCH);
+        let slow = SmppConfig {
+            max_rate_per_sec: 2,
+            binds: 2,
+            ..SmppConfig::default()
+        };
+        // 2 x 10 + 2 x 2/s x 25 s
+        assert_eq!(queue_capacity(&slow), 20 + 100);
+        let tight = SmppConfig {
+            lease: Duration::from_millis(10_400),
+            ..SmppConfig::default()
+        };
+        assert_eq!(queue_capacity(&tight), 10 + 20);
     }
 
     #[test]

@@ -1,18 +1,27 @@
 //! The outbox worker: claims due outbox rows, hands them to the ESME binds, records what the
-//! SMSC answered and applies delivery receipts.
+//! SMSC answered and applies delivery receipts, in batches.
 //!
-//! It claims only while at least one bind is up and only as many rows as the shared job queue
-//! has room for, so claimed rows do not wait long; a job whose claim has expired before a bind
-//! takes it is not sent ([`EsmeEvent::LeaseLost`]) and the row is claimed again. Outcomes:
+//! It claims only while at least one bind is up, at most [`CLAIM_BATCH`] rows at a time and
+//! only as many as the shared job queue has room for (the binds' windows plus a prefetch the
+//! leases allow, [`super::queue_capacity`]), so claimed rows do not wait long; a job whose
+//! claim has expired before a bind takes it is not sent ([`EsmeEvent::LeaseLost`]) and the row
+//! is claimed again. The events of the binds are taken as they come, up to [`EVENT_BATCH`] at
+//! once (whatever arrived while the last batch was being recorded), and recorded per batch:
 //!
 //! | event | outbox |
 //! |---|---|
-//! | `Submitted` | `mark_submitted` (message_id) |
+//! | `Submitted` | `mark_submitted_all`: one `UPDATE ... FROM unnest(...)` for the batch |
 //! | `SlowDown` (throttled, queue full) | `reschedule` after `retry_backoff`, attempt refunded |
 //! | `Transient`, `Unknown` (bind lost, timeout) | `reschedule` after `retry_backoff`, counted; failed at `max_attempts` |
 //! | `Permanent` | `mark_failed` with the status as cause |
-//! | `Receipt` DELIVRD | `apply_receipt`: `mark_delivered_by_message_id` |
-//! | `Receipt` UNDELIV, EXPIRED, DELETED, REJECTD | `apply_receipt`: `mark_failed_by_message_id` |
+//! | `Receipt` DELIVRD | `apply_receipts` (one statement for the batch): delivered |
+//! | `Receipt` UNDELIV, EXPIRED, DELETED, REJECTD | `apply_receipts`: failed with the cause |
+//! | `Unsent` (a stopping bind's job) | `release` on stop: queued again, attempt refunded |
+//!
+//! A receipt's `deliver_sm_resp` leaves once its batch is recorded: one statement per batch,
+//! so receipts are answered at the pace the SMSC sends them, and the outbox's at-least-once
+//! argument is unchanged (a receipt acknowledged is recorded; one not recorded is refused or
+//! left unanswered, and the SMSC sends it again).
 //!
 //! A receipt for a message_id no row has yet (its `Submitted` came on another bind, or to
 //! another gateway's worker, and is not recorded yet) is held and retried for
@@ -27,6 +36,12 @@
 //! errors are retried a few times; a receipt that still cannot be recorded is refused
 //! (ESME_RX_T_APPN) so the SMSC sends it again.
 //!
+//! **Stopping.** On stop the worker claims nothing more and refuses the held receipts
+//! (ESME_RX_T_APPN: the SMSC sends them again); the binds stop taking jobs and drain (the
+//! answers to their windows, the receipts they are waiting on) before they unbind, and the
+//! worker records what they report until every bind is down. Then the jobs nobody sent (left
+//! in the queue, or taken by a bind that stopped) go back to the outbox at once.
+//!
 //! Metrics: `otagw_smpp_outbox_depth{state}`, `otagw_smpp_receipts_dropped_total{reason}`.
 
 use std::sync::Arc;
@@ -36,7 +51,7 @@ use chrono::Utc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::esme::{Esme, EsmeEvent, SubmitJob};
+use super::esme::{Esme, EsmeEvent, JobQueue, SubmitJob};
 use super::receipt::{Receipt, ReceiptState};
 use super::SmppConfig;
 use crate::store::outbox::{
@@ -51,6 +66,12 @@ pub const RECEIPT_HOLD: Duration = Duration::from_secs(30);
 
 /// Receipts held at most at once (beyond, one more for an unknown message_id is dropped).
 pub const MAX_HELD_RECEIPTS: usize = 1000;
+
+/// Most events (responses, receipts) recorded in one batch.
+pub const EVENT_BATCH: usize = 1024;
+
+/// Most rows claimed in one statement.
+pub const CLAIM_BATCH: usize = 500;
 
 /// Answers a receipt that will not be recorded, and says so in the log and the metrics.
 fn drop_receipt(receipt: &Receipt, ack: oneshot::Sender<bool>, reason: &'static str) {
@@ -76,6 +97,8 @@ pub struct OutboxWorker {
     store: Store,
     settings: SmppConfig,
     binds: Vec<Esme>,
+    /// The binds' job queue, emptied on stop (its jobs were claimed but never sent).
+    queue: Option<JobQueue>,
 }
 
 impl OutboxWorker {
@@ -86,12 +109,20 @@ impl OutboxWorker {
             store,
             settings,
             binds: Vec::new(),
+            queue: None,
         }
     }
 
     /// Claims only while one of `binds` is up.
     pub fn with_binds(mut self, binds: Vec<Esme>) -> Self {
         self.binds = binds;
+        self
+    }
+
+    /// The queue the binds take jobs from: on stop, the jobs left in it go back to the outbox
+    /// at once ([`outbox::release`]) instead of waiting for their leases.
+    pub fn with_job_queue(mut self, queue: JobQueue) -> Self {
+        self.queue = Some(queue);
         self
     }
 
@@ -108,7 +139,9 @@ impl OutboxWorker {
         })
     }
 
-    /// Runs until `stop` turns true or the binds are all gone.
+    /// Runs until the binds are all gone, or `stop` turns true and every bind has drained and
+    /// unbound (the outcomes and receipts they report meanwhile are still recorded); then hands
+    /// the jobs nobody sent back to the queue ([`outbox::release`]).
     pub async fn run(
         self,
         jobs: mpsc::Sender<SubmitJob>,
@@ -120,24 +153,43 @@ impl OutboxWorker {
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut held: Vec<HeldReceipt> = Vec::new();
         let mut last_depth: Option<Instant> = None;
+        let mut batch: Vec<EsmeEvent> = Vec::with_capacity(EVENT_BATCH);
+        let mut unsent: Vec<i64> = Vec::new();
+        let mut stopping = false;
         // Whether the last claim filled the queue: more rows may be due, so claim again as
         // soon as a bind frees room instead of waiting for the next tick.
         let mut more_due = false;
         loop {
             tokio::select! {
-                changed = stop.changed() => {
+                changed = stop.changed(), if !stopping => {
                     if changed.is_err() || *stop.borrow() {
-                        break;
+                        // Intake stops: nothing more is claimed, held receipts are refused
+                        // (the SMSC sends them again), and the binds drain their windows.
+                        stopping = true;
+                        for h in held.drain(..) {
+                            let _ = h.ack.send(false);
+                        }
+                        if !self.any_bind_alive() {
+                            break;
+                        }
                     }
                 }
-                event = events.recv() => {
-                    let Some(event) = event else { break };
-                    self.on_event(event, &mut held).await;
-                    if more_due {
+                n = events.recv_many(&mut batch, EVENT_BATCH) => {
+                    if n == 0 {
+                        break;
+                    }
+                    self.on_events(&mut batch, &mut held, &mut unsent, stopping).await;
+                    if more_due && !stopping && jobs.capacity() * 2 >= jobs.max_capacity() {
                         more_due = self.claim(&jobs).await;
                     }
                 }
                 _ = poll.tick() => {
+                    if stopping {
+                        if !self.any_bind_alive() {
+                            break;
+                        }
+                        continue;
+                    }
                     more_due = self.claim(&jobs).await;
                     self.retry_held(&mut held).await;
                     if last_depth.is_none_or(|t| t.elapsed() >= Duration::from_secs(2)) {
@@ -147,21 +199,45 @@ impl OutboxWorker {
                 }
             }
         }
-        // Rows still claimed are left to their leases; held receipts are refused so the SMSC
-        // sends them again.
+        // What the binds reported before they went is recorded too.
+        while let Ok(event) = events.try_recv() {
+            batch.push(event);
+            if batch.len() >= EVENT_BATCH {
+                self.on_events(&mut batch, &mut held, &mut unsent, true)
+                    .await;
+            }
+        }
+        self.on_events(&mut batch, &mut held, &mut unsent, true)
+            .await;
         for h in held {
             let _ = h.ack.send(false);
         }
+        // Claimed rows nobody sent go back to the queue at once rather than waiting for their
+        // leases (a worker killed instead of stopped leaves them to the leases).
+        if let Some(queue) = &self.queue {
+            if let Ok(mut queue) = queue.try_lock() {
+                while let Ok(job) = queue.try_recv() {
+                    unsent.push(job.id);
+                }
+            }
+        }
+        self.release(&unsent).await;
+    }
+
+    /// Whether a bind may still report something: one is up (or draining), or there are none
+    /// to wait for.
+    fn any_bind_alive(&self) -> bool {
+        self.binds.iter().any(Esme::is_bound)
     }
 
     fn any_bind_up(&self) -> bool {
         self.binds.is_empty() || self.binds.iter().any(Esme::is_bound)
     }
 
-    /// Claims as many due rows as the job queue has room for; true when it filled the room
-    /// (more may be due) or had none.
+    /// Claims as many due rows as the job queue has room for (at most [`CLAIM_BATCH`]); true
+    /// when it filled the room (more may be due) or had none.
     async fn claim(&self, jobs: &mpsc::Sender<SubmitJob>) -> bool {
-        let room = jobs.capacity();
+        let room = jobs.capacity().min(CLAIM_BATCH);
         if room == 0 {
             return true;
         }
@@ -200,19 +276,134 @@ impl OutboxWorker {
         filled
     }
 
-    async fn on_event(&self, event: EsmeEvent, held: &mut Vec<HeldReceipt>) {
+    /// Records a batch of events (emptied): the accepted submits in one statement, then the
+    /// other outcomes one by one, then the receipts in one statement (after the submits, so a
+    /// receipt finds the row its submit_sm_resp of the same batch recorded).
+    async fn on_events(
+        &self,
+        batch: &mut Vec<EsmeEvent>,
+        held: &mut Vec<HeldReceipt>,
+        unsent: &mut Vec<i64>,
+        stopping: bool,
+    ) {
+        let mut accepted: Vec<(i64, String)> = Vec::new();
+        let mut receipts: Vec<(Receipt, oneshot::Sender<bool>)> = Vec::new();
+        let mut others: Vec<EsmeEvent> = Vec::new();
+        for event in batch.drain(..) {
+            match event {
+                EsmeEvent::Submitted { id, message_id } => accepted.push((id, message_id)),
+                EsmeEvent::Receipt { receipt, ack } => receipts.push((receipt, ack)),
+                EsmeEvent::Unsent { id } => unsent.push(id),
+                other => others.push(other),
+            }
+        }
+        self.record_submitted(&accepted).await;
+        for event in others {
+            self.on_event(event).await;
+        }
+        if receipts.is_empty() {
+            return;
+        }
+        let applied = self.apply_receipts(&receipts).await;
+        for ((receipt, ack), applied) in receipts.into_iter().zip(applied) {
+            match applied {
+                Ok(true) => {
+                    let _ = ack.send(true);
+                }
+                // Stopping: refused, the SMSC sends it again to whoever binds next.
+                Ok(false) if stopping => {
+                    let _ = ack.send(false);
+                }
+                Ok(false) if held.len() >= MAX_HELD_RECEIPTS => {
+                    drop_receipt(&receipt, ack, "hold-full");
+                }
+                Ok(false) => held.push(HeldReceipt {
+                    receipt,
+                    since: Instant::now(),
+                    ack,
+                }),
+                Err(()) => {
+                    let _ = ack.send(false);
+                }
+            }
+        }
+    }
+
+    /// Records accepted submits: one statement for the batch; if the database refuses it as a
+    /// whole (a message_id already taken), row by row so only the bad one is left to its lease.
+    async fn record_submitted(&self, accepted: &[(i64, String)]) {
+        if accepted.is_empty() {
+            return;
+        }
+        let all = retry(|| async {
+            let mut conn = self.store.conn().await?;
+            outbox::mark_submitted_all(&mut conn, accepted).await
+        })
+        .await;
+        match all {
+            Ok(recorded) => {
+                if recorded.len() < accepted.len() {
+                    let recorded: std::collections::HashSet<i64> = recorded.into_iter().collect();
+                    for (id, message_id) in accepted.iter().filter(|(id, _)| !recorded.contains(id))
+                    {
+                        tracing::warn!(
+                            id,
+                            message_id,
+                            "submit_sm_resp for a row no longer claimed"
+                        );
+                    }
+                }
+            }
+            Err(StoreError::Database(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ))) => {
+                for (id, message_id) in accepted {
+                    let r = async {
+                        let mut conn = self.store.conn().await?;
+                        outbox::mark_submitted(&mut conn, *id, message_id).await
+                    }
+                    .await;
+                    match r {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(
+                            id,
+                            message_id,
+                            "submit_sm_resp for a row no longer claimed"
+                        ),
+                        Err(e) => {
+                            tracing::warn!(id, message_id, error = %e, "cannot record a submit_sm_resp; the row's lease will expire")
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, rows = accepted.len(), "cannot record submit_sm_resps; the rows' leases will expire");
+            }
+        }
+    }
+
+    /// Hands unsent claimed rows back to the queue.
+    async fn release(&self, ids: &[i64]) {
+        if ids.is_empty() {
+            return;
+        }
+        let r = retry(|| async {
+            let mut conn = self.store.conn().await?;
+            outbox::release(&mut conn, ids).await
+        })
+        .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, rows = ids.len(), "cannot hand unsent rows back; their leases will expire");
+        }
+    }
+
+    async fn on_event(&self, event: EsmeEvent) {
         let s = &self.settings;
         let result = match event {
             EsmeEvent::Submitted { id, message_id } => {
-                let r = retry(|| async {
-                    let mut conn = self.store.conn().await?;
-                    outbox::mark_submitted(&mut conn, id, &message_id).await
-                })
-                .await;
-                if let Ok(false) = r {
-                    tracing::warn!(id, message_id, "submit_sm_resp for a row no longer claimed");
-                }
-                r.map(|_| ())
+                self.record_submitted(&[(id, message_id)]).await;
+                Ok(())
             }
             EsmeEvent::SlowDown { id, status } => {
                 self.reschedule(id, &super::status::name(status), false)
@@ -234,24 +425,13 @@ impl OutboxWorker {
                 tracing::debug!(id, "claim expired before a bind took the job");
                 Ok(())
             }
-            EsmeEvent::Receipt { receipt, ack } => {
-                match self.apply_receipt(&receipt).await {
-                    Ok(true) => {
-                        let _ = ack.send(true);
-                    }
-                    Ok(false) if held.len() >= MAX_HELD_RECEIPTS => {
-                        drop_receipt(&receipt, ack, "hold-full");
-                    }
-                    Ok(false) => held.push(HeldReceipt {
-                        receipt,
-                        since: Instant::now(),
-                        ack,
-                    }),
-                    Err(e) => {
-                        tracing::warn!(error = %e, message_id = receipt.message_id, "cannot record a receipt");
-                        let _ = ack.send(false);
-                    }
-                }
+            EsmeEvent::Unsent { id } => {
+                self.release(&[id]).await;
+                Ok(())
+            }
+            // Receipts are applied in batches by `on_events`, never here.
+            EsmeEvent::Receipt { ack, .. } => {
+                let _ = ack.send(false);
                 Ok(())
             }
         };
@@ -281,27 +461,65 @@ impl OutboxWorker {
         Ok(())
     }
 
-    /// Ok(true): recorded (or nothing to record); Ok(false): no row has this message_id yet.
-    async fn apply_receipt(&self, receipt: &Receipt) -> Result<bool, StoreError> {
-        if !receipt.state.is_final() {
-            return Ok(true);
-        }
-        let cause = format!("delivery receipt {}", receipt.state.as_str());
-        let outcome = if receipt.state == ReceiptState::Delivered {
-            ReceiptOutcome::Delivered
+    /// Applies receipts in one batch ([`outbox::apply_receipts`]), answering for each in
+    /// order: Ok(true) recorded (or nothing to record: a repeat, an intermediate state);
+    /// Ok(false) no row has this message_id yet; Err(()) the database could not be reached.
+    async fn apply_receipts<A>(&self, receipts: &[(Receipt, A)]) -> Vec<Result<bool, ()>> {
+        let causes: Vec<String> = receipts
+            .iter()
+            .map(|(r, _)| format!("delivery receipt {}", r.state.as_str()))
+            .collect();
+        let finals: Vec<(&str, ReceiptOutcome<'_>)> = receipts
+            .iter()
+            .zip(&causes)
+            .filter(|((r, _), _)| r.state.is_final())
+            .map(|((r, _), cause)| {
+                let outcome = if r.state == ReceiptState::Delivered {
+                    ReceiptOutcome::Delivered
+                } else {
+                    ReceiptOutcome::Failed(cause)
+                };
+                (r.message_id.as_str(), outcome)
+            })
+            .collect();
+        let applied = if finals.is_empty() {
+            Ok(Vec::new())
         } else {
-            ReceiptOutcome::Failed(&cause)
+            retry(|| async {
+                let mut conn = self.store.conn().await?;
+                outbox::apply_receipts(&mut conn, &finals).await
+            })
+            .await
         };
-        let applied = retry(|| async {
-            let mut conn = self.store.conn().await?;
-            outbox::apply_receipt(&mut conn, &receipt.message_id, outcome).await
-        })
-        .await?;
-        Ok(applied != ReceiptApplied::Unknown)
+        let mut applied = match applied {
+            Ok(applied) => applied.into_iter(),
+            Err(e) => {
+                tracing::warn!(error = %e, receipts = finals.len(), "cannot record receipts");
+                return receipts
+                    .iter()
+                    .map(|(r, _)| {
+                        if r.state.is_final() {
+                            Err(())
+                        } else {
+                            Ok(true)
+                        }
+                    })
+                    .collect();
+            }
+        };
+        receipts
+            .iter()
+            .map(|(r, _)| {
+                if !r.state.is_final() {
+                    return Ok(true);
+                }
+                Ok(applied.next().is_some_and(|a| a != ReceiptApplied::Unknown))
+            })
+            .collect()
     }
 
     /// Tries the held receipts again: one query finds those whose message_id a row now has
-    /// (only they are applied, one by one); the others wait, or are dropped once held for
+    /// (only they are applied, in one batch); the others wait, or are dropped once held for
     /// [`RECEIPT_HOLD`].
     async fn retry_held(&self, held: &mut Vec<HeldReceipt>) {
         if held.is_empty() {
@@ -318,20 +536,23 @@ impl OutboxWorker {
             // The database is away: keep them all for the next tick.
             Err(_) => return,
         };
+        let (ready, waiting): (Vec<HeldReceipt>, Vec<HeldReceipt>) = held
+            .drain(..)
+            .partition(|h| known.contains(&h.receipt.message_id));
+        let pairs: Vec<(Receipt, HeldReceipt)> =
+            ready.into_iter().map(|h| (h.receipt.clone(), h)).collect();
+        let applied = self.apply_receipts(&pairs).await;
         let mut keep = Vec::new();
-        for h in held.drain(..) {
-            let applied = if known.contains(&h.receipt.message_id) {
-                self.apply_receipt(&h.receipt).await
-            } else {
-                Ok(false)
-            };
+        let tried = pairs.into_iter().map(|(_, h)| h).zip(applied);
+        let untried = waiting.into_iter().map(|h| (h, Ok(false)));
+        for (h, applied) in tried.chain(untried) {
             match applied {
                 Ok(true) => {
                     let _ = h.ack.send(true);
                 }
                 Ok(false) if h.since.elapsed() < RECEIPT_HOLD => keep.push(h),
                 Ok(false) => drop_receipt(&h.receipt, h.ack, "unknown-message-id"),
-                Err(_) => {
+                Err(()) => {
                     let _ = h.ack.send(false);
                 }
             }

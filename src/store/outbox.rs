@@ -15,13 +15,27 @@
 //! the lease expires and the row is claimed again; a row whose lease expires with its attempts
 //! used up fails with a cause instead. Nothing is lost, and no row is retried without bound.
 //!
+//! Claims, responses and receipts are written in batches: [`claim_due`] takes many rows in one
+//! transaction, [`mark_submitted_all`] records the submit_sm_resps of a batch in one
+//! `UPDATE ... FROM unnest(...)`, [`apply_receipts`] the receipts of a batch likewise, and
+//! [`release`] hands claimed rows that were never sent back to the queue (a sender that stops
+//! cleanly). Each answers per row exactly as its one-row counterpart ([`mark_submitted`],
+//! [`apply_receipt`]) would.
+//!
 //! ## The at-least-once window
 //!
 //! A row can be sent twice only when a `submit_sm` reached the SMSC but its `submit_sm_resp`
-//! was not recorded: the gateway died between the two, the bind dropped while the request was
-//! in the window, or the response came after the response timeout. The outbox cannot tell
-//! these from a request that never arrived, so it sends again. Everything else (rows not yet
-//! claimed, rows recorded `submitted`) is sent exactly once.
+//! was not recorded: the gateway died between the two (with batches, that includes responses
+//! already received and waiting in the batch being written: at most the rows `submitting` when
+//! it died, which are the binds' windows, the answers not yet written and the jobs claimed but
+//! not yet sent, these last never sent twice), the bind dropped while the request was in the
+//! window, or the response came after the response timeout. The outbox cannot tell these from
+//! a request that never arrived, so it sends again. Everything else (rows not yet claimed, rows
+//! recorded `submitted`) is sent exactly once.
+//!
+//! A receipt is acknowledged to the SMSC (`deliver_sm_resp`) only once [`apply_receipts`] has
+//! recorded it, so a gateway that dies with receipts unrecorded leaves them unanswered and the
+//! SMSC sends them again: no receipt is lost in a crash.
 
 use std::time::Duration;
 
@@ -382,6 +396,79 @@ pub async fn mark_submitted(
     accepted(conn, id, &from, OutboxState::Submitted, message_id).await
 }
 
+/// Records many submit_sm_resps in one statement (`UPDATE ... FROM unnest(...)`): each
+/// `(id, message_id)` as [`mark_submitted`] would. Returns the ids recorded; an id missing from
+/// the answer was gone or already past `submitting`/`queued` (it keeps its first message_id).
+///
+/// The statement is all or nothing: when it fails (a message_id another row already has, which
+/// the unique index refuses), nothing of the batch is recorded and the caller may record the
+/// rows one by one with [`mark_submitted`] to isolate the bad one.
+pub async fn mark_submitted_all(
+    conn: &mut AsyncPgConnection,
+    accepted: &[(i64, String)],
+) -> Result<Vec<i64>, StoreError> {
+    use diesel::sql_types::{Array, BigInt, Text, Timestamptz};
+    if accepted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = accepted.iter().map(|(id, _)| *id).collect();
+    let message_ids: Vec<&str> = accepted.iter().map(|(_, m)| m.as_str()).collect();
+    let rows: Vec<IdRow> = diesel::sql_query(
+        "UPDATE outbox AS o \
+         SET state = 'submitted', message_id = u.message_id, lease_until = NULL, \
+             cause = NULL, updated_at = $3 \
+         FROM unnest($1::bigint[], $2::text[]) AS u(id, message_id) \
+         WHERE o.id = u.id AND o.state IN ('submitting', 'queued') \
+         RETURNING o.id",
+    )
+    .bind::<Array<BigInt>, _>(&ids)
+    .bind::<Array<Text>, _>(&message_ids)
+    .bind::<Timestamptz, _>(Utc::now())
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// Hands claimed rows that were never sent back to the queue, due now, their attempt refunded
+/// (jobs still waiting in a sender's queue when it stops). Only rows still `submitting` move.
+/// Returns how many moved.
+pub async fn release(conn: &mut AsyncPgConnection, ids: &[i64]) -> Result<usize, StoreError> {
+    use diesel::sql_types::{Array, BigInt, Timestamptz};
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::sql_query(
+        "UPDATE outbox \
+         SET state = 'queued', attempts = GREATEST(attempts - 1, 0), lease_until = NULL, \
+             next_attempt_at = $2, updated_at = $2 \
+         WHERE id = ANY($1) AND state = 'submitting'",
+    )
+    .bind::<Array<BigInt>, _>(ids)
+    .bind::<Timestamptz, _>(Utc::now())
+    .execute(conn)
+    .await?)
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+#[derive(QueryableByName)]
+struct ReceiptRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    message_id: String,
+}
+
+#[derive(QueryableByName)]
+struct MessageIdRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    message_id: String,
+}
+
 /// Records a delivery the bearer confirmed itself (an SMDPP's ReturnResult on the SS7
 /// bearer): `submitting` -> `delivered`, with `reference` (unique) as its message_id. Returns
 /// false when the row is gone or was not claimed.
@@ -519,6 +606,76 @@ pub async fn apply_receipt(
     } else {
         ReceiptApplied::Unknown
     })
+}
+
+/// Applies many final delivery receipts in two statements, each as [`apply_receipt`] would,
+/// in order: the `submitted` rows with these message_ids move to `delivered` or `failed` in
+/// one `UPDATE ... FROM unnest(...)`; for the others one query tells a repeat (the row is
+/// already delivered or failed) from an unknown message_id. A message_id given twice is
+/// recorded by its first receipt and is a repeat for the second. The answers are in the
+/// order of `receipts`.
+pub async fn apply_receipts(
+    conn: &mut AsyncPgConnection,
+    receipts: &[(&str, ReceiptOutcome<'_>)],
+) -> Result<Vec<ReceiptApplied>, StoreError> {
+    use diesel::sql_types::{Array, Nullable, Text, Timestamptz};
+    if receipts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let message_ids: Vec<&str> = receipts.iter().map(|(m, _)| *m).collect();
+    let causes: Vec<Option<&str>> = receipts
+        .iter()
+        .map(|(_, o)| match o {
+            ReceiptOutcome::Delivered => None,
+            ReceiptOutcome::Failed(cause) => Some(*cause),
+        })
+        .collect();
+    // The first receipt of each message_id decides (as when applied one by one).
+    let recorded: Vec<ReceiptRow> = diesel::sql_query(
+        "UPDATE outbox AS o \
+         SET state = CASE WHEN u.cause IS NULL THEN 'delivered' ELSE 'failed' END, \
+             cause = COALESCE(u.cause, o.cause), updated_at = $3 \
+         FROM (SELECT DISTINCT ON (t.message_id) t.message_id, t.cause \
+               FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS t(message_id, cause, n) \
+               ORDER BY t.message_id, t.n) AS u \
+         WHERE o.message_id = u.message_id AND o.state = 'submitted' \
+         RETURNING o.id, o.message_id",
+    )
+    .bind::<Array<Text>, _>(&message_ids)
+    .bind::<Array<Nullable<Text>>, _>(&causes)
+    .bind::<Timestamptz, _>(Utc::now())
+    .load(conn)
+    .await?;
+    let recorded: std::collections::HashMap<String, i64> =
+        recorded.into_iter().map(|r| (r.message_id, r.id)).collect();
+    let rest: Vec<&str> = message_ids
+        .iter()
+        .copied()
+        .filter(|m| !recorded.contains_key(*m))
+        .collect();
+    let settled: std::collections::HashSet<String> = if rest.is_empty() {
+        std::collections::HashSet::new()
+    } else {
+        let rows: Vec<MessageIdRow> = diesel::sql_query(
+            "SELECT message_id FROM outbox \
+             WHERE message_id = ANY($1) AND state IN ('delivered', 'failed')",
+        )
+        .bind::<Array<Text>, _>(&rest)
+        .load(conn)
+        .await?;
+        rows.into_iter().map(|r| r.message_id).collect()
+    };
+    let mut answered = std::collections::HashSet::new();
+    Ok(message_ids
+        .iter()
+        .map(|m| match recorded.get(*m) {
+            Some(id) if answered.insert(*m) => ReceiptApplied::Recorded(*id),
+            // Recorded by an earlier receipt of this batch: a repeat.
+            Some(_) => ReceiptApplied::Repeated,
+            None if settled.contains(*m) => ReceiptApplied::Repeated,
+            None => ReceiptApplied::Unknown,
+        })
+        .collect())
 }
 
 /// Gives up on a row that is not yet submitted (a permanent error). Returns false when the

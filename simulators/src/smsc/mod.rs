@@ -16,7 +16,9 @@
 //! destination (below), and, when the submit asked for one, sends a delivery receipt after
 //! [`SmscConfig::receipt_delay`]: a `deliver_sm` with esm_class 0x04, the
 //! `receipted_message_id` (0x001E) and `message_state` (0x0427) TLVs and the standard text
-//! "id:... sub:001 dlvrd:001 submit date:... done date:... stat:DELIVRD err:000 text:". A
+//! "id:... sub:001 dlvrd:001 submit date:YYMMDDhhmm done date:YYMMDDhhmm stat:DELIVRD err:000
+//! text:" (SMPP 3.4 appendix B; the dates in UTC, `submit date` when the SMSC took the message,
+//! `done date` when the receipt was made). A
 //! receipt goes to any bind of the same system_id that can receive (transceiver, receiver) and
 //! is up when it is due (as a real SMSC does), waits for one if none is, and is sent again when
 //! the ESME refuses it.
@@ -194,6 +196,8 @@ struct PendingReceipt {
     message: SubmittedMessage,
     state: u8,
     err: u16,
+    /// When the SMSC took the message (the receipt's `submit date:`).
+    submitted_at: SystemTime,
 }
 
 struct Conn {
@@ -213,6 +217,7 @@ struct Shared {
     next_conn: AtomicU64,
     submits_received: AtomicUsize,
     receipts_sent: AtomicUsize,
+    receipts_unanswered: AtomicUsize,
     congestion_states_sent: AtomicUsize,
     binds_accepted: AtomicUsize,
     bind_versions: Mutex<Vec<u8>>,
@@ -273,6 +278,7 @@ impl Smsc {
             next_conn: AtomicU64::new(1),
             submits_received: AtomicUsize::new(0),
             receipts_sent: AtomicUsize::new(0),
+            receipts_unanswered: AtomicUsize::new(0),
             congestion_states_sent: AtomicUsize::new(0),
             binds_accepted: AtomicUsize::new(0),
             bind_versions: Mutex::new(Vec::new()),
@@ -372,6 +378,13 @@ impl SmscHandle {
         self.shared.receipts_sent.load(Ordering::Relaxed)
     }
 
+    /// Delivery receipts (deliver_sm) still awaiting their deliver_sm_resp when their bind
+    /// ended (unbound by the ESME, dropped, reset): the ESME left them unanswered. They are
+    /// sent again on the next bind.
+    pub fn receipts_unanswered(&self) -> usize {
+        self.shared.receipts_unanswered.load(Ordering::Relaxed)
+    }
+
     /// Binds accepted so far.
     pub fn binds_accepted(&self) -> usize {
         self.shared.binds_accepted.load(Ordering::Relaxed)
@@ -448,6 +461,7 @@ impl SmscHandle {
                     message,
                     state: 2, // DELIVERED
                     err: 0,
+                    submitted_at: SystemTime::now(),
                 },
                 Duration::ZERO,
             );
@@ -583,8 +597,10 @@ async fn serve_link(link: &mut Link, shared: &Arc<Shared>) {
                         Outcome::Accepted { .. } => {
                             shared.receipts_sent.fetch_add(1, Ordering::Relaxed);
                         }
-                        // The bind went down with it: another bind gets it.
+                        // The bind went down with it (or the answer did not come in
+                        // time): another bind gets it.
                         Outcome::Unanswered(_) => {
+                            shared.receipts_unanswered.fetch_add(1, Ordering::Relaxed);
                             schedule_receipt(shared.clone(), receipt, Duration::from_millis(50));
                         }
                         // Refused: send it again a little later.
@@ -633,6 +649,9 @@ async fn serve_link(link: &mut Link, shared: &Arc<Shared>) {
         Shared::lock(&shared.conns).remove(&b.conn_id);
     }
     // Receipts this bind did not acknowledge go out again on another bind.
+    shared
+        .receipts_unanswered
+        .fetch_add(unacked.len(), Ordering::Relaxed);
     for (_, r) in unacked {
         schedule_receipt(shared.clone(), r, Duration::from_millis(50));
     }
@@ -744,6 +763,7 @@ async fn on_submit(
                 message,
                 state,
                 err,
+                submitted_at: SystemTime::now(),
             },
             shared.config.receipt_delay,
         );
@@ -821,6 +841,48 @@ async fn send_receipt(shared: Arc<Shared>, mut receipt: PendingReceipt, delay: D
     }
 }
 
+/// A receipt's date as SMPP 3.4 appendix B writes it: `YYMMDDhhmm`, in UTC.
+fn receipt_date(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let (year, month, day) = civil_from_days(days);
+    let minutes = secs % 86_400 / 60;
+    format!(
+        "{:02}{month:02}{day:02}{:02}{:02}",
+        year.rem_euclid(100),
+        minutes / 60,
+        minutes % 60
+    )
+}
+
+/// The proleptic Gregorian date (year, month 1-12, day 1-31) of a count of days since
+/// 1970-01-01: the days are counted in 400-year eras of 146,097 days whose years start on
+/// 1 March, so the leap day falls at the end of each such year.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468; // days from 0000-03-01
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        u32::try_from(month).unwrap_or(1),
+        u32::try_from(day).unwrap_or(1),
+    )
+}
+
 fn receipt_pdu(r: &PendingReceipt) -> DeliverSm {
     let stat = match r.state {
         2 => "DELIVRD",
@@ -829,16 +891,12 @@ fn receipt_pdu(r: &PendingReceipt) -> DeliverSm {
         8 => "REJECTD",
         _ => "UNKNOWN",
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    // A compact stand-in for YYMMDDhhmm (the ESME does not read dates).
-    let date = format!("{:010}", now % 10_000_000_000);
     let text = format!(
-        "id:{} sub:001 dlvrd:{:03} submit date:{date} done date:{date} stat:{stat} err:{:03} text:",
+        "id:{} sub:001 dlvrd:{:03} submit date:{} done date:{} stat:{stat} err:{:03} text:",
         r.message.message_id,
         u8::from(r.state == 2),
+        receipt_date(r.submitted_at),
+        receipt_date(SystemTime::now()),
         r.err
     );
     let short_message =
@@ -953,6 +1011,19 @@ mod tests {
     }
 
     #[test]
+    fn receipt_dates_are_yymmddhhmm_in_utc() {
+        let at = |secs: u64| receipt_date(UNIX_EPOCH + Duration::from_secs(secs));
+        assert_eq!(at(1_795_694_400), "2611261200");
+        assert_eq!(at(951_868_740), "0002292359", "a leap day");
+        assert_eq!(at(946_598_820), "9912310007");
+        assert_eq!(at(2_147_483_640), "3801190314");
+        assert_eq!(at(0), "7001010000");
+        let now = receipt_date(SystemTime::now());
+        assert_eq!(now.len(), 10);
+        assert!(now.bytes().all(|b| b.is_ascii_digit()));
+    }
+
+    #[test]
     fn receipt_carries_tlvs_and_text() {
         let r = PendingReceipt {
             message: SubmittedMessage {
@@ -968,6 +1039,7 @@ mod tests {
             },
             state: 2,
             err: 0,
+            submitted_at: UNIX_EPOCH + Duration::from_secs(1_795_694_400),
         };
         let sm = receipt_pdu(&r);
         assert_eq!(u8::from(sm.esm_class), 0x04);
@@ -976,6 +1048,10 @@ mod tests {
         assert!(text.starts_with("id:ABC123 "), "{text}");
         assert!(text.contains("dlvrd:001 "), "{text}");
         assert!(text.contains("stat:DELIVRD err:000 "), "{text}");
+        assert!(
+            text.contains(" submit date:2611261200 done date:"),
+            "{text}"
+        );
         let undeliv = receipt_pdu(&PendingReceipt {
             state: 5,
             err: ERR_REFUSED,
