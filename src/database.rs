@@ -27,7 +27,7 @@ pub struct DatabaseConfig {
 impl std::fmt::Debug for DatabaseConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseConfig")
-            .field("url", &crate::config::redact_url(&self.url))
+            .field("url", &redact_url(&self.url))
             .field("data_dir", &self.data_dir)
             .field("pool_size", &self.pool_size)
             .finish()
@@ -107,7 +107,7 @@ impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database")
             .field("store", &self.store)
-            .field("url", &crate::config::redact_url(&self.url))
+            .field("url", &redact_url(&self.url))
             .field("embedded", &self.embedded)
             .finish()
     }
@@ -197,4 +197,151 @@ pub async fn create_database_if_missing(admin_url: &str, name: &str) -> Result<(
             .await?;
     }
     Ok(())
+}
+
+/// What a password is replaced with.
+const REDACTED: &str = "***";
+
+/// The connection string with its password replaced by `***`, in every form libpq accepts: a
+/// URL's userinfo (`postgresql://u:pw@host/db`), a URL's query parameter (`?password=pw`,
+/// the key in any case or percent-encoded), and a key=value string with or without spaces
+/// around `=` and with a single-quoted value (`password = 'my s3cr3t'`). A string that cannot
+/// be read as either form and mentions a password is replaced whole.
+pub fn redact_url(url: &str) -> String {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        redact_uri(url)
+    } else {
+        redact_conninfo(url).unwrap_or_else(|| {
+            if lower.contains("password") || lower.contains("pass") {
+                format!("<connection string redacted: {REDACTED}>")
+            } else {
+                url.to_string()
+            }
+        })
+    }
+}
+
+/// Decodes `%XX` escapes (for comparing query keys).
+pub(crate) fn percent_decode(s: &str) -> String {
+    fn hex(c: u8) -> Option<u8> {
+        (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn redact_uri(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    // The authority ends at the first '/' or '?' after the userinfo's '@' (a password may hold
+    // a raw '/', so look for the last '@' before the query first).
+    let (authority_end, query_start) = {
+        let before_query = rest.find('?').unwrap_or(rest.len());
+        let from = rest[..before_query].rfind('@').unwrap_or(0);
+        let end = rest[from..]
+            .find(['/', '?'])
+            .map_or(rest.len(), |i| from + i);
+        (end, rest[end..].find('?').map(|i| end + i))
+    };
+    let authority = &rest[..authority_end];
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:{REDACTED}@{hosts}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    let (path, query) = match query_start {
+        Some(q) => (&rest[authority_end..q], Some(&rest[q + 1..])),
+        None => (&rest[authority_end..], None),
+    };
+    let mut out = format!("{scheme}://{authority}{path}");
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if percent_decode(k).eq_ignore_ascii_case("password") => {
+                    format!("{k}={REDACTED}")
+                }
+                _ => pair.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
+/// A libpq key=value string with the value of `password` replaced; `None` when it is not one.
+fn redact_conninfo(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < b.len() {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == b.len() {
+            break;
+        }
+        let key_start = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'=' {
+            i += 1;
+        }
+        let key = &s[key_start..i];
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == b.len() || b[i] != b'=' || key.is_empty() {
+            return None;
+        }
+        i += 1;
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let value_start = i;
+        if i < b.len() && b[i] == b'\'' {
+            i += 1;
+            loop {
+                match b.get(i) {
+                    None => return None, // unterminated quote
+                    Some(b'\\') => i += 2,
+                    Some(b'\'') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(_) => i += 1,
+                }
+            }
+        } else {
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+        }
+        let value_end = i.min(b.len());
+        if key.eq_ignore_ascii_case("password") {
+            out.push_str(&s[copied..value_start]);
+            out.push_str(REDACTED);
+            copied = value_end;
+        }
+        i = value_end;
+    }
+    out.push_str(&s[copied..]);
+    Some(out)
 }

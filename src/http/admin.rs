@@ -2,38 +2,16 @@
 //! `/api/v1` ([`super::api`]: every request authenticated and checked against the one
 //! permission table). No unauthenticated write remains.
 
-use std::sync::Arc;
-
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::guard::GuardState;
-use super::problem::Problem;
-use crate::dispatcher::Dispatcher;
-use crate::flows::prl_campaign::worker::CampaignWorker;
-use crate::store::Store;
+use super::state::{json, AdminState};
 use crate::telemetry::names;
-
-/// What the admin handlers need.
-#[derive(Clone, Debug)]
-pub(crate) struct AdminState {
-    /// The customer-profile store.
-    pub store: Store,
-    /// Renders the Prometheus exposition.
-    pub metrics: PrometheusHandle,
-    /// The dispatcher, for triggers.
-    pub driver: Dispatcher,
-    /// The PRL campaign worker: woken when a campaign is created; its gauges go into `/metrics`.
-    pub campaigns: CampaignWorker,
-    /// Host names (besides IP literals and `localhost`) the API answers to
-    /// (`http.allowed_hosts`).
-    pub allowed_hosts: Arc<[String]>,
-}
 
 /// The admin router.
 pub(crate) fn router(state: AdminState) -> Router {
@@ -61,19 +39,6 @@ async fn count(request: Request, next: Next) -> Response {
             .increment(1);
     }
     response
-}
-
-/// A JSON answer.
-pub(super) fn json(status: StatusCode, value: impl serde::Serialize) -> Response {
-    match serde_json::to_string(&value) {
-        Ok(body) => (status, [("content-type", "application/json")], body).into_response(),
-        Err(e) => Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal-error",
-            format!("encoding the answer: {e}"),
-        )
-        .into_response(),
-    }
 }
 
 async fn healthz(State(state): State<AdminState>) -> Response {

@@ -10,9 +10,9 @@ use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::admin::{json, AdminState};
 use super::guard::{guard, GuardState};
 use super::problem::Problem;
+use super::state::{json, AdminState};
 use crate::access::{password, Principal, Role};
 use crate::flows::prl_campaign::{self, CampaignError, Target};
 use crate::store::accounts::{self, Account, AccountError};
@@ -79,7 +79,7 @@ fn params(
         .filter(|p| !p.is_empty())
     {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |t: &str| crate::config::percent_decode(&t.replace('+', " "));
+        let decode = |t: &str| crate::database::percent_decode(&t.replace('+', " "));
         let key = decode(k);
         let Some(name) = known.iter().find(|n| **n == key) else {
             return Err(Problem::invalid_field(

@@ -8,5 +8,7 @@ pub(crate) mod guard;
 pub(crate) mod iota;
 pub(crate) mod problem;
 pub(crate) mod server;
+pub(crate) mod state;
 
-pub(crate) use admin::{router, AdminState};
+pub(crate) use admin::router;
+pub(crate) use state::AdminState;
